@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers (left uses right):
+//   pigplan -> PigPlanCommands -> { Optimizer, Profiles, Validation } -> CostModel -> Core
+//   Optimizer -> Solver -> CGLPK (Debian libglpk-dev)
+//   Validation -> Executor -> { CKernels, Core }   (Executor never imports CostModel)
+let package = Package(
+    name: "pigplan",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pigplan", targets: ["pigplan"]),
+        .library(name: "PigPlanKit", targets: ["PigPlanCommands"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .executableTarget(name: "pigplan", dependencies: ["PigPlanCommands"]),
+        .target(
+            name: "PigPlanCommands",
+            dependencies: [
+                "Core", "CostModel", "Optimizer", "Profiles", "Executor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .target(name: "Core"),
+        .target(name: "CostModel", dependencies: ["Core"]),
+        .systemLibrary(name: "CGLPK", path: "Sources/CGLPK", providers: [.apt(["libglpk-dev"])]),
+        .target(name: "Solver", dependencies: ["CGLPK"]),
+        .target(name: "Optimizer", dependencies: ["Core", "CostModel", "Solver"]),
+        // The profile files at the package root (Profiles/), compiled into the binary by the
+        // EmbedProfiles plugin so that a copied executable needs no resource folder beside it.
+        .executableTarget(name: "profile-embedder", path: "Sources/profile-embedder"),
+        .plugin(name: "EmbedProfiles", capability: .buildTool(), dependencies: ["profile-embedder"]),
+        .target(name: "Profiles", dependencies: ["Core"], plugins: ["EmbedProfiles"]),
+        .target(name: "CKernels"),
+        .target(name: "Executor", dependencies: ["Core", "CKernels"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "CostModelTests", dependencies: ["CostModel", "Profiles"]),
+        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Solver", "Profiles"]),
+        .testTarget(name: "ProfilesTests", dependencies: ["Profiles"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["Executor"]),
+        .testTarget(name: "CommandsTests", dependencies: ["PigPlanCommands"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,79 @@
+/// (K, L): K sign bits per SimHash table and L tables. A key is sampled when its code equals the
+/// query's in at least two of the L tables (MagicPIG's two-hit rule).
+public struct LSHParameters: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// K: bits per table code (2^K buckets per table).
+    public var hashBitsPerTable: Int
+    /// L: number of tables.
+    public var tableCount: Int
+    public init(hashBitsPerTable: Int, tableCount: Int) {
+        self.hashBitsPerTable = hashBitsPerTable
+        self.tableCount = tableCount
+    }
+    public var description: String { "(\(hashBitsPerTable), \(tableCount))" }
+    /// 2^K.
+    public var bucketsPerTable: Int { 1 << hashBitsPerTable }
+}
+
+/// How attention over the long (hashed) span is computed.
+public enum AttentionMode: Sendable, Hashable {
+    /// Full attention over every key.
+    case dense
+    /// MagicPIG: LSH sampling with importance weights, exact sinks/local/generated tokens.
+    case lshSampled(LSHParameters)
+    /// Oracle TopK: the `budgetFraction` highest-scoring keys, exactly (a yardstick).
+    case topK(budgetFraction: Double)
+    /// Quest page selection: pages of `pageSize` keys ranked by a min/max score bound.
+    case quest(pageSize: Int, budgetFraction: Double)
+
+    public var name: String {
+        switch self {
+        case .dense: return "dense"
+        case .lshSampled: return "lsh"
+        case .topK: return "topk"
+        case .quest: return "quest"
+        }
+    }
+    public var lsh: LSHParameters? {
+        if case .lshSampled(let p) = self { return p }
+        return nil
+    }
+}
+
+/// The tokens MagicPIG always attends exactly (paper: 4 sinks + 64 local).
+public enum ExactTokens {
+    public static let sinkCount = 4
+    public static let localWindow = 64
+}
+
+/// Sampling probability of one key under the two-hit rule (MagicPIG section 4):
+/// with per-table collision probability P = p^K, where p = 1 - theta/pi,
+///   u = 1 - (1 - P)^L - L P (1 - P)^(L-1).
+public enum CollisionTheory {
+    /// u for a key whose single-bit collision probability is `p`.
+    public static func samplingProbability(bitCollision p: Double, _ lsh: LSHParameters) -> Double {
+        let P = pow(p, Double(lsh.hashBitsPerTable))
+        return samplingProbability(tableCollision: P, tableCount: lsh.tableCount)
+    }
+    /// u from the per-table collision probability P = p^K.
+    public static func samplingProbability(tableCollision P: Double, tableCount L: Int) -> Double {
+        let l = Double(L)
+        if P <= 0 { return 0 }
+        if P >= 1 { return 1 }
+        // log1p keeps the tiny-P case accurate: (1-P)^(L-1) = exp((L-1) log1p(-P)).
+        let none = exp(l * log1p(-P))
+        let one = l * P * exp((l - 1) * log1p(-P))
+        return max(0, min(1, 1 - none - one))
+    }
+    /// Bit collision probability of a key at angle theta (radians) to the query: 1 - theta/pi.
+    public static func bitCollision(angle theta: Double) -> Double { 1 - theta / Double.pi }
+    /// Inverse of `samplingProbability(bitCollision:)` in p, by bisection: the single-bit collision
+    /// probability of a homogeneous key population sampled at `fraction`.
+    public static func bitCollision(forSampledFraction fraction: Double, _ lsh: LSHParameters) -> Double {
+        var lo = 0.0, hi = 1.0
+        for _ in 0..<200 {
+            let mid = (lo + hi) / 2
+            if samplingProbability(bitCollision: mid, lsh) < fraction { lo = mid } else { hi = mid }
+        }
+        return (lo + hi) / 2
+    }
+}

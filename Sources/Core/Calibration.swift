@@ -1,0 +1,83 @@
+/// Measured kernel timings for one system (schema: Profiles/README.md, "calibration").
+/// The GPU tables were measured for `referenceModel`'s shape; other shapes are scaled by bytes.
+public struct Calibration: Codable, Sendable, Hashable {
+    public var source: String
+    public var measuredOn: String?
+    public var host: String?
+    /// Model profile whose shape the GPU tables were measured with (e.g. "llama-3.1-8b").
+    public var referenceModel: String?
+    public var gpuLinearLayers: [LinearLayerRow]?
+    public var gpuDecodeAttention: [AttentionRow]?
+    public var pcie: [CopyRow]?
+    public var cpu: CPUKernelCosts?
+
+    public init(source: String, measuredOn: String? = nil, host: String? = nil, referenceModel: String? = nil,
+                gpuLinearLayers: [LinearLayerRow]? = nil, gpuDecodeAttention: [AttentionRow]? = nil,
+                pcie: [CopyRow]? = nil, cpu: CPUKernelCosts? = nil) {
+        self.source = source
+        self.measuredOn = measuredOn
+        self.host = host
+        self.referenceModel = referenceModel
+        self.gpuLinearLayers = gpuLinearLayers
+        self.gpuDecodeAttention = gpuDecodeAttention
+        self.pcie = pcie
+        self.cpu = cpu
+    }
+
+    /// One decode step's projections of one layer, and the LM head, at a batch size.
+    public struct LinearLayerRow: Codable, Sendable, Hashable {
+        public var batch: Int
+        public var layerSeconds: Double
+        public var lmHeadSeconds: Double
+        public init(batch: Int, layerSeconds: Double, lmHeadSeconds: Double) {
+            self.batch = batch; self.layerSeconds = layerSeconds; self.lmHeadSeconds = lmHeadSeconds
+        }
+    }
+    /// One layer's decode attention over `contextTokens` per sequence at a batch size.
+    public struct AttentionRow: Codable, Sendable, Hashable {
+        public var batch: Int
+        public var contextTokens: Int
+        public var seconds: Double
+        public init(batch: Int, contextTokens: Int, seconds: Double) {
+            self.batch = batch; self.contextTokens = contextTokens; self.seconds = seconds
+        }
+    }
+    /// One pinned copy of `bytes` each way.
+    public struct CopyRow: Codable, Sendable, Hashable {
+        public var bytes: Double
+        public var hostToDeviceSeconds: Double
+        public var deviceToHostSeconds: Double
+        public init(bytes: Double, hostToDeviceSeconds: Double, deviceToHostSeconds: Double) {
+            self.bytes = bytes; self.hostToDeviceSeconds = hostToDeviceSeconds; self.deviceToHostSeconds = deviceToHostSeconds
+        }
+    }
+}
+
+/// CPU-side costs measured on the host (by `pigplan calibrate` or imported).
+public struct CPUKernelCosts: Codable, Sendable, Hashable {
+    /// Read bandwidth with all measured threads, bytes/s (cold: data larger than the LLC).
+    public var readBytesPerSecond: Double
+    /// Read bandwidth of one thread, bytes/s.
+    public var readBytesPerSecondOneThread: Double
+    /// Threads used for `readBytesPerSecond`.
+    public var threads: Int
+    /// CPU decode linear layers (CPU-only systems): effective weight bytes/s per batch.
+    public var linearLayers: [CPULinearRow]?
+    /// Engine parameters fitted on this host (override the engine profile's).
+    public var engine: EngineParameters?
+
+    public struct CPULinearRow: Codable, Sendable, Hashable {
+        public var batch: Int
+        /// Seconds to apply `bytes` of weights to `batch` tokens.
+        public var secondsPerByte: Double
+        public init(batch: Int, secondsPerByte: Double) { self.batch = batch; self.secondsPerByte = secondsPerByte }
+    }
+    public init(readBytesPerSecond: Double, readBytesPerSecondOneThread: Double, threads: Int,
+                linearLayers: [CPULinearRow]? = nil, engine: EngineParameters? = nil) {
+        self.readBytesPerSecond = readBytesPerSecond
+        self.readBytesPerSecondOneThread = readBytesPerSecondOneThread
+        self.threads = threads
+        self.linearLayers = linearLayers
+        self.engine = engine
+    }
+}

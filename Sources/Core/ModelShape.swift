@@ -1,0 +1,94 @@
+/// The shape of a Llama-architecture decoder: everything the cost model and the executor need to
+/// size weights, KV cache and hash tables. Key names follow the profile files
+/// (Profiles/README.md); a Hugging Face `config.json` is read by `ModelShape.init(huggingFaceConfig:)`.
+public struct ModelShape: Codable, Sendable, Hashable {
+    public var name: String
+    /// Transformer blocks.
+    public var layerCount: Int
+    /// Residual stream width (h).
+    public var hiddenSize: Int
+    /// MLP inner width (f).
+    public var intermediateSize: Int
+    /// Query heads (H_q).
+    public var queryHeadCount: Int
+    /// Key/value heads (H_kv); H_q / H_kv is the GQA group size G.
+    public var kvHeadCount: Int
+    /// Per-head width (d).
+    public var headDim: Int
+    /// Vocabulary size (V).
+    public var vocabSize: Int
+    /// The LM head reuses the embedding matrix.
+    public var tiedEmbeddings: Bool
+    /// RoPE base frequency.
+    public var ropeTheta: Double
+    /// RMSNorm epsilon.
+    public var rmsNormEpsilon: Double
+    /// Bytes per weight parameter as served (2 for bf16/fp16).
+    public var bytesPerWeight: Double
+    /// Bytes per KV cache element (2 for bf16/fp16).
+    public var bytesPerKVElement: Double
+    /// Layers that keep full attention in MagicPIG (the paper: {0, 16} for 32-layer 8B models).
+    public var denseLayers: [Int]
+    /// Longest context the model was trained for, in tokens (informational; not a limit here).
+    public var maxContextTokens: Int?
+
+    public init(
+        name: String, layerCount: Int, hiddenSize: Int, intermediateSize: Int,
+        queryHeadCount: Int, kvHeadCount: Int, headDim: Int, vocabSize: Int,
+        tiedEmbeddings: Bool = false, ropeTheta: Double = 10_000, rmsNormEpsilon: Double = 1e-5,
+        bytesPerWeight: Double = 2, bytesPerKVElement: Double = 2, denseLayers: [Int] = [0],
+        maxContextTokens: Int? = nil
+    ) {
+        self.name = name
+        self.layerCount = layerCount
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.queryHeadCount = queryHeadCount
+        self.kvHeadCount = kvHeadCount
+        self.headDim = headDim
+        self.vocabSize = vocabSize
+        self.tiedEmbeddings = tiedEmbeddings
+        self.ropeTheta = ropeTheta
+        self.rmsNormEpsilon = rmsNormEpsilon
+        self.bytesPerWeight = bytesPerWeight
+        self.bytesPerKVElement = bytesPerKVElement
+        self.denseLayers = denseLayers
+        self.maxContextTokens = maxContextTokens
+    }
+
+    /// G = H_q / H_kv.
+    public var groupSize: Int { queryHeadCount / kvHeadCount }
+    public var queryWidth: Int { queryHeadCount * headDim }
+    public var kvWidth: Int { kvHeadCount * headDim }
+
+    /// Parameters of one block's four projections: q (h x H_q d), k and v (h x H_kv d each),
+    /// o (H_q d x h), gate, up and down (3 h f). Norm vectors are counted in `normParameters`.
+    public var linearParametersPerLayer: Double {
+        let h = Double(hiddenSize)
+        return h * Double(queryWidth) * 2 + h * Double(kvWidth) * 2
+            + 3 * h * Double(intermediateSize)
+    }
+    /// Two RMSNorm weight vectors per block.
+    public var normParametersPerLayer: Double { 2 * Double(hiddenSize) }
+    /// V x h.
+    public var embeddingParameters: Double { Double(vocabSize) * Double(hiddenSize) }
+    /// V x h, or 0 when tied to the embedding.
+    public var lmHeadParameters: Double { tiedEmbeddings ? 0 : embeddingParameters }
+    /// All parameters: embedding + layers x (linear + norms) + final norm + untied LM head.
+    public var parameterCount: Double {
+        embeddingParameters + lmHeadParameters + Double(hiddenSize)
+            + Double(layerCount) * (linearParametersPerLayer + normParametersPerLayer)
+    }
+    /// Total weight bytes = parameters x bytes per weight (Llama-3.1-8B bf16: 16.06 GB).
+    public var weightBytes: Double { parameterCount * bytesPerWeight }
+    /// Bytes of one block's linear layers, read once per decode step.
+    public var linearBytesPerLayer: Double { linearParametersPerLayer * bytesPerWeight }
+    /// Bytes the LM head reads per decode step (the embedding matrix when tied).
+    public var lmHeadBytes: Double { embeddingParameters * bytesPerWeight }
+    /// K and V of one token in one layer: 2 x H_kv x d x bytes.
+    public var kvBytesPerTokenPerLayer: Double {
+        2 * Double(kvWidth) * bytesPerKVElement
+    }
+    /// K and V of one token over all layers (Llama-3.1-8B: 128 KiB).
+    public var kvBytesPerToken: Double { kvBytesPerTokenPerLayer * Double(layerCount) }
+}

@@ -1,0 +1,35 @@
+import Core
+
+extension DecodeCostModel {
+    /// Time to first token for B prompts of n tokens:
+    /// - GPU: linear layers 2 B n P_layers / (FLOPS eff_mm) + causal attention
+    ///   layers x 2 x 2 B H_q d n^2 / 2 / (FLOPS eff_mm) + key hashing S x 2 B n H_kv d K L / (FLOPS eff_mm);
+    /// - host side (LSH / KV in CPU): KV copy S B n kv / link bandwidth and table building
+    ///   S B H_kv L n_h x 8 bytes (codes read, indices written) / CPU bandwidth;
+    /// the host side of layer l overlaps the GPU prefill of layer l + 1, so
+    /// TTFT = max(GPU, host) + host / S. A CPU-only system runs all of it on its cores.
+    public func prefillSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
+        let layers = Double(model.layerCount), s = Double(sparseLayerCount(config))
+        let linearFlops = 2 * batch * n * model.linearParametersPerLayer * layers + 2 * batch * model.embeddingParameters
+        let attentionFlops = layers * 2 * batch * Double(model.queryHeadCount * model.headDim) * n * n
+        var hashFlops = 0.0
+        var buildBytes = 0.0
+        if let lsh = config.attention.lsh {
+            let kl = Double(lsh.hashBitsPerTable * lsh.tableCount)
+            hashFlops = s * 2 * batch * n * Double(model.kvHeadCount * model.headDim) * kl
+            buildBytes = s * batch * Double(model.kvHeadCount * lsh.tableCount) * hashedTokens * 8
+        }
+        let flops = linearFlops + attentionFlops + hashFlops
+        guard let gpu = hardware.gpu else {
+            let compute = flops / (Double(hardware.threads) * hardware.cpu.flopsPerSecondPerCore)
+            return compute + buildBytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.5)
+        }
+        let gpuSeconds = flops / (gpu.denseBF16FlopsPerSecond * gpu.efficiency.matmulFlops)
+        guard config.placement.kvDevice == .cpu, s > 0 else { return gpuSeconds }
+        let copyBytes = s * batch * n * model.kvBytesPerTokenPerLayer
+        let linkRate = hardware.link?.practicalBandwidthBytesPerSecond ?? .infinity
+        let host = copyBytes / linkRate
+            + buildBytes / cpuBandwidth(threads: config.placement.cpuThreads, sockets: config.placement.cpuSockets, fraction: 0.5)
+        return max(gpuSeconds, host) + host / s
+    }
+}

@@ -1,0 +1,62 @@
+import Core
+
+/// The fraction of hashed keys that LSH(K, L) samples: collision theory times an empirical
+/// correction.
+///
+/// Theory: isotropic keys sit at 90 degrees to the query on average, p = 1/2, so
+///   u_theory(K, L) = 1 - (1 - 2^-K)^L - L 2^-K (1 - 2^-K)^(L-1).
+/// Real keys are not isotropic and are sampled 1.5-3x more often (MagicPIG, Table 9). Where the
+/// model profile carries measurements, the correction c = measured / u_theory is interpolated in
+/// log space over K and L (clamped at the table's edges); elsewhere the profile's scalar
+/// `sampledFractionCorrection` is used. fraction = min(1, c x u_theory). An explicit override
+/// (`--sampled-fraction`, or what the executor measured) replaces the model.
+public struct SampledFractionModel: Sendable, Hashable {
+    public var measured: [SampledFractionPoint]
+    public var defaultCorrection: Double
+    public var override: Double?
+
+    public init(measured: [SampledFractionPoint] = [], defaultCorrection: Double = 1, override: Double? = nil) {
+        self.measured = measured
+        self.defaultCorrection = defaultCorrection
+        self.override = override
+    }
+
+    public init(profile: ModelProfile, override: Double? = nil) {
+        self.init(measured: profile.measuredSampledFractions ?? [], defaultCorrection: profile.sampledFractionCorrection,
+                  override: override)
+    }
+
+    public static func theory(_ lsh: LSHParameters) -> Double {
+        CollisionTheory.samplingProbability(bitCollision: 0.5, lsh)
+    }
+
+    public func fraction(_ lsh: LSHParameters) -> Double {
+        if let override { return override }
+        return min(1, correction(lsh) * Self.theory(lsh))
+    }
+
+    /// c(K, L): bilinear in (K, log c) over the measured grid; the scalar default without data.
+    public func correction(_ lsh: LSHParameters) -> Double {
+        guard !measured.isEmpty else { return defaultCorrection }
+        let ks = Array(Set(measured.map(\.k))).sorted()
+        func logCorrection(atK k: Int) -> Double? {
+            let row = measured.filter { $0.k == k && $0.fraction > 0 }
+            guard !row.isEmpty else { return nil }
+            let curve = PiecewiseLinear(
+                points: row.map { p in
+                    (Double(p.l), log(p.fraction / Self.theory(LSHParameters(hashBitsPerTable: p.k, tableCount: p.l))))
+                }, clampBelow: true, clampAbove: true)
+            return curve(Double(lsh.tableCount))
+        }
+        let perK = ks.compactMap { k in logCorrection(atK: k).map { (Double(k), $0) } }
+        let overK = PiecewiseLinear(points: perK, clampBelow: true, clampAbove: true)
+        return exp(overK(Double(lsh.hashBitsPerTable)))
+    }
+
+    /// P = p^K, the per-table collision probability of a homogeneous key population sampled at
+    /// `fraction(lsh)`: the expected bucket occupancy per table is P x n.
+    public func tableCollision(_ lsh: LSHParameters) -> Double {
+        let p = CollisionTheory.bitCollision(forSampledFraction: fraction(lsh), lsh)
+        return pow(p, Double(lsh.hashBitsPerTable))
+    }
+}

@@ -1,0 +1,42 @@
+import Core
+import CostModel
+
+/// Evaluates every option at every integer batch and keeps the best tokens/s: the reference the
+/// MILP is tested against, and the baseline of the optimizer benchmark.
+public struct BruteForceOptimizer: Sendable {
+    public var optimizer: PlanOptimizer
+    public init(_ optimizer: PlanOptimizer) { self.optimizer = optimizer }
+
+    public struct Result: Sendable {
+        public var configuration: DecodeConfiguration
+        public var tokensPerSecond: Double
+        public var evaluations: Int
+    }
+
+    public func optimize() -> Result? {
+        let model = optimizer.model, space = optimizer.space
+        var best: Result? = nil
+        var evaluations = 0
+        for option in optimizer.options {
+            let low = space.batch ?? (option.placement.schedule == .pipelined ? 2 : 1)
+            let high = space.batch ?? space.maxBatch
+            guard low <= high else { continue }
+            for batch in low...high {
+                let memory = model.memory(option, batch: Double(batch))
+                if model.hardware.gpu != nil && memory.gpuBytes > model.hardware.gpuMemoryBytes { break }
+                if memory.cpuBytes > model.hardware.cpuMemoryBytes { break }
+                evaluations += 1
+                let step = model.step(option, batch: Double(batch))
+                if let bound = space.maxStepSeconds, step.stepSeconds > bound { continue }
+                let rate = Double(batch) / step.stepSeconds
+                if rate > (best?.tokensPerSecond ?? 0) {
+                    var c = option
+                    c.batch = batch
+                    best = Result(configuration: c, tokensPerSecond: rate, evaluations: 0)
+                }
+            }
+        }
+        best?.evaluations = evaluations
+        return best
+    }
+}

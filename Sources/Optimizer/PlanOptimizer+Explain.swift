@@ -1,0 +1,54 @@
+import Core
+import CostModel
+
+extension PlanOptimizer {
+    /// Names the constraint that rules out even the most forgiving option, and what would lift it.
+    func explainInfeasibility() -> Infeasibility {
+        let all = options
+        let hw = model.hardware
+        guard !all.isEmpty else {
+            let grid = space.hashBits.flatMap { k in space.tableCounts.map { LSHParameters(hashBitsPerTable: k, tableCount: $0) } }
+            let best = grid.max { model.fractions.fraction($0) < model.fractions.fraction($1) }
+            let detail = best.map { "the most accurate option in the grid, \($0), samples \(percent(model.fractions.fraction($0)))" } ?? "the (K, L) grid is empty"
+            return Infeasibility(
+                bindingConstraint: "accuracy floor",
+                explanation: "no (K, L) meets the accuracy floor of \(percent(space.minSampledFraction ?? 0)) sampled: \(detail). Lower --min-sampled-fraction (or --quality), or allow smaller K / larger L with --k / --l.")
+        }
+        let batch = Double(space.batch ?? 1)
+        let memories = all.map { model.memory($0, batch: batch) }
+        if hw.gpu != nil {
+            let weights = model.workload.model.weightBytes + (hw.gpu?.reservedBytes ?? 0)
+            if weights > hw.gpuMemoryBytes {
+                return Infeasibility(
+                    bindingConstraint: "GPU memory",
+                    explanation: "the model's weights (\(Format.bytes(model.workload.model.weightBytes))) plus the GPU's reserved \(Format.bytes(hw.gpu?.reservedBytes ?? 0)) exceed the \(Format.bytes(hw.gpuMemoryBytes)) of GPU memory on \(hw.name). Use a GPU with more memory, raise --gpu-memory if it was capped, or plan a smaller model.")
+            }
+        }
+        let gpuFits = memories.filter { $0.gpuBytes <= hw.gpuMemoryBytes || hw.gpu == nil }
+        if gpuFits.isEmpty, let least = memories.min(by: { $0.gpuBytes < $1.gpuBytes }) {
+            return Infeasibility(
+                bindingConstraint: "GPU memory",
+                explanation: "at batch \(Int(batch)) every option needs at least \(Format.bytes(least.gpuBytes)) of GPU memory (\(Format.bytes(hw.gpuMemoryBytes)) available). Lower --ctx or --batch, or use a GPU with more memory.")
+        }
+        let bothFit = memories.filter { ($0.gpuBytes <= hw.gpuMemoryBytes || hw.gpu == nil) && $0.cpuBytes <= hw.cpuMemoryBytes }
+        if bothFit.isEmpty, let least = gpuFits.min(by: { $0.cpuBytes < $1.cpuBytes }) {
+            let perToken = least.cpuBytes / Double(model.workload.contextTokens)
+            let fitTokens = Int(hw.cpuMemoryBytes / max(perToken, 1))
+            return Infeasibility(
+                bindingConstraint: "CPU memory",
+                explanation: "at batch \(Int(batch)) the smallest option needs \(Format.bytes(least.cpuBytes)) of CPU memory for KV cache and hash tables, and \(hw.name) has \(Format.bytes(hw.cpuMemoryBytes)). Lower --ctx to about \(TokenCount(max(1, fitTokens / 1024 * 1024))) or below, raise --cpu-memory if the host has more, or use more sockets.")
+        }
+        if let bound = space.maxStepSeconds {
+            let fastest = zip(all, memories)
+                .filter { ($0.1.gpuBytes <= hw.gpuMemoryBytes || hw.gpu == nil) && $0.1.cpuBytes <= hw.cpuMemoryBytes }
+                .map { model.step($0.0, batch: $0.0.placement.schedule == .pipelined ? max(2, batch) : batch).stepSeconds }
+                .min() ?? .infinity
+            return Infeasibility(
+                bindingConstraint: "latency",
+                explanation: "the fastest configuration that fits takes \(Format.seconds(fastest)) per decode step at batch \(Int(batch)), above --max-latency \(Format.seconds(bound)). Raise --max-latency to at least \(Format.seconds(fastest)), shorten --ctx, or use faster hardware.")
+        }
+        return Infeasibility(bindingConstraint: "batch", explanation: "no batch size in the allowed range fits; check --batch.")
+    }
+
+    func percent(_ x: Double) -> String { Format.number(x * 100) + "%" }
+}

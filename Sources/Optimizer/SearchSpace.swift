@@ -1,0 +1,66 @@
+import Core
+
+/// The decisions the optimizer may take, and the user's constraints on them.
+public struct SearchSpace: Sendable, Hashable {
+    /// Candidate K values (bits per table). Default 6...12.
+    public var hashBits: [Int] = Array(6...12)
+    /// Candidate L values (tables). Default 50, 75, ..., 400.
+    public var tableCounts: [Int] = Array(stride(from: 50, through: 400, by: 25))
+    /// Attention families to consider: LSH by default; dense for `--attention dense`.
+    public var lsh: Bool = true
+    public var dense: Bool = false
+    /// Where the long span's KV may live; nil means every device the hardware has.
+    public var kvDevices: [Device]? = nil
+    /// Extra dense layers beyond the model's mandatory ones.
+    public var extraDenseLayers: [Int] = [0, 2, 4]
+    public var schedules: [Schedule] = Schedule.allCases
+    /// Fixed batch (`--batch`), or nil to choose one in 1...maxBatch.
+    public var batch: Int? = nil
+    public var maxBatch: Int = 1024
+    /// Fixed CPU thread count (`--threads`); nil uses every core of the sockets used.
+    public var threads: Int? = nil
+    /// Fixed socket count; nil lets the optimizer choose 1...hardware.sockets.
+    public var sockets: Int? = nil
+    /// Step-time bound (`--max-latency`), seconds.
+    public var maxStepSeconds: Double? = nil
+    /// Accuracy floor: LSH options whose sampled fraction is below it are excluded.
+    public var minSampledFraction: Double? = nil
+
+    public init() {}
+
+    /// Every (attention, placement) option of this space on `hardware`; batch is chosen later.
+    public func options(on hardware: Hardware, model: ModelShape, fraction: (LSHParameters) -> Double) -> [DecodeConfiguration] {
+        let devices = (kvDevices ?? (hardware.gpu == nil ? [.cpu] : [.cpu, .gpu]))
+            .filter { hardware.gpu != nil || $0 == .cpu }
+        let socketChoices = sockets.map { [$0] } ?? Array(1...max(1, hardware.sockets))
+        var modes: [AttentionMode] = []
+        if dense { modes.append(.dense) }
+        if lsh {
+            for k in hashBits { for l in tableCounts {
+                let p = LSHParameters(hashBitsPerTable: k, tableCount: l)
+                if let floor = minSampledFraction, fraction(p) < floor { continue }
+                modes.append(.lshSampled(p))
+            } }
+        }
+        var result: [DecodeConfiguration] = []
+        let coresPerSocket = max(1, hardware.threads / max(1, hardware.sockets))
+        for mode in modes {
+            for device in devices {
+                let extras = mode == .dense ? [0] : extraDenseLayers.filter { $0 >= 0 && $0 + model.denseLayers.count < model.layerCount }
+                for extra in extras {
+                    let usedSockets = device == .gpu && hardware.gpu != nil ? [socketChoices[0]] : socketChoices
+                    for socketCount in usedSockets {
+                        let threadCount = threads ?? min(hardware.threads, coresPerSocket * socketCount)
+                        let scheduleChoices = (device == .cpu && hardware.gpu != nil) ? schedules : [.serial]
+                        for schedule in scheduleChoices {
+                            let placement = Placement(kvDevice: device, extraDenseLayers: extra, cpuThreads: threadCount,
+                                                      cpuSockets: socketCount, schedule: schedule)
+                            result.append(DecodeConfiguration(batch: 0, attention: mode, placement: placement))
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+}

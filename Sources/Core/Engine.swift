@@ -47,6 +47,8 @@ public struct ModelProfile: Codable, Sendable, Hashable {
     public var shape: ModelShape
     /// Measured sampled fractions at given (K, L) (e.g. the paper's Table 9); used where present.
     public var measuredSampledFractions: [SampledFractionPoint]?
+    /// The model's Hugging Face repository id (for commands that fetch it, e.g. MagicPIG's bench.py).
+    public var huggingFaceId: String?
     /// Multiplier on the collision-theory fraction (p = 0.5) where no measurement exists: real
     /// keys are sampled 1.5-3x more often than isotropic theory predicts.
     public var sampledFractionCorrection: Double

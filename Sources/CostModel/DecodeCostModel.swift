@@ -253,12 +253,26 @@ public struct DecodeCostModel: Sendable {
     /// on the GPU (KV and tables in HBM): bytes / (BW x gather efficiency).
     public func sampledAttentionSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         guard config.attention != .dense else { return 0 }
+        if case .quest(let pageSize, let f) = config.attention, let gpu = hardware.gpu {
+            return questSeconds(pageSize: pageSize, budget: f, sparseLayers: sparseLayerCount(config), batch: batch, gpu: gpu)
+        }
         let bytes = sampledAttentionBytes(config, batch: batch)
         if config.placement.kvDevice == .gpu, let gpu = hardware.gpu {
             return bytes / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.gatherBandwidth)
         }
         let threads = activeThreads(config, batch: batch)
         return bytes / cpuBandwidthForActive(threads: threads, config: config, fraction: engine.sampledAttentionBandwidthFraction)
+    }
+
+    /// Quest on the GPU: per sparse layer, sequence and KV head, read every page summary
+    /// (ceil(n_h / P) pages x min and max of d dims x 2 bytes) and the chosen pages' K and V
+    /// (budget x n_h x 2 d x 2 bytes), both contiguous: bytes / (BW x eff_attn).
+    func questSeconds(pageSize: Int, budget: Double, sparseLayers: Int, batch: Double, gpu: GPUProfile) -> Double {
+        let d = Double(model.headDim)
+        let pages = (hashedTokens / Double(pageSize)).rounded(.up)
+        let perHead = pages * 2 * d * 2 + budget * hashedTokens * 2 * d * model.bytesPerKVElement
+        let bytes = Double(sparseLayers) * batch * Double(model.kvHeadCount) * perHead
+        return bytes / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.attentionBandwidth)
     }
 
     /// Dense attention over a KV cache in CPU memory (all layers; baseline "KV in CPU memory"):

@@ -9,6 +9,8 @@ public struct SearchSpace: Sendable, Hashable {
     /// Attention families to consider: LSH by default; dense for `--attention dense`.
     public var lsh: Bool = true
     public var dense: Bool = false
+    /// Further fixed modes to consider as they are (TopK or Quest baselines).
+    public var extraAttentionModes: [AttentionMode] = []
     /// Where the long span's KV may live; nil means every device the hardware has.
     public var kvDevices: [Device]? = nil
     /// Extra dense layers beyond the model's mandatory ones.
@@ -42,11 +44,12 @@ public struct SearchSpace: Sendable, Hashable {
                 modes.append(.lshSampled(p))
             } }
         }
+        modes += extraAttentionModes
         var result: [DecodeConfiguration] = []
         let coresPerSocket = max(1, hardware.threads / max(1, hardware.sockets))
         for mode in modes {
             for device in devices {
-                let extras = mode == .dense ? [0] : extraDenseLayers.filter { $0 >= 0 && $0 + model.denseLayers.count < model.layerCount }
+                let extras = mode.lsh == nil ? [0] : extraDenseLayers.filter { $0 >= 0 && $0 + model.denseLayers.count < model.layerCount }
                 for extra in extras {
                     let usedSockets = device == .gpu && hardware.gpu != nil ? [socketChoices[0]] : socketChoices
                     for socketCount in usedSockets {

@@ -1,1 +1,3 @@
 import PigPlanCommands
+
+PigPlanCommand.main()

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Core
+import Foundation
+
+/// `pigplan export`: the chosen plan as the executor's input file, or as a command line for the
+/// MagicPIG reference implementation's benchmark.
+public struct ExportCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the chosen plan for an executor: a plan file (--out) or a MagicPIG command line (--target magicpig).")
+
+    public enum Target: String, ExpressibleByArgument, CaseIterable, Sendable { case plan, magicpig }
+
+    @OptionGroup public var options: PlanOptions
+    @Option(help: "plan: write a plan file for `pigplan run --plan`; magicpig: print the reference benchmark's command line.")
+    public var target: Target = .plan
+    @Option(help: "Plan file to write (plan target); '-' prints it.")
+    public var out: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if target == .plan && out == nil { throw ValidationError("pass --out FILE (or --out - to print) for the plan file") }
+    }
+
+    public func run() throws {
+        let request = try options.request()
+        let report = try Planner.plan(request)
+        switch target {
+        case .magicpig:
+            print(try Self.magicPIGCommand(report, request: request))
+        case .plan:
+            let file = PlanFile(
+                model: options.workload.modelConfig ?? options.workload.model, modelShape: request.workload.model,
+                contextTokens: request.workload.contextTokens, generatedTokens: request.workload.generatedTokens,
+                batch: report.plan.batch,
+                attention: report.plan.k.flatMap { k in report.plan.l.map { .lshSampled(LSHParameters(hashBitsPerTable: k, tableCount: $0)) } } ?? .dense,
+                placement: report.plan.placement, hardware: request.hardware.name, engine: report.plan.engine,
+                predicted: .init(tokensPerSecond: report.prediction.tokensPerSecond, stepSeconds: report.prediction.stepSeconds,
+                                 sampledFraction: report.prediction.sampledFraction))
+            let text = try PlanRenderer.json(file)
+            guard let out, out != "-" else { print(text, terminator: ""); return }
+            do {
+                // Atomic: a temporary file renamed into place, so no partial plan is ever left.
+                try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+            } catch {
+                throw ValidationError("--out \(out): cannot write the plan (\(error.localizedDescription)); check the folder exists and is writable")
+            }
+            FileHandle.standardError.write(Data("wrote \(out): batch \(file.batch), \(file.attention.name)\(file.attention.lsh.map { " (K, L) = \($0)" } ?? ""), \(Int(report.prediction.tokensPerSecond)) tokens/s predicted\n".utf8))
+        }
+    }
+
+    /// The reference implementation's `models/bench.py` flags: --model (Hugging Face id), --B
+    /// (batch), --P (prompt tokens), --M (max tokens: prompt + generated), --K, --L; pinned with
+    /// numactl to the planned cores and NUMA nodes.
+    static func magicPIGCommand(_ report: PlanReport, request: PlanRequest) throws -> String {
+        guard let k = report.plan.k, let l = report.plan.l else {
+            throw ValidationError("the MagicPIG benchmark runs LSH plans; this plan is dense (drop --attention dense)")
+        }
+        guard let hf = request.model.huggingFaceId else {
+            throw ValidationError("model '\(request.workload.model.name)' has no huggingFaceId in its profile; add one to print a MagicPIG command")
+        }
+        let p = report.plan.placement
+        let prompt = request.workload.contextTokens
+        let maxTokens = prompt + request.workload.generatedTokens
+        let nodes = (0..<p.cpuSockets).map(String.init).joined(separator: ",")
+        return "cd MagicPIG/models && numactl -C 0-\(p.cpuThreads - 1) -m \(nodes) python bench.py --model \(hf) --B \(report.plan.batch) --P \(prompt) --M \(maxTokens) --K \(k) --L \(l)"
+    }
+}

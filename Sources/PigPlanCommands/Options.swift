@@ -1,0 +1,87 @@
+import ArgumentParser
+import Core
+import Foundation
+import Profiles
+
+/// Parsers that say what is wrong with a value (ArgumentParser prints the thrown message).
+enum Parse {
+    static func tokens(_ s: String) throws -> TokenCount { try TokenCount.parse(s) }
+    static func bytes(_ s: String) throws -> Double { try Quantity.bytes(s) }
+    static func seconds(_ s: String) throws -> Double { try Quantity.seconds(s) }
+}
+
+public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable { case table, json, csv }
+
+public enum AttentionChoice: String, ExpressibleByArgument, CaseIterable, Sendable { case lsh, dense }
+
+/// Named accuracy floors on the sampled fraction (the paper's settings sample 2-5% of real keys).
+public enum QualityTier: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case fast, balanced, accurate
+    public var minSampledFraction: Double {
+        switch self {
+        case .fast: return 0.01
+        case .balanced: return 0.02
+        case .accurate: return 0.04
+        }
+    }
+}
+
+/// Where profiles come from and which machine to plan for.
+public struct HardwareOptions: ParsableArguments {
+    @Option(help: "System, GPU or CPU profile (see `pigplan profiles list`).")
+    public var hw: String?
+    @Option(help: "Host CPU profile, replacing the system's.")
+    public var cpu: String?
+    @Option(help: "CPU sockets used.")
+    public var sockets: Int?
+    @Option(help: "CPU cores used for attention (default: all of the used sockets).")
+    public var threads: Int?
+    @Option(help: "Cap on usable GPU memory, e.g. 24GB.", transform: Parse.bytes)
+    public var gpuMemory: Double?
+    @Option(help: "Usable CPU memory, e.g. 512GB.", transform: Parse.bytes)
+    public var cpuMemory: Double?
+    @Option(help: "Folder of profile files overriding the built-in ones (also \(ProfileStore.environmentVariable)).")
+    public var profilesDir: String?
+    public init() {}
+
+    public func store() throws -> ProfileStore {
+        try ProfileStore.load(directory: profilesDir, environment: ProcessInfo.processInfo.environment)
+    }
+
+    public func resolve(_ store: ProfileStore) throws -> Hardware {
+        guard let hw else {
+            throw ValidationError("pass --hw NAME; systems: \(store.names(of: .system).joined(separator: ", ")); GPUs: \(store.names(of: .gpu).joined(separator: ", "))")
+        }
+        return try store.resolveHardware(name: hw, cpu: cpu, sockets: sockets, threads: threads,
+                                         gpuMemoryBytes: gpuMemory, cpuMemoryBytes: cpuMemory)
+    }
+}
+
+/// The model and the context it serves.
+public struct WorkloadOptions: ParsableArguments {
+    @Option(help: "Model profile (see `pigplan profiles list`).")
+    public var model: String = "llama-3.1-8b"
+    @Option(help: "A Hugging Face config.json to read the model shape from (replaces --model).")
+    public var modelConfig: String?
+    @Option(help: "Context (prompt) tokens per sequence: 96k, 128K, 98304, 1M (k = 1024).", transform: Parse.tokens)
+    public var ctx: TokenCount?
+    @Option(help: "Tokens generated per sequence.")
+    public var gen: Int = 128
+    public init() {}
+
+    public func resolve(_ store: ProfileStore) throws -> (ModelProfile, Workload) {
+        let profile: ModelProfile
+        if let modelConfig {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: modelConfig)) } catch {
+                throw ValidationError("--model-config \(modelConfig): cannot be read (\(error.localizedDescription)); pass the path of a Hugging Face config.json")
+            }
+            profile = try ModelProfile.fromHuggingFaceConfig(data: data, path: modelConfig)
+        } else {
+            profile = try store.model(model)
+        }
+        guard let ctx else { throw ValidationError("pass --ctx, the context length per sequence (e.g. --ctx 96k)") }
+        guard gen >= 0 else { throw ValidationError("--gen \(gen): the generated token count cannot be negative") }
+        return (profile, Workload(model: profile.shape, contextTokens: ctx.value, generatedTokens: gen))
+    }
+}

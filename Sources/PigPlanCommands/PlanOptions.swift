@@ -1,0 +1,92 @@
+import ArgumentParser
+import Core
+import CostModel
+import Optimizer
+import Profiles
+
+/// The decisions a user may fix or bound, shared by `plan` and `export`.
+public struct DecisionOptions: ParsableArguments {
+    @Option(help: "Fix the batch size.")
+    public var batch: Int?
+    @Option(help: "Fix K, the bits per hash table (default: choose in 6...12).")
+    public var k: Int?
+    @Option(help: "Fix L, the number of hash tables (default: choose in 50...400 by 25).")
+    public var l: Int?
+    @Option(help: "Fix the attention mode: lsh (MagicPIG) or dense (with the KV cache on the GPU: the GPU-only baseline).")
+    public var attention: AttentionChoice?
+    @Option(help: "Upper bound on the decode step time, e.g. 100ms.", transform: Parse.seconds)
+    public var maxLatency: Double?
+    @Option(help: "Accuracy floor: the least fraction of keys LSH must sample (e.g. 0.02).")
+    public var minSampledFraction: Double?
+    @Option(help: "Named accuracy floor: fast (1% sampled), balanced (2%), accurate (4%).")
+    public var quality: QualityTier = .balanced
+    @Option(help: "Runtime whose kernels will run the plan (see `pigplan profiles list`): pigplan or magicpig.")
+    public var engine: String = "pigplan"
+    @Option(help: "Use this sampled fraction instead of the model (measured on your model and data).")
+    public var sampledFraction: Double?
+    @Option(help: "Largest batch size considered.")
+    public var maxBatch: Int = 1024
+    @Option(help: "Quest baseline budget as a fraction of keys (default: the plan's sampled fraction).")
+    public var questBudget: Double?
+    @Flag(help: "Also predict the chosen configuration with every other engine.")
+    public var compareEngines = false
+    public init() {}
+
+    public func validate() throws {
+        if let batch, batch < 1 { throw ValidationError("--batch \(batch): the batch size must be at least 1") }
+        if let k, !(1...20).contains(k) { throw ValidationError("--k \(k): K must be between 1 and 20 bits per table") }
+        if let l, !(2...4096).contains(l) { throw ValidationError("--l \(l): L must be between 2 and 4096 tables (the two-hit rule needs two)") }
+        if let f = minSampledFraction, !(0...1).contains(f) { throw ValidationError("--min-sampled-fraction \(f): give a fraction in [0, 1]") }
+        if let f = sampledFraction, !(f > 0 && f <= 1) { throw ValidationError("--sampled-fraction \(f): give a fraction in (0, 1]") }
+        if let f = questBudget, !(f > 0 && f <= 1) { throw ValidationError("--quest-budget \(f): give a fraction in (0, 1]") }
+        if maxBatch < 1 { throw ValidationError("--max-batch \(maxBatch): must be at least 1") }
+        if attention == .dense && (k != nil || l != nil) {
+            throw ValidationError("--k / --l apply to LSH attention; drop them or use --attention lsh")
+        }
+    }
+}
+
+/// Everything a plan needs: machine, workload and decisions.
+public struct PlanOptions: ParsableArguments {
+    @OptionGroup(title: "Hardware") public var hardware: HardwareOptions
+    @OptionGroup(title: "Workload") public var workload: WorkloadOptions
+    @OptionGroup(title: "Decisions") public var decisions: DecisionOptions
+    public init() {}
+
+    public func request() throws -> PlanRequest {
+        let store = try hardware.store()
+        let hw = try hardware.resolve(store)
+        let (profile, workload) = try self.workload.resolve(store)
+        let engine = try Planner.engine(named: decisions.engine, store: store, hardware: hw)
+        var space = SearchSpace()
+        if let k = decisions.k { space.hashBits = [k] }
+        if let l = decisions.l { space.tableCounts = [l] }
+        space.batch = decisions.batch
+        space.maxBatch = max(decisions.maxBatch, decisions.batch ?? 1)
+        space.maxStepSeconds = decisions.maxLatency
+        space.threads = hardware.threads
+        space.sockets = hardware.sockets
+        // An explicit (K, L) or fraction is the user's choice: the tier floor does not apply.
+        let explicit = (decisions.k != nil && decisions.l != nil) || decisions.sampledFraction != nil
+        space.minSampledFraction = decisions.minSampledFraction ?? (explicit ? nil : decisions.quality.minSampledFraction)
+        switch decisions.attention {
+        case .dense?:
+            space.lsh = false
+            space.dense = true
+            space.kvDevices = hw.gpu == nil ? [.cpu] : [.gpu]
+        case .lsh?, nil:
+            break
+        }
+        let calibrationShape = try hw.calibration?.referenceModel.map { try store.model($0).shape }
+        var request = PlanRequest(
+            hardware: hw, model: profile, workload: workload, engineName: decisions.engine, engine: engine, space: space,
+            sampledFractionOverride: decisions.sampledFraction, questBudgetFraction: decisions.questBudget,
+            calibrationShape: calibrationShape)
+        if decisions.compareEngines {
+            request.comparisonEngines = try store.names(of: .engine).filter { $0 != decisions.engine }.map {
+                ($0, try Planner.engine(named: $0, store: store, hardware: hw))
+            }
+        }
+        return request
+    }
+}

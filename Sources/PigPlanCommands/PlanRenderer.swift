@@ -1,0 +1,122 @@
+import Core
+import Foundation
+
+/// Turns a `PlanReport` into text: an aligned table, JSON or CSV.
+public enum PlanRenderer {
+    public static func render(_ report: PlanReport, format: OutputFormat, explain: Bool) throws -> String {
+        switch format {
+        case .json: return try json(report)
+        case .csv: return csv(report)
+        case .table: return table(report, explain: explain)
+        }
+    }
+
+    public static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+    }
+
+    static func csv(_ r: PlanReport) -> String {
+        var lines = ["name,feasible,batch,k,l,tokensPerSecond,stepSeconds,gpuBytes,cpuBytes"]
+        lines.append([
+            "plan", "true", "\(r.plan.batch)", r.plan.k.map(String.init) ?? "", r.plan.l.map(String.init) ?? "",
+            "\(r.prediction.tokensPerSecond)", "\(r.prediction.stepSeconds)", "\(r.memory.gpuBytes)", "\(r.memory.cpuBytes)",
+        ].joined(separator: ","))
+        for b in r.baselines {
+            lines.append([b.name, "\(b.feasible)", b.batch.map(String.init) ?? "", "", "",
+                          b.tokensPerSecond.map { "\($0)" } ?? "", b.stepSeconds.map { "\($0)" } ?? "", "", ""].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func placementText(_ r: PlanReport) -> String {
+        let p = r.plan.placement
+        var parts: [String] = []
+        if r.plan.attention == "dense" {
+            parts.append(p.kvDevice == .gpu ? "KV cache in GPU memory" : "KV cache in CPU memory")
+        } else {
+            parts.append(p.kvDevice == .gpu ? "KV + hash tables in GPU memory" : "KV + hash tables in CPU memory")
+            parts.append("\(r.plan.denseLayers) dense layers (\(p.extraDenseLayers) extra)")
+        }
+        if p.kvDevice == .cpu {
+            parts.append("\(p.cpuThreads) threads on \(p.cpuSockets) socket\(p.cpuSockets == 1 ? "" : "s")")
+            parts.append(p.schedule.rawValue)
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    static func table(_ r: PlanReport, explain: Bool) -> String {
+        var out = ""
+        let c = r.context
+        let machine = [c.gpu, "\(c.sockets) x \(c.cpu)"].compactMap { $0 }.joined(separator: " + ")
+        out += "pigplan: \(c.model) on \(c.hardware) (\(machine), \(c.threads) threads\(c.calibrated ? ", calibrated" : "")), context \(TokenCount(c.contextTokens)), \(c.generatedTokens) generated, engine \(r.plan.engine)\n\n"
+        let mode = r.plan.attention == "lsh" ? "MagicPIG LSH (K, L) = (\(r.plan.k ?? 0), \(r.plan.l ?? 0))" : r.plan.attention
+        var rows: [(String, String)] = [
+            ("plan", "\(mode), batch \(r.plan.batch)"),
+            ("placement", placementText(r)),
+            ("throughput", "\(Format.number(r.prediction.tokensPerSecond)) tokens/s"),
+            ("step time", "\(Format.seconds(r.prediction.stepSeconds)) per token (\(r.prediction.schedule.rawValue); GPU side \(Format.seconds(r.prediction.gpuSideSeconds)), CPU side \(Format.seconds(r.prediction.cpuSideSeconds)))"),
+            ("time to first token", Format.seconds(r.prediction.timeToFirstTokenSeconds)),
+        ]
+        if let f = r.prediction.sampledFraction {
+            rows.append(("sampled keys", "\(Format.number(f * 100))% of the hashed span (\(r.prediction.sampledFractionSource ?? "model")), \(Format.number(r.prediction.keysPerQuery)) keys per query head"))
+        }
+        rows.append(("GPU memory", "\(Format.bytes(r.memory.gpuBytes)) of \(Format.bytes(r.memory.gpuAvailableBytes))"))
+        rows.append(("CPU memory", "\(Format.bytes(r.memory.cpuBytes)) of \(Format.bytes(r.memory.cpuAvailableBytes))"))
+        out += aligned(rows)
+
+        if explain {
+            out += "\nwhere the time goes (one step)\n"
+            let total = r.prediction.breakdown.values.reduce(0, +)
+            let order = ["linearLayers", "lmHead", "hashing", "gpuAttention", "exactPart", "transfers", "overhead",
+                         "retrieval", "sampledAttention", "cpuAttention"]
+            var termRows: [(String, String)] = []
+            for name in order {
+                guard let s = r.prediction.breakdown[name], s > 0 else { continue }
+                termRows.append(("  " + name, "\(Format.seconds(s))  \(Format.number(100 * s / max(total, 1e-30)))%"))
+            }
+            out += aligned(termRows)
+            if r.prediction.schedule == .pipelined {
+                out += "  (pipelined: two micro-batches; the step is 2 x max(GPU side, CPU side) + fill, not the sum)\n"
+            }
+            let d = r.memory.detail
+            out += "\nmemory\n"
+            out += aligned([
+                ("  GPU weights", Format.bytes(d.gpuWeightsBytes)), ("  GPU KV cache", Format.bytes(d.gpuKVCacheBytes)),
+                ("  GPU exact buffers", Format.bytes(d.gpuExactBufferBytes)), ("  GPU activations", Format.bytes(d.gpuActivationBytes)),
+                ("  GPU reserved", Format.bytes(d.gpuReservedBytes)), ("  GPU hash tables", Format.bytes(d.gpuHashTableBytes)),
+                ("  CPU KV cache", Format.bytes(d.cpuKVCacheBytes)), ("  CPU hash tables", Format.bytes(d.cpuHashTableBytes)),
+                ("  CPU key norms", Format.bytes(d.cpuKeyNormBytes)), ("  CPU weights", Format.bytes(d.cpuWeightsBytes)),
+            ].filter { $0.1 != "0 B" })
+        }
+
+        out += "\nbaselines on the same hardware\n"
+        var baselineRows: [(String, String)] = []
+        for b in r.baselines {
+            var name = "  " + b.description
+            if let f = b.budgetFraction { name += ", \(Format.number(f * 100))% budget" }
+            if b.feasible, let rate = b.tokensPerSecond, let batch = b.batch {
+                baselineRows.append((name, "\(Format.number(rate)) tokens/s at batch \(batch)"))
+            } else {
+                baselineRows.append((name, "infeasible: \(b.note ?? "")"))
+            }
+        }
+        baselineRows.append(("  this plan", "\(Format.number(r.prediction.tokensPerSecond)) tokens/s at batch \(r.plan.batch)"
+                             + (r.speedupOverBestBaseline.map { ", \(Format.number($0))x the best baseline" } ?? "")))
+        out += aligned(baselineRows)
+        if let comparison = r.engineComparison {
+            out += "\nthe same configuration on other engines\n"
+            out += aligned(comparison.map { ("  " + $0.engine, "\(Format.number($0.tokensPerSecond)) tokens/s, \(Format.seconds($0.stepSeconds)) per step") })
+        }
+        let s = r.solver
+        out += "\nsolver: \(s.status) in \(Format.seconds(s.seconds)) (\(s.method); \(s.iterations) iterations over \(s.options) options, \(s.segments) batch segments, \(s.variables) variables)\n"
+        return out
+    }
+
+    static func aligned(_ rows: [(String, String)]) -> String {
+        let width = (rows.map(\.0.count).max() ?? 0) + 2
+        return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + $0.1 }.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,94 @@
+import Core
+import CostModel
+import Optimizer
+import Solver
+
+/// Everything `pigplan` answers, as printed with `--format json` (schema: README, "JSON output").
+public struct PlanReport: Codable, Sendable {
+    public struct PlanSection: Codable, Sendable {
+        public var attention: String
+        public var batch: Int
+        /// K, or nil when dense.
+        public var k: Int?
+        /// L, or nil when dense.
+        public var l: Int?
+        public var placement: Placement
+        public var engine: String
+        public var denseLayers: Int
+        public var sparseLayers: Int
+    }
+    public struct Prediction: Codable, Sendable {
+        public var tokensPerSecond: Double
+        public var stepSeconds: Double
+        public var timeToFirstTokenSeconds: Double
+        public var schedule: Schedule
+        /// GPU-side and CPU-side seconds (of one micro-batch when pipelined).
+        public var gpuSideSeconds: Double
+        public var cpuSideSeconds: Double
+        /// Seconds per term of one step (two micro-batches summed when pipelined).
+        public var breakdown: [String: Double]
+        public var sampledFraction: Double?
+        /// Where the sampled fraction came from: "override", "model" (theory x correction).
+        public var sampledFractionSource: String?
+        public var keysPerQuery: Double
+    }
+    public struct MemorySection: Codable, Sendable {
+        public var gpuBytes: Double
+        public var cpuBytes: Double
+        public var gpuAvailableBytes: Double
+        public var cpuAvailableBytes: Double
+        public var detail: MemoryBreakdown
+    }
+    public struct Baseline: Codable, Sendable {
+        public var name: String
+        public var description: String
+        public var feasible: Bool
+        public var batch: Int?
+        public var tokensPerSecond: Double?
+        public var stepSeconds: Double?
+        /// Quest: the fraction of keys read per step.
+        public var budgetFraction: Double?
+        /// Why it is infeasible, or a remark.
+        public var note: String?
+    }
+    public struct SolverSection: Codable, Sendable {
+        public var status: String
+        public var seconds: Double
+        public var method: String
+        public var iterations: Int
+        public var options: Int
+        public var segments: Int
+        public var variables: Int
+        public var constraints: Int
+    }
+    public struct Context: Codable, Sendable {
+        public var hardware: String
+        public var gpu: String?
+        public var cpu: String
+        public var sockets: Int
+        public var threads: Int
+        public var model: String
+        public var contextTokens: Int
+        public var generatedTokens: Int
+        public var calibrated: Bool
+    }
+
+    public var context: Context
+    public var plan: PlanSection
+    public var prediction: Prediction
+    public var memory: MemorySection
+    public var baselines: [Baseline]
+    /// The plan's tokens/s over the best feasible baseline's (GPU-only or KV-in-CPU dense); nil
+    /// when no baseline is feasible.
+    public var speedupOverBestBaseline: Double?
+    public var solver: SolverSection
+    /// Other engines' predictions for the same configuration (`--compare-engines`).
+    public var engineComparison: [EngineComparison]?
+
+    public struct EngineComparison: Codable, Sendable {
+        public var engine: String
+        public var tokensPerSecond: Double
+        public var stepSeconds: Double
+        public var breakdown: [String: Double]
+    }
+}

@@ -1,0 +1,133 @@
+import Core
+import CostModel
+import Optimizer
+import Profiles
+import Solver
+
+/// Errors of a plan request that are not profile errors.
+public enum PlanError: Error, CustomStringConvertible, Sendable {
+    case infeasible(Infeasibility)
+    case invalid(String)
+    public var description: String {
+        switch self {
+        case .infeasible(let i): return "no feasible plan (\(i.bindingConstraint)): \(i.explanation)"
+        case .invalid(let s): return s
+        }
+    }
+}
+
+/// A resolved plan request: what to plan for and which decisions are fixed.
+public struct PlanRequest: Sendable {
+    public var hardware: Hardware
+    public var model: ModelProfile
+    public var workload: Workload
+    public var engineName: String
+    public var engine: EngineParameters
+    public var space: SearchSpace
+    public var sampledFractionOverride: Double?
+    /// Quest baseline budget; nil matches the plan's sampled fraction.
+    public var questBudgetFraction: Double?
+    public var questPageSize: Int = 16
+    public var calibrationShape: ModelShape?
+    /// Other engines to predict the chosen configuration with (`--compare-engines`).
+    public var comparisonEngines: [(String, EngineParameters)] = []
+
+    public func costModel(engine: EngineParameters? = nil) -> DecodeCostModel {
+        DecodeCostModel(hardware: hardware, workload: workload, engine: engine ?? self.engine,
+                        fractions: SampledFractionModel(profile: model, override: sampledFractionOverride),
+                        calibrationShape: calibrationShape)
+    }
+}
+
+/// Runs the optimizer for the plan and each baseline and assembles a `PlanReport`.
+public enum Planner {
+    /// The engine parameters `name` stands for on `hardware`: the engine profile, replaced by the
+    /// host's fitted parameters for `pigplan` when `pigplan calibrate` measured them.
+    public static func engine(named name: String, store: ProfileStore, hardware: Hardware) throws -> EngineParameters {
+        let profile = try store.engine(name)
+        if name == "pigplan", let fitted = hardware.calibration?.cpu?.engine { return fitted }
+        return profile.parameters
+    }
+
+    public static func plan(_ request: PlanRequest) throws -> PlanReport {
+        let model = request.costModel()
+        let optimizer = PlanOptimizer(model: model, space: request.space)
+        let best: OptimizedPlan
+        do { best = try optimizer.optimize() } catch { throw PlanError.infeasible(error) }
+        let config = best.configuration
+        let cost = best.cost
+
+        var baselines = [
+            baseline(request, name: "gpu-only", description: "GPU-only full attention (KV cache in GPU memory)",
+                     attention: .dense, device: .gpu),
+            baseline(request, name: "cpu-kv-dense", description: "KV cache in CPU memory, dense CPU attention",
+                     attention: .dense, device: .cpu),
+        ]
+        let questBudget = request.questBudgetFraction ?? cost.sampledFraction ?? 0.05
+        baselines.append(baseline(
+            request, name: "quest", description: "Quest page selection on the GPU (page \(request.questPageSize))",
+            attention: .quest(pageSize: request.questPageSize, budgetFraction: questBudget), device: .gpu))
+
+        let rivals = baselines.filter { $0.name != "quest" && $0.feasible }.compactMap(\.tokensPerSecond)
+        let speedup = rivals.max().map { cost.tokensPerSecond / $0 }
+
+        let comparisons = request.comparisonEngines.map { (name, engine) in
+            let c = request.costModel(engine: engine).step(config, batch: Double(config.batch))
+            return PlanReport.EngineComparison(engine: name, tokensPerSecond: c.tokensPerSecond, stepSeconds: c.stepSeconds,
+                                               breakdown: Dictionary(uniqueKeysWithValues: c.terms.named))
+        }
+        let hw = request.hardware
+        return PlanReport(
+            context: .init(hardware: hw.name, gpu: hw.gpu?.name, cpu: hw.cpu.name, sockets: hw.sockets, threads: hw.threads,
+                           model: request.workload.model.name, contextTokens: request.workload.contextTokens,
+                           generatedTokens: request.workload.generatedTokens, calibrated: hw.calibration != nil),
+            plan: .init(attention: config.attention.name, batch: config.batch, k: config.attention.lsh?.hashBitsPerTable,
+                        l: config.attention.lsh?.tableCount, placement: config.placement, engine: request.engineName,
+                        denseLayers: model.denseLayerCount(config), sparseLayers: model.sparseLayerCount(config)),
+            prediction: .init(tokensPerSecond: cost.tokensPerSecond, stepSeconds: cost.stepSeconds,
+                              timeToFirstTokenSeconds: model.prefillSeconds(config, batch: Double(config.batch)),
+                              schedule: cost.schedule, gpuSideSeconds: cost.gpuSideSeconds, cpuSideSeconds: cost.cpuSideSeconds,
+                              breakdown: Dictionary(uniqueKeysWithValues: cost.terms.named),
+                              sampledFraction: cost.sampledFraction,
+                              sampledFractionSource: cost.sampledFraction == nil ? nil : (request.sampledFractionOverride != nil ? "override" : "model"),
+                              keysPerQuery: cost.keysPerQuery),
+            memory: .init(gpuBytes: cost.memory.gpuBytes, cpuBytes: cost.memory.cpuBytes,
+                          gpuAvailableBytes: hw.gpuMemoryBytes, cpuAvailableBytes: hw.cpuMemoryBytes, detail: cost.memory),
+            baselines: baselines, speedupOverBestBaseline: speedup,
+            solver: .init(status: best.solver.status.rawValue, seconds: best.solver.seconds, method: best.solver.method,
+                          iterations: best.solver.iterations, options: best.solver.options, segments: best.solver.segments,
+                          variables: best.solver.variables, constraints: best.solver.constraints),
+            engineComparison: comparisons.isEmpty ? nil : comparisons)
+    }
+
+    /// A baseline: the same optimizer restricted to one attention mode and KV device, at the
+    /// user's batch when one is fixed.
+    static func baseline(_ request: PlanRequest, name: String, description: String, attention: AttentionMode,
+                         device: Device) -> PlanReport.Baseline {
+        var space = SearchSpace()
+        space.batch = request.space.batch
+        space.maxBatch = request.space.maxBatch
+        space.threads = request.space.threads
+        space.maxStepSeconds = request.space.maxStepSeconds
+        space.lsh = false
+        space.dense = attention == .dense
+        space.extraAttentionModes = attention == .dense ? [] : [attention]
+        space.kvDevices = [device]
+        let budget: Double? = { if case .quest(_, let f) = attention { return f } else { return nil } }()
+        guard request.hardware.gpu != nil || device == .cpu else {
+            return .init(name: name, description: description, feasible: false, budgetFraction: budget,
+                         note: "this system has no GPU")
+        }
+        let optimizer = PlanOptimizer(model: request.costModel(), space: space)
+        do {
+            let plan = try optimizer.optimize()
+            return .init(name: name, description: description, feasible: true, batch: plan.configuration.batch,
+                         tokensPerSecond: plan.cost.tokensPerSecond, stepSeconds: plan.cost.stepSeconds,
+                         budgetFraction: budget, note: nil)
+        } catch {
+            let prefix = request.space.batch.map { "batch \($0) does not fit" } ?? "not even batch 1 fits"
+            return .init(name: name, description: description, feasible: false, budgetFraction: budget,
+                         note: "\(prefix): \(error.explanation)")
+        }
+    }
+}

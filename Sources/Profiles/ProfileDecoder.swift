@@ -18,7 +18,7 @@ struct ProfileDecoder {
         do {
             document = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         } catch {
-            throw invalid(nil, "is not valid JSON (\(Self.underlyingReason(error)))",
+            throw invalid(nil, "is not valid JSON (\(Self.syntaxDetail(text) ?? Self.underlyingReason(error)))",
                           "fix the syntax: keys and strings in double quotes, no trailing commas, no comments")
         }
         guard document.objectValue != nil else {
@@ -116,6 +116,26 @@ struct ProfileDecoder {
             if name.hasPrefix("Array") || name.hasPrefix("[") { return "a list" }
             if name.hasPrefix("Dictionary") { return "an object" }
             return "an object (\(name))"
+        }
+    }
+
+    /// Where the JSON syntax breaks, e.g. `invalid value at line 3, column 7`, if Foundation's
+    /// parser can tell.
+    static func syntaxDetail(_ text: String) -> String? {
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            return nil
+        } catch {
+            guard var detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String else { return nil }
+            if detail.hasSuffix(".") { detail.removeLast() }
+            let marker = "around character "
+            if let range = detail.range(of: marker), let offset = Int(detail[range.upperBound...]) {
+                let prefix = text.utf8.prefix(offset)
+                let line = prefix.filter { $0 == UInt8(ascii: "\n") }.count + 1
+                let column = offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0) + 1
+                detail = detail[..<range.lowerBound] + "at line \(line), column \(column)"
+            }
+            return detail
         }
     }
 

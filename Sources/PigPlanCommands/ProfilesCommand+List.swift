@@ -1,0 +1,63 @@
+import ArgumentParser
+import Core
+import Foundation
+import Profiles
+
+extension ProfilesCommand {
+    /// `pigplan profiles list`: one line per profile.
+    public struct List: ParsableCommand {
+        public static let configuration = CommandConfiguration(
+            abstract: "List every profile with a one-line summary.")
+
+        @OptionGroup public var options: ProfilesDirectoryOptions
+
+        public init() {}
+
+        public func run() throws {
+            print(Self.table(try options.loadStore()), terminator: "")
+        }
+
+        /// The listing: a header and one aligned row (kind, name, summary) per profile.
+        public static func table(_ store: ProfileStore) -> String {
+            var rows: [[String]] = [["KIND", "NAME", "SUMMARY"]]
+            for kind in ProfileKind.allCases {
+                for name in store.names(of: kind) {
+                    rows.append([kind.rawValue, name, summary(of: kind, named: name, in: store)])
+                }
+            }
+            let widths = (0..<2).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            return rows.map { row in
+                row[0].padding(toLength: widths[0] + 2, withPad: " ", startingAt: 0)
+                    + row[1].padding(toLength: widths[1] + 2, withPad: " ", startingAt: 0) + row[2]
+            }.joined(separator: "\n") + "\n"
+        }
+
+        /// E.g. `NVIDIA H200 SXM, 141 GB, 4.80 TB/s, 989 TFLOP/s bf16, PCIe 5.0 x16`.
+        public static func summary(of kind: ProfileKind, named name: String, in store: ProfileStore) -> String {
+            switch kind {
+            case .gpu:
+                guard let g = try? store.gpu(name) else { return "" }
+                return "\(g.displayName), \(Format.bytes(g.memoryBytes)), \(Format.bytes(g.memoryBandwidthBytesPerSecond))/s, "
+                    + "\(Format.number(g.denseBF16FlopsPerSecond / 1e12)) TFLOP/s bf16, PCIe \(g.link.generation).0 x\(g.link.lanes)"
+            case .cpu:
+                guard let c = try? store.cpu(name) else { return "" }
+                return "\(c.displayName), \(c.coresPerSocket) cores x up to \(c.maxSockets) sockets, "
+                    + "\(Format.bytes(c.dramBandwidthBytesPerSecondPerSocket))/s per socket, \(c.vectorISA.joined(separator: " "))"
+            case .system:
+                guard let s = try? store.system(name) else { return "" }
+                let threads = s.threads.map { ", \($0) threads" } ?? ""
+                let memory = s.cpuMemoryBytes.map { ", \(Format.bytes($0)) host memory" } ?? ""
+                return "\(s.gpu ?? "no GPU") + \(s.sockets) x \(s.cpu)\(threads)\(memory)"
+                    + (s.calibration != nil ? ", calibrated" : "")
+            case .model:
+                guard let m = try? store.model(name) else { return "" }
+                let shape = m.shape
+                return "\(shape.layerCount) layers, \(shape.queryHeadCount)/\(shape.kvHeadCount) heads x \(shape.headDim), "
+                    + "\(Format.bytes(shape.weightBytes)) weights, \(Format.bytes(shape.kvBytesPerToken)) KV per token"
+            case .engine:
+                guard let e = try? store.engine(name) else { return "" }
+                return e.displayName
+            }
+        }
+    }
+}

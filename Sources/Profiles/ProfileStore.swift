@@ -1,0 +1,224 @@
+import Core
+import Foundation
+
+/// Every profile pigplan knows: the built-in files (Profiles/ at the package root, compiled into
+/// the binary), overlaid by a user directory of the same layout. All files are decoded and
+/// validated when the store is loaded, so lookups never fail on a bad file later.
+public struct ProfileStore: Sendable {
+    /// The environment variable naming a profiles directory (used when no `--profiles-dir`).
+    public static let environmentVariable = "PIGPLAN_PROFILES_DIR"
+    /// Schema versions this build reads.
+    public static var supportedSchemaVersions: [Int] { ProfileDecoder.supportedSchemaVersions }
+
+    public private(set) var gpus: [String: GPUProfile] = [:]
+    public private(set) var cpus: [String: CPUProfile] = [:]
+    public private(set) var systems: [String: SystemProfile] = [:]
+    public private(set) var models: [String: ModelProfile] = [:]
+    public private(set) var engines: [String: EngineProfile] = [:]
+    /// Where each profile came from, as shown in messages (`Profiles/gpus/h200.json (built in)`
+    /// or the user file's path).
+    private var origins: [ProfileKind: [String: String]] = [:]
+
+    /// One profile file: its path relative to the profiles folder and its text.
+    struct SourceFile: Sendable {
+        var relativePath: String
+        var displayPath: String
+        var text: String
+    }
+
+    /// Loads the built-in profiles, then the files of `directory` (a `--profiles-dir`) or, when
+    /// it is nil, of the directory named by `PIGPLAN_PROFILES_DIR` in `environment`. A user file
+    /// replaces the built-in file with the same relative path (e.g. `gpus/h200.json`).
+    public static func load(directory: String? = nil, environment: [String: String] = [:]) throws(ProfileError) -> ProfileStore {
+        var files: [String: SourceFile] = [:]
+        for (path, text) in embeddedProfileFiles {
+            files[path] = SourceFile(relativePath: path, displayPath: "Profiles/\(path) (built in)", text: text)
+        }
+        let overlay = directory ?? environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+        if let overlay {
+            for file in try readDirectory(overlay) { files[file.relativePath] = file }
+        }
+        return try ProfileStore(files: files.values.sorted { $0.relativePath < $1.relativePath })
+    }
+
+    /// The built-in profiles only.
+    public static func builtIn() throws(ProfileError) -> ProfileStore { try load(directory: nil, environment: [:]) }
+
+    init(files: [SourceFile]) throws(ProfileError) {
+        var calibrationFrom: [String: (source: String, file: ProfileDecoder)] = [:]
+        for file in files {
+            let parts = file.relativePath.split(separator: "/").map(String.init)
+            guard parts.count == 2, let kind = ProfileKind(folder: parts[0]), parts[1].hasSuffix(".json") else {
+                let folders = ProfileKind.allCases.map { $0.folder + "/" }.joined(separator: ", ")
+                throw ProfileError.invalidFile(file: file.displayPath, keyPath: nil, reason: "is not in a profile folder",
+                                               fix: "move it into one of \(folders)")
+            }
+            let name = String(parts[1].dropLast(".json".count))
+            let decoder = ProfileDecoder(file: file.displayPath, kind: kind, name: name)
+            var document = try decoder.parse(file.text)
+            let validator = ProfileValidator(decoder: decoder)
+            switch kind {
+            case .gpu:
+                let p = try decoder.decode(GPUProfile.self, from: document)
+                try validator.check(p)
+                gpus[name] = p
+            case .cpu:
+                let p = try decoder.decode(CPUProfile.self, from: document)
+                try validator.check(p)
+                cpus[name] = p
+            case .system:
+                if case .object(var o) = document, let from = o.removeValue(forKey: "calibrationFrom") {
+                    guard let source = from.stringValue else {
+                        throw decoder.invalid("calibrationFrom", "expected a string, found \(from.description)",
+                                              "name the system whose calibration this one shares")
+                    }
+                    guard o["calibration"] == nil else {
+                        throw decoder.invalid("calibrationFrom", "cannot be combined with 'calibration'",
+                                              "keep one of the two keys")
+                    }
+                    calibrationFrom[name] = (source, decoder)
+                    document = .object(o)
+                }
+                let p = try decoder.decode(SystemProfile.self, from: document)
+                try validator.check(p)
+                systems[name] = p
+            case .model:
+                let p = try decoder.decode(ModelProfile.self, from: document)
+                try validator.check(p)
+                models[name] = p
+            case .engine:
+                let p = try decoder.decode(EngineProfile.self, from: document)
+                try validator.check(p)
+                engines[name] = p
+            }
+            origins[kind, default: [:]][name] = file.displayPath
+        }
+        // A system may share another system's measured tables instead of repeating them.
+        for name in calibrationFrom.keys.sorted() {
+            let (source, decoder) = calibrationFrom[name]!
+            guard let calibration = systems[source]?.calibration, calibrationFrom[source] == nil else {
+                let withTables = systems.values.filter { $0.calibration != nil && calibrationFrom[$0.name] == nil }.map(\.name).sorted()
+                throw decoder.invalid("calibrationFrom", "'\(source)' is not a system with its own calibration",
+                                      "name one of: \(withTables.isEmpty ? "(none)" : withTables.joined(separator: ", "))")
+            }
+            systems[name]?.calibration = calibration
+        }
+        try checkReferences()
+    }
+
+    private func checkReferences() throws(ProfileError) {
+        for name in gpus.keys.sorted() {
+            let validator = ProfileValidator(decoder: ProfileDecoder(file: origins[.gpu]![name]!, kind: .gpu, name: name))
+            try validator.reference(gpus[name]!.defaultHost, "defaultHost", kind: .cpu, known: Array(cpus.keys))
+        }
+        for name in systems.keys.sorted() {
+            let validator = ProfileValidator(decoder: ProfileDecoder(file: origins[.system]![name]!, kind: .system, name: name))
+            try validator.checkReferences(systems[name]!, gpus: gpus, cpus: cpus, models: models)
+        }
+    }
+
+    /// Every `*.json` under `path`, keyed by its path relative to `path`. Hidden files and other
+    /// files (a README) are skipped.
+    private static func readDirectory(_ path: String) throws(ProfileError) -> [SourceFile] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ProfileError.unreadable(path: path, reason: "no such directory")
+        }
+        let root = URL(fileURLWithPath: path).standardizedFileURL
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil,
+                                                          options: [.skipsHiddenFiles]) else {
+            throw ProfileError.unreadable(path: path, reason: "cannot list the directory")
+        }
+        var files: [SourceFile] = []
+        for case let url as URL in walker where url.pathExtension == "json" {
+            let full = url.standardizedFileURL.path
+            let relative = full.hasPrefix(root.path + "/") ? String(full.dropFirst(root.path.count + 1)) : url.lastPathComponent
+            do {
+                let text = try String(contentsOfFile: full, encoding: .utf8)
+                files.append(SourceFile(relativePath: relative, displayPath: full, text: text))
+            } catch {
+                throw ProfileError.unreadable(path: full, reason: error.localizedDescription)
+            }
+        }
+        return files.sorted { $0.relativePath < $1.relativePath }
+    }
+
+    // MARK: Lookups
+
+    /// The names of every profile of `kind`, sorted.
+    public func names(of kind: ProfileKind) -> [String] {
+        switch kind {
+        case .gpu: return gpus.keys.sorted()
+        case .cpu: return cpus.keys.sorted()
+        case .system: return systems.keys.sorted()
+        case .model: return models.keys.sorted()
+        case .engine: return engines.keys.sorted()
+        }
+    }
+
+    /// The file a profile was read from, as shown in messages.
+    public func origin(of kind: ProfileKind, named name: String) -> String? { origins[kind]?[name] }
+
+    public func gpu(_ name: String) throws(ProfileError) -> GPUProfile { try find(gpus, .gpu, name) }
+    public func cpu(_ name: String) throws(ProfileError) -> CPUProfile { try find(cpus, .cpu, name) }
+    public func system(_ name: String) throws(ProfileError) -> SystemProfile { try find(systems, .system, name) }
+    public func model(_ name: String) throws(ProfileError) -> ModelProfile { try find(models, .model, name) }
+    public func engine(_ name: String) throws(ProfileError) -> EngineProfile { try find(engines, .engine, name) }
+
+    private func find<T>(_ table: [String: T], _ kind: ProfileKind, _ name: String) throws(ProfileError) -> T {
+        guard let value = table[name] else { throw ProfileError.unknown(kind: kind, name: name, known: names(of: kind)) }
+        return value
+    }
+
+    /// The kinds that have a profile called `name`.
+    public func kinds(named name: String) -> [ProfileKind] {
+        ProfileKind.allCases.filter { names(of: $0).contains(name) }
+    }
+
+    /// The kind of the profile `name`, or `kind` when given and it exists. Throws when no kind
+    /// has it, or when several do and `kind` is nil.
+    public func kind(of name: String, preferring kind: ProfileKind? = nil) throws(ProfileError) -> ProfileKind {
+        if let kind {
+            guard names(of: kind).contains(name) else {
+                throw ProfileError.unknown(kind: kind, name: name, known: names(of: kind))
+            }
+            return kind
+        }
+        let found = kinds(named: name)
+        switch found.count {
+        case 0:
+            var searched: [ProfileKind: [String]] = [:]
+            for k in ProfileKind.allCases { searched[k] = names(of: k) }
+            throw ProfileError.unknownName(name: name, searched: searched)
+        case 1: return found[0]
+        default: throw ProfileError.ambiguous(name: name, kinds: found)
+        }
+    }
+
+    // MARK: Rendering
+
+    /// The resolved profile (defaults added, shared calibration copied in) as pretty JSON with
+    /// sorted keys, as `pigplan profiles show` prints it.
+    public func json(of kind: ProfileKind, named name: String) throws(ProfileError) -> String {
+        do {
+            switch kind {
+            case .gpu: return try Self.prettyJSON(gpu(name))
+            case .cpu: return try Self.prettyJSON(cpu(name))
+            case .system: return try Self.prettyJSON(system(name))
+            case .model: return try Self.prettyJSON(model(name))
+            case .engine: return try Self.prettyJSON(engine(name))
+            }
+        } catch let error as ProfileError {
+            throw error
+        } catch {
+            throw ProfileError.unreadable(path: origin(of: kind, named: name) ?? name, reason: "cannot be rendered: \(error)")
+        }
+    }
+
+    /// Pretty JSON with sorted keys and unescaped slashes.
+    public static func prettyJSON<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

@@ -1,0 +1,228 @@
+import Core
+
+/// Value rules for decoded profiles: one file at a time (ranges, shapes, names) and, once all
+/// files are loaded, across files (a system's GPU and CPU exist, a GPU's default host exists).
+struct ProfileValidator {
+    let decoder: ProfileDecoder
+    var file: String { decoder.file }
+
+    private func fail(_ key: String, _ reason: String, _ fix: String) -> ProfileError {
+        decoder.invalid(key, reason, fix)
+    }
+    private func positive(_ value: Double, _ key: String, unit: String) throws(ProfileError) {
+        guard value.isFinite, value > 0 else {
+            throw fail(key, "must be a positive number of \(unit), found \(value)", "write the value in \(unit) (SI units, e.g. 25e9)")
+        }
+    }
+    private func nonNegative(_ value: Double, _ key: String, unit: String) throws(ProfileError) {
+        guard value.isFinite, value >= 0 else {
+            throw fail(key, "must be zero or a positive number of \(unit), found \(value)", "write the value in \(unit)")
+        }
+    }
+    private func fraction(_ value: Double, _ key: String) throws(ProfileError) {
+        guard value.isFinite, value > 0, value <= 1 else {
+            throw fail(key, "must be a fraction in (0, 1], found \(value)", "write e.g. 0.8 for 80%")
+        }
+    }
+    private func count(_ value: Int, _ key: String, atLeast minimum: Int = 1) throws(ProfileError) {
+        guard value >= minimum else {
+            throw fail(key, "must be an integer of at least \(minimum), found \(value)", "fix the count")
+        }
+    }
+    private func matchesFile(_ name: String, _ key: String) throws(ProfileError) {
+        guard name == decoder.name else {
+            throw fail(key, "is '\(name)' but the file is named '\(decoder.name).json'",
+                       "rename the file to '\(name).json' or set \(key) to '\(decoder.name)' (or leave the key out)")
+        }
+    }
+    private func nonEmpty(_ text: String, _ key: String) throws(ProfileError) {
+        guard !text.allSatisfy(\.isWhitespace) else {
+            throw fail(key, "is empty", "say where the figures come from (datasheet, measurement)")
+        }
+    }
+
+    // MARK: One file
+
+    func check(_ p: GPUProfile) throws(ProfileError) {
+        try matchesFile(p.name, "name")
+        try positive(p.memoryBytes, "memoryBytes", unit: "bytes")
+        try positive(p.memoryBandwidthBytesPerSecond, "memoryBandwidthBytesPerSecond", unit: "bytes/s")
+        try positive(p.denseBF16FlopsPerSecond, "denseBF16FlopsPerSecond", unit: "FLOP/s")
+        try check(p.link, "link")
+        try fraction(p.efficiency.linearBandwidth, "efficiency.linearBandwidth")
+        try fraction(p.efficiency.matmulFlops, "efficiency.matmulFlops")
+        try fraction(p.efficiency.attentionBandwidth, "efficiency.attentionBandwidth")
+        try fraction(p.efficiency.gatherBandwidth, "efficiency.gatherBandwidth")
+        try nonNegative(p.launchOverheadSecondsPerLayer, "launchOverheadSecondsPerLayer", unit: "seconds")
+        try nonNegative(p.reservedBytes, "reservedBytes", unit: "bytes")
+        guard p.reservedBytes < p.memoryBytes else {
+            throw fail("reservedBytes", "(\(p.reservedBytes)) leaves no memory of the \(p.memoryBytes) bytes",
+                       "reserve less than memoryBytes")
+        }
+        try nonEmpty(p.source, "source")
+    }
+
+    func check(_ link: HostLink, _ key: String) throws(ProfileError) {
+        guard (1...7).contains(link.generation) else {
+            throw fail(key + ".generation", "must be a PCIe generation 1-7, found \(link.generation)", "write e.g. 4 or 5")
+        }
+        guard [1, 2, 4, 8, 16].contains(link.lanes) else {
+            throw fail(key + ".lanes", "must be 1, 2, 4, 8 or 16, found \(link.lanes)", "write 16 for a full slot")
+        }
+        try positive(link.practicalBandwidthBytesPerSecond, key + ".practicalBandwidthBytesPerSecond", unit: "bytes/s")
+        try nonNegative(link.latencySeconds, key + ".latencySeconds", unit: "seconds")
+    }
+
+    func check(_ p: CPUProfile) throws(ProfileError) {
+        try matchesFile(p.name, "name")
+        try count(p.coresPerSocket, "coresPerSocket")
+        try count(p.maxSockets, "maxSockets")
+        try positive(p.dramBandwidthBytesPerSecondPerSocket, "dramBandwidthBytesPerSecondPerSocket", unit: "bytes/s")
+        try fraction(p.streamEfficiency, "streamEfficiency")
+        try positive(p.perCoreReadBytesPerSecond, "perCoreReadBytesPerSecond", unit: "bytes/s")
+        try fraction(p.remoteBandwidthFraction, "remoteBandwidthFraction")
+        try positive(p.defaultMemoryBytesPerSocket, "defaultMemoryBytesPerSocket", unit: "bytes")
+        try positive(p.flopsPerSecondPerCore, "flopsPerSecondPerCore", unit: "FLOP/s")
+        try nonEmpty(p.source, "source")
+    }
+
+    func check(_ p: SystemProfile) throws(ProfileError) {
+        try matchesFile(p.name, "name")
+        try count(p.sockets, "sockets")
+        if let threads = p.threads { try count(threads, "threads") }
+        if let memory = p.cpuMemoryBytes { try positive(memory, "cpuMemoryBytes", unit: "bytes") }
+        if let link = p.link { try check(link, "link") }
+        if let calibration = p.calibration { try check(calibration, "calibration") }
+    }
+
+    func check(_ c: Calibration, _ key: String) throws(ProfileError) {
+        try nonEmpty(c.source, key + ".source")
+        if let rows = c.gpuLinearLayers {
+            for (i, row) in rows.enumerated() {
+                let at = "\(key).gpuLinearLayers[\(i)]"
+                try count(row.batch, at + ".batch")
+                try positive(row.layerSeconds, at + ".layerSeconds", unit: "seconds")
+                try positive(row.lmHeadSeconds, at + ".lmHeadSeconds", unit: "seconds")
+                if i > 0, row.batch <= rows[i - 1].batch {
+                    throw fail(at + ".batch", "batches must increase row by row (\(rows[i - 1].batch) then \(row.batch))",
+                               "sort the rows by batch and drop duplicates")
+                }
+            }
+        }
+        if let rows = c.gpuDecodeAttention {
+            var seen = Set<[Int]>()
+            for (i, row) in rows.enumerated() {
+                let at = "\(key).gpuDecodeAttention[\(i)]"
+                try count(row.batch, at + ".batch")
+                try count(row.contextTokens, at + ".contextTokens")
+                try positive(row.seconds, at + ".seconds", unit: "seconds")
+                guard seen.insert([row.batch, row.contextTokens]).inserted else {
+                    throw fail(at, "repeats batch \(row.batch) at \(row.contextTokens) tokens", "keep one row per (batch, contextTokens)")
+                }
+            }
+        }
+        if let rows = c.pcie {
+            for (i, row) in rows.enumerated() {
+                let at = "\(key).pcie[\(i)]"
+                try positive(row.bytes, at + ".bytes", unit: "bytes")
+                try positive(row.hostToDeviceSeconds, at + ".hostToDeviceSeconds", unit: "seconds")
+                try positive(row.deviceToHostSeconds, at + ".deviceToHostSeconds", unit: "seconds")
+                if i > 0, row.bytes <= rows[i - 1].bytes {
+                    throw fail(at + ".bytes", "sizes must increase row by row", "sort the rows by bytes and drop duplicates")
+                }
+            }
+        }
+        if let cpu = c.cpu {
+            try positive(cpu.readBytesPerSecond, key + ".cpu.readBytesPerSecond", unit: "bytes/s")
+            try positive(cpu.readBytesPerSecondOneThread, key + ".cpu.readBytesPerSecondOneThread", unit: "bytes/s")
+            try count(cpu.threads, key + ".cpu.threads")
+            for (i, row) in (cpu.linearLayers ?? []).enumerated() {
+                try count(row.batch, "\(key).cpu.linearLayers[\(i)].batch")
+                try positive(row.secondsPerByte, "\(key).cpu.linearLayers[\(i)].secondsPerByte", unit: "seconds per byte")
+            }
+            if let engine = cpu.engine { try check(engine, key + ".cpu.engine") }
+        }
+    }
+
+    func check(_ p: ModelProfile) throws(ProfileError) {
+        let s = p.shape
+        try matchesFile(s.name, "shape.name")
+        try count(s.layerCount, "shape.layerCount")
+        try count(s.hiddenSize, "shape.hiddenSize")
+        try count(s.intermediateSize, "shape.intermediateSize")
+        try count(s.queryHeadCount, "shape.queryHeadCount")
+        try count(s.kvHeadCount, "shape.kvHeadCount")
+        try count(s.headDim, "shape.headDim")
+        try count(s.vocabSize, "shape.vocabSize")
+        guard s.queryHeadCount % s.kvHeadCount == 0 else {
+            throw fail("shape.kvHeadCount", "(\(s.kvHeadCount)) must divide queryHeadCount (\(s.queryHeadCount))",
+                       "check num_key_value_heads in the model's config.json")
+        }
+        try positive(s.ropeTheta, "shape.ropeTheta", unit: "(a base frequency)")
+        try positive(s.rmsNormEpsilon, "shape.rmsNormEpsilon", unit: "(an epsilon)")
+        try positive(s.bytesPerWeight, "shape.bytesPerWeight", unit: "bytes")
+        try positive(s.bytesPerKVElement, "shape.bytesPerKVElement", unit: "bytes")
+        for (i, layer) in s.denseLayers.enumerated() where !(0..<s.layerCount).contains(layer) {
+            throw fail("shape.denseLayers[\(i)]", "layer \(layer) is outside 0..<\(s.layerCount)",
+                       "list layer indices counted from 0")
+        }
+        guard Set(s.denseLayers).count == s.denseLayers.count else {
+            throw fail("shape.denseLayers", "lists a layer twice", "list each dense layer once")
+        }
+        if let context = s.maxContextTokens { try count(context, "shape.maxContextTokens") }
+        var seen = Set<[Int]>()
+        for (i, point) in (p.measuredSampledFractions ?? []).enumerated() {
+            let at = "measuredSampledFractions[\(i)]"
+            guard (1...32).contains(point.k) else { throw fail(at + ".k", "must be 1-32 bits per table, found \(point.k)", "fix K") }
+            try count(point.l, at + ".l")
+            try fraction(point.fraction, at + ".fraction")
+            guard seen.insert([point.k, point.l]).inserted else {
+                throw fail(at, "repeats (K, L) = (\(point.k), \(point.l))", "keep one point per (K, L)")
+            }
+        }
+        try positive(p.sampledFractionCorrection, "sampledFractionCorrection", unit: "(a multiplier)")
+        try nonEmpty(p.source, "source")
+    }
+
+    func check(_ p: EngineProfile) throws(ProfileError) {
+        try matchesFile(p.name, "name")
+        try check(p.parameters, "parameters")
+        try nonEmpty(p.derivation, "derivation")
+    }
+
+    func check(_ e: EngineParameters, _ key: String) throws(ProfileError) {
+        try fraction(e.sampledAttentionBandwidthFraction, key + ".sampledAttentionBandwidthFraction")
+        try fraction(e.denseAttentionBandwidthFraction, key + ".denseAttentionBandwidthFraction")
+        try nonNegative(e.retrievalSecondsPerTableWalk, key + ".retrievalSecondsPerTableWalk", unit: "seconds")
+        try nonNegative(e.retrievalSecondsPerCandidate, key + ".retrievalSecondsPerCandidate", unit: "seconds")
+        try nonNegative(e.roundTripOverheadSecondsPerLayer, key + ".roundTripOverheadSecondsPerLayer", unit: "seconds")
+        try fraction(e.threadScalingEfficiency, key + ".threadScalingEfficiency")
+    }
+
+    // MARK: Across files
+
+    func reference(_ name: String, _ key: String, kind: ProfileKind, known: [String]) throws(ProfileError) {
+        guard known.contains(name) else {
+            throw fail(key, "names no \(kind.rawValue) profile ('\(name)')",
+                       "use one of: \(known.sorted().joined(separator: ", ")), or add \(kind.folder)/\(name).json")
+        }
+    }
+
+    func checkReferences(_ p: SystemProfile, gpus: [String: GPUProfile], cpus: [String: CPUProfile],
+                         models: [String: ModelProfile]) throws(ProfileError) {
+        if let gpu = p.gpu { try reference(gpu, "gpu", kind: .gpu, known: Array(gpus.keys)) }
+        try reference(p.cpu, "cpu", kind: .cpu, known: Array(cpus.keys))
+        let cpu = cpus[p.cpu]!
+        guard p.sockets <= cpu.maxSockets else {
+            throw fail("sockets", "\(p.sockets) sockets exceed the \(cpu.maxSockets) a \(cpu.name) host has",
+                       "use at most \(cpu.maxSockets)")
+        }
+        if let threads = p.threads, threads > cpu.coresPerSocket * p.sockets {
+            throw fail("threads", "\(threads) threads exceed the \(cpu.coresPerSocket * p.sockets) cores of \(p.sockets) x \(cpu.name)",
+                       "use at most \(cpu.coresPerSocket * p.sockets), or more sockets")
+        }
+        if let model = p.calibration?.referenceModel {
+            try reference(model, "calibration.referenceModel", kind: .model, known: Array(models.keys))
+        }
+    }
+}

@@ -17,10 +17,13 @@ public struct EngineParameters: Codable, Sendable, Hashable {
     public var threadScalingEfficiency: Double
     /// The engine attends the exact part (sinks, local window, generated tokens).
     public var computesExactPart: Bool
+    /// CPU work is split over (sequence, query head) units (true) or (sequence, KV head) units.
+    public var parallelOverQueryHeads: Bool
 
     public init(sampledAttentionBandwidthFraction: Double, denseAttentionBandwidthFraction: Double,
                 gqaSharedReads: Bool, retrievalSecondsPerTableWalk: Double, retrievalSecondsPerCandidate: Double,
-                roundTripOverheadSecondsPerLayer: Double, threadScalingEfficiency: Double, computesExactPart: Bool) {
+                roundTripOverheadSecondsPerLayer: Double, threadScalingEfficiency: Double, computesExactPart: Bool,
+                parallelOverQueryHeads: Bool = false) {
         self.sampledAttentionBandwidthFraction = sampledAttentionBandwidthFraction
         self.denseAttentionBandwidthFraction = denseAttentionBandwidthFraction
         self.gqaSharedReads = gqaSharedReads
@@ -29,6 +32,7 @@ public struct EngineParameters: Codable, Sendable, Hashable {
         self.roundTripOverheadSecondsPerLayer = roundTripOverheadSecondsPerLayer
         self.threadScalingEfficiency = threadScalingEfficiency
         self.computesExactPart = computesExactPart
+        self.parallelOverQueryHeads = parallelOverQueryHeads
     }
 }
 

@@ -10,7 +10,7 @@ extension DecodeCostModel {
         var kinks: [Double] = []
         kinks += linearTable?.xs ?? []
         kinks += cpuLinearTable?.xs ?? []
-        kinks.append(Double(config.placement.cpuThreads) / Double(model.kvHeadCount))
+        kinks.append(Double(config.placement.cpuThreads) / Double(workUnitsPerSequence))
         if let gpu = hardware.gpu {
             // 2 B P / (F e) = W / (BW e): B = W F e_mm / (2 P BW e_lin) = bytesPerWeight F e_mm / (2 BW e_lin).
             kinks.append(model.bytesPerWeight * gpu.denseBF16FlopsPerSecond * gpu.efficiency.matmulFlops

@@ -221,10 +221,12 @@ public struct DecodeCostModel: Sendable {
         return min(Double(threads) * perCore * scaling, socketBandwidth) * fraction
     }
 
-    /// Threads that have work: min(threads, B x H_kv) work units of (sequence, KV head).
+    /// Threads that have work: min(threads, B x H_kv) work units of (sequence, KV head), or
+    /// B x H_q for engines that split by query head.
     func activeThreads(_ config: DecodeConfiguration, batch: Double) -> Double {
-        min(Double(config.placement.cpuThreads), batch * Double(model.kvHeadCount))
+        min(Double(config.placement.cpuThreads), batch * Double(workUnitsPerSequence))
     }
+    var workUnitsPerSequence: Int { engine.parallelOverQueryHeads ? model.queryHeadCount : model.kvHeadCount }
 
     /// Retrieval: S x B x H_q x (L x walk + L x P x n_h x perCandidate) / active threads, where P is
     /// the per-table collision probability implied by the sampled fraction (see

@@ -70,7 +70,7 @@ public enum CollisionTheory {
     /// probability of a homogeneous key population sampled at `fraction`.
     public static func bitCollision(forSampledFraction fraction: Double, _ lsh: LSHParameters) -> Double {
         var lo = 0.0, hi = 1.0
-        for _ in 0..<200 {
+        for _ in 0..<64 {
             let mid = (lo + hi) / 2
             if samplingProbability(bitCollision: mid, lsh) < fraction { lo = mid } else { hi = mid }
         }

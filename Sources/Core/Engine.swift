@@ -19,11 +19,17 @@ public struct EngineParameters: Codable, Sendable, Hashable {
     public var computesExactPart: Bool
     /// CPU work is split over (sequence, query head) units (true) or (sequence, KV head) units.
     public var parallelOverQueryHeads: Bool
+    /// The engine can keep the hashed layers' KV and tables in GPU memory and sample there; when
+    /// false, LSH plans keep them in CPU memory (as MagicPIG's design does).
+    public var samplesOnGPU: Bool
+    /// The engine can split a batch into two micro-batches and overlap CPU and GPU work.
+    public var pipelinesMicroBatches: Bool
 
     public init(sampledAttentionBandwidthFraction: Double, denseAttentionBandwidthFraction: Double,
                 gqaSharedReads: Bool, retrievalSecondsPerTableWalk: Double, retrievalSecondsPerCandidate: Double,
                 roundTripOverheadSecondsPerLayer: Double, threadScalingEfficiency: Double, computesExactPart: Bool,
-                parallelOverQueryHeads: Bool = false) {
+                parallelOverQueryHeads: Bool = false, samplesOnGPU: Bool = false,
+                pipelinesMicroBatches: Bool = true) {
         self.sampledAttentionBandwidthFraction = sampledAttentionBandwidthFraction
         self.denseAttentionBandwidthFraction = denseAttentionBandwidthFraction
         self.gqaSharedReads = gqaSharedReads
@@ -33,6 +39,8 @@ public struct EngineParameters: Codable, Sendable, Hashable {
         self.threadScalingEfficiency = threadScalingEfficiency
         self.computesExactPart = computesExactPart
         self.parallelOverQueryHeads = parallelOverQueryHeads
+        self.samplesOnGPU = samplesOnGPU
+        self.pipelinesMicroBatches = pipelinesMicroBatches
     }
 }
 

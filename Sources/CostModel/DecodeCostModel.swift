@@ -39,6 +39,25 @@ public struct DecodeCostModel: Sendable {
         }
     }
 
+    /// Sampled fraction and per-table collision probability per (K, L), filled by `precompute`
+    /// so the optimizer's many evaluations do not repeat the bisection.
+    var lshCache: [LSHParameters: LSHStatistics] = [:]
+
+    public struct LSHStatistics: Sendable, Hashable {
+        public var fraction: Double
+        public var tableCollision: Double
+    }
+
+    public func lshStatistics(_ lsh: LSHParameters) -> LSHStatistics {
+        if let cached = lshCache[lsh] { return cached }
+        return LSHStatistics(fraction: fractions.fraction(lsh), tableCollision: fractions.tableCollision(lsh))
+    }
+
+    /// Computes the LSH statistics of `parameters` once.
+    public mutating func precompute(_ parameters: [LSHParameters]) {
+        for p in parameters where lshCache[p] == nil { lshCache[p] = lshStatistics(p) }
+    }
+
     var linearTable: PiecewiseLinear?
     var lmHeadTable: PiecewiseLinear?
     var attentionFit: GPUAttentionFit?
@@ -234,7 +253,7 @@ public struct DecodeCostModel: Sendable {
     public func retrievalSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         guard let lsh = config.attention.lsh, config.placement.kvDevice == .cpu || hardware.gpu == nil else { return 0 }
         let l = Double(lsh.tableCount)
-        let candidates = l * fractions.tableCollision(lsh) * hashedTokens
+        let candidates = l * lshStatistics(lsh).tableCollision * hashedTokens
         let perQuerySeconds = l * engine.retrievalSecondsPerTableWalk + candidates * engine.retrievalSecondsPerCandidate
         let work = Double(sparseLayerCount(config)) * batch * Double(model.queryHeadCount) * perQuerySeconds
         let threads = activeThreads(config, batch: batch)
@@ -302,7 +321,7 @@ public struct DecodeCostModel: Sendable {
     public func sampledFraction(_ config: DecodeConfiguration) -> Double? {
         switch config.attention {
         case .dense: return nil
-        case .lshSampled(let lsh): return fractions.fraction(lsh)
+        case .lshSampled(let lsh): return lshStatistics(lsh).fraction
         case .topK(let f), .quest(_, let f): return f
         }
     }

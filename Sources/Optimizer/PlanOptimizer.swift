@@ -12,10 +12,14 @@ public struct OptimizedPlan: Sendable {
 public struct SolverReport: Sendable, Hashable, Codable {
     public var status: SolveStatus
     public var seconds: Double
+    /// Of `seconds`, the part spent evaluating the cost model to build the program.
+    public var modelSeconds: Double
     /// Dinkelbach iterations (one MILP each).
     public var iterations: Int
     public var options: Int
     public var segments: Int
+    /// Segments left after pruning by the incumbent's rate.
+    public var segmentsInProgram: Int
     public var variables: Int
     public var constraints: Int
     public var method: String
@@ -51,11 +55,16 @@ public struct PlanOptimizer: Sendable {
     public var model: DecodeCostModel
     public var space: SearchSpace
     public var solver: any LinearProgramSolver
+    /// Drop segments whose best rate cannot beat the incumbent before building the MILP (exact;
+    /// off only to measure the unpruned program).
+    public var pruneByBound = true
 
     public init(model: DecodeCostModel, space: SearchSpace, solver: any LinearProgramSolver = GLPKSolver()) {
         self.model = model
         self.space = space
         self.solver = solver
+        self.model.precompute(space.hashBits.flatMap { k in space.tableCounts.map { LSHParameters(hashBitsPerTable: k, tableCount: $0) } }
+            + space.extraAttentionModes.compactMap(\.lsh))
     }
 
     /// One option with the batch ranges where it fits in memory, and its linear pieces.
@@ -93,7 +102,7 @@ public struct PlanOptimizer: Sendable {
         var result: [Candidate] = []
         for option in options {
             let top = maxBatch(option)
-            let low = space.batch ?? (option.placement.schedule == .pipelined ? 2 : 1)
+            let low = max(space.batch ?? 1, option.placement.schedule == .pipelined ? 2 : 1)
             guard top >= low else { continue }
             let line = memoryLine(option)
             let kinks = model.batchKinks(option)
@@ -118,13 +127,27 @@ public struct PlanOptimizer: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let pool = candidates()
+        let built = clock.now
         guard !pool.isEmpty else { throw explainInfeasibility() }
-        var pairs: [(Int, StepTimeSegment)] = []
-        for (i, c) in pool.enumerated() { for s in c.segments { pairs.append((i, s)) } }
+        var allPairs: [(Int, StepTimeSegment)] = []
+        for (i, c) in pool.enumerated() { for s in c.segments { allPairs.append((i, s)) } }
 
-        // Start from the feasible point with the best rate among segment ends of the first option.
-        let first = pairs[0]
-        var lambda = Double(first.1.lower) / first.1.seconds(Double(first.1.lower))
+        // Incumbent: each option at the largest batch of its last segment that meets the latency
+        // bound (one evaluation per option). On a segment, B / (a + b B) is monotone in B, so its
+        // best rate is at an end: segments whose better end cannot beat the incumbent are pruned
+        // before the MILP, as branch-and-bound would (exact, not a heuristic).
+        var incumbent = 0.0
+        for candidate in pool {
+            guard let s = candidate.segments.last else { continue }
+            let b = Double(s.upper)
+            if let bound = space.maxStepSeconds, s.seconds(b) > bound { continue }
+            incumbent = max(incumbent, b / s.seconds(b))
+        }
+        let pairs = !pruneByBound ? allPairs : allPairs.filter { (_, s) in
+            let bound = max(Double(s.lower) / s.seconds(Double(s.lower)), Double(s.upper) / s.seconds(Double(s.upper)))
+            return bound >= incumbent * (1 - 1e-9)
+        }
+        var lambda = pruneByBound ? incumbent * (1 - 1e-6) : 0
         var best: (pair: Int, batch: Int)? = nil
         var iterations = 0
         var lastProgram = LinearProgram(sense: .maximize)
@@ -157,8 +180,8 @@ public struct PlanOptimizer: Sendable {
         configuration.batch = best.batch
         let cost = model.step(configuration, batch: Double(best.batch))
         let report = SolverReport(
-            status: status, seconds: (clock.now - started).seconds, iterations: iterations, options: pool.count,
-            segments: pairs.count, variables: lastProgram.variables.count, constraints: lastProgram.constraints.count,
+            status: status, seconds: (clock.now - started).seconds, modelSeconds: (built - started).seconds, iterations: iterations, options: pool.count,
+            segments: allPairs.count, segmentsInProgram: pairs.count, variables: lastProgram.variables.count, constraints: lastProgram.constraints.count,
             method: "GLPK branch-and-cut MILP, Dinkelbach iterations on tokens/s")
         return OptimizedPlan(configuration: configuration, cost: cost, solver: report)
     }

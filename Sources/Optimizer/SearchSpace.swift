@@ -13,6 +13,8 @@ public struct SearchSpace: Sendable, Hashable {
     public var extraAttentionModes: [AttentionMode] = []
     /// Where the long span's KV may live; nil means every device the hardware has.
     public var kvDevices: [Device]? = nil
+    /// LSH may keep the hashed layers' KV and tables in GPU memory (the engine supports it).
+    public var lshOnGPU: Bool = false
     /// Extra dense layers beyond the model's mandatory ones.
     public var extraDenseLayers: [Int] = [0, 2, 4]
     public var schedules: [Schedule] = Schedule.allCases
@@ -48,7 +50,7 @@ public struct SearchSpace: Sendable, Hashable {
         var result: [DecodeConfiguration] = []
         let coresPerSocket = max(1, hardware.threads / max(1, hardware.sockets))
         for mode in modes {
-            for device in devices {
+            for device in devices where !(mode.lsh != nil && device == .gpu && !lshOnGPU) {
                 let extras = mode.lsh == nil ? [0] : extraDenseLayers.filter { $0 >= 0 && $0 + model.denseLayers.count < model.layerCount }
                 for extra in extras {
                     let usedSockets = device == .gpu && hardware.gpu != nil ? [socketChoices[0]] : socketChoices

@@ -85,3 +85,5 @@ public struct WorkloadOptions: ParsableArguments {
         return (profile, Workload(model: profile.shape, contextTokens: ctx.value, generatedTokens: gen))
     }
 }
+
+extension Schedule: ExpressibleByArgument {}

@@ -28,6 +28,10 @@ public struct DecisionOptions: ParsableArguments {
     public var maxBatch: Int = 1024
     @Option(help: "Quest baseline budget as a fraction of keys (default: the plan's sampled fraction).")
     public var questBudget: Double?
+    @Option(help: "Fix the layers kept dense beyond the model's mandatory ones (default: choose 0, 2 or 4).")
+    public var extraDenseLayers: Int?
+    @Option(help: "Fix the schedule: serial or pipelined (two micro-batches overlapping CPU and GPU).")
+    public var schedule: Schedule?
     @Flag(help: "Also predict the chosen configuration with every other engine.")
     public var compareEngines = false
     public init() {}
@@ -39,6 +43,8 @@ public struct DecisionOptions: ParsableArguments {
         if let f = minSampledFraction, !(0...1).contains(f) { throw ValidationError("--min-sampled-fraction \(f): give a fraction in [0, 1]") }
         if let f = sampledFraction, !(f > 0 && f <= 1) { throw ValidationError("--sampled-fraction \(f): give a fraction in (0, 1]") }
         if let f = questBudget, !(f > 0 && f <= 1) { throw ValidationError("--quest-budget \(f): give a fraction in (0, 1]") }
+        if let e = extraDenseLayers, e < 0 { throw ValidationError("--extra-dense-layers \(e): cannot be negative") }
+        if schedule == .pipelined, batch == 1 { throw ValidationError("--schedule pipelined needs --batch 2 or more (two micro-batches)") }
         if maxBatch < 1 { throw ValidationError("--max-batch \(maxBatch): must be at least 1") }
         if attention == .dense && (k != nil || l != nil) {
             throw ValidationError("--k / --l apply to LSH attention; drop them or use --attention lsh")
@@ -59,6 +65,17 @@ public struct PlanOptions: ParsableArguments {
         let (profile, workload) = try self.workload.resolve(store)
         let engine = try Planner.engine(named: decisions.engine, store: store, hardware: hw)
         var space = SearchSpace()
+        space.lshOnGPU = engine.samplesOnGPU
+        if !engine.pipelinesMicroBatches { space.schedules = [.serial] }
+        // Batch, K and L all fixed: evaluate that one configuration as MagicPIG runs it (its
+        // mandatory dense layers only, serial) unless placement flags say otherwise.
+        let evaluateOnly = decisions.batch != nil && decisions.k != nil && decisions.l != nil
+        if evaluateOnly {
+            space.schedules = [.serial]
+            space.extraDenseLayers = [0]
+        }
+        if let schedule = decisions.schedule { space.schedules = [schedule] }
+        if let extra = decisions.extraDenseLayers { space.extraDenseLayers = [extra] }
         if let k = decisions.k { space.hashBits = [k] }
         if let l = decisions.l { space.tableCounts = [l] }
         space.batch = decisions.batch

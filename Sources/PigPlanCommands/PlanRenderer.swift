@@ -111,7 +111,7 @@ public enum PlanRenderer {
             out += aligned(comparison.map { ("  " + $0.engine, "\(Format.number($0.tokensPerSecond)) tokens/s, \(Format.seconds($0.stepSeconds)) per step") })
         }
         let s = r.solver
-        out += "\nsolver: \(s.status) in \(Format.seconds(s.seconds)) (\(s.method); \(s.iterations) iterations over \(s.options) options, \(s.segments) batch segments, \(s.variables) variables)\n"
+        out += "\nsolver: \(s.status) in \(Format.seconds(s.seconds)) (cost model \(Format.seconds(s.modelSeconds)); \(s.method); \(s.iterations) iterations over \(s.options) options, \(s.segments) batch segments, \(s.segmentsInProgram) left after bounding, \(s.variables) variables)\n"
         return out
     }
 

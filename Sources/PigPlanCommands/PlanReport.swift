@@ -54,10 +54,13 @@ public struct PlanReport: Codable, Sendable {
     public struct SolverSection: Codable, Sendable {
         public var status: String
         public var seconds: Double
+        /// Of `seconds`, the time spent evaluating the cost model to build the MILP.
+        public var modelSeconds: Double
         public var method: String
         public var iterations: Int
         public var options: Int
         public var segments: Int
+        public var segmentsInProgram: Int
         public var variables: Int
         public var constraints: Int
     }

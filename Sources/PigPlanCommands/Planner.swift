@@ -94,8 +94,8 @@ public enum Planner {
             memory: .init(gpuBytes: cost.memory.gpuBytes, cpuBytes: cost.memory.cpuBytes,
                           gpuAvailableBytes: hw.gpuMemoryBytes, cpuAvailableBytes: hw.cpuMemoryBytes, detail: cost.memory),
             baselines: baselines, speedupOverBestBaseline: speedup,
-            solver: .init(status: best.solver.status.rawValue, seconds: best.solver.seconds, method: best.solver.method,
-                          iterations: best.solver.iterations, options: best.solver.options, segments: best.solver.segments,
+            solver: .init(status: best.solver.status.rawValue, seconds: best.solver.seconds, modelSeconds: best.solver.modelSeconds, method: best.solver.method,
+                          iterations: best.solver.iterations, options: best.solver.options, segments: best.solver.segments, segmentsInProgram: best.solver.segmentsInProgram,
                           variables: best.solver.variables, constraints: best.solver.constraints),
             engineComparison: comparisons.isEmpty ? nil : comparisons)
     }

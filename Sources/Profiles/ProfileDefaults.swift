@@ -47,7 +47,8 @@ enum ProfileDefaults {
         case .system:
             return ["name": .string(name), "displayName": .string(displayName), "sockets": .int(1)]
         case .engine:
-            return ["name": .string(name), "displayName": .string(displayName)]
+            return ["name": .string(name), "displayName": .string(displayName),
+                    "parameters": .object(["parallelOverQueryHeads": .bool(false), "samplesOnGPU": .bool(false), "pipelinesMicroBatches": .bool(true)])]
         case .model:
             var shape: [String: JSONValue] = [
                 "name": .string(name),

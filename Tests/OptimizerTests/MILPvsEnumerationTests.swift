@@ -14,8 +14,8 @@ struct MILPvsEnumerationTests {
         ("fixed batch", [9, 10], [120, 150], 98_304, 4, nil),
     ]
 
-    @Test(arguments: 0..<grids.count)
-    func milpMatchesEnumeration(_ index: Int) throws {
+    @Test(arguments: 0..<grids.count, [true, false])
+    func milpMatchesEnumeration(_ index: Int, pruned: Bool) throws {
         let (name, ks, ls, context, batch, latency) = Self.grids[index]
         var space = SearchSpace()
         space.hashBits = ks
@@ -23,11 +23,12 @@ struct MILPvsEnumerationTests {
         space.batch = batch
         space.maxBatch = 256
         space.maxStepSeconds = latency
-        let optimizer = PlanOptimizer(model: Fixture.costModel(context: context), space: space)
+        var optimizer = PlanOptimizer(model: Fixture.costModel(context: context), space: space)
+        optimizer.pruneByBound = pruned
         let plan = try optimizer.optimize()
         let reference = try #require(BruteForceOptimizer(optimizer).optimize())
         let relative = abs(plan.cost.tokensPerSecond - reference.tokensPerSecond) / reference.tokensPerSecond
-        print("\(name): MILP \(plan.cost.tokensPerSecond) tok/s at \(plan.configuration.batch), enumeration \(reference.tokensPerSecond) at \(reference.configuration.batch); relative difference \(relative); \(plan.solver.iterations) iterations, \(plan.solver.segments) segments")
+        print("\(name)\(pruned ? "" : " (unpruned)"): MILP \(plan.cost.tokensPerSecond) tok/s at \(plan.configuration.batch), enumeration \(reference.tokensPerSecond) at \(reference.configuration.batch); relative difference \(relative); \(plan.solver.iterations) iterations, \(plan.solver.segments) segments")
         #expect(relative <= 1e-9)
         #expect(plan.solver.status == .optimal)
         if let latency { #expect(plan.cost.stepSeconds <= latency * (1 + 1e-12)) }

@@ -22,7 +22,7 @@ import Testing
         let json = try ProfilesCommand.Show.render(name: "llama-3.1-8b", kind: nil, store: store)
         #expect(json.contains("\"denseLayers\""))
         let keys = try #require(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]).keys
-        #expect(Set(keys) == ["measuredSampledFractions", "sampledFractionCorrection", "schemaVersion", "shape", "source"])
+        #expect(Set(keys) == ["huggingFaceId", "measuredSampledFractions", "sampledFractionCorrection", "schemaVersion", "shape", "source"])
         #expect(json.firstRange(of: "measuredSampledFractions")!.lowerBound < json.firstRange(of: "schemaVersion")!.lowerBound)
     }
 

@@ -1,0 +1,73 @@
+import Core
+import CostModel
+import Profiles
+import Testing
+
+/// The h200 system's measured tables drive the model where they apply.
+struct CalibratedModelTests {
+    func h200Model(context: Int = 98_304) throws -> (DecodeCostModel, Hardware) {
+        let store = try ProfileStore.builtIn()
+        let hw = try store.resolveHardware(name: "h200")
+        let shape = try store.model("llama-3.1-8b").shape
+        let engine = try store.engine("pigplan").parameters
+        let model = DecodeCostModel(hardware: hw, workload: Workload(model: shape, contextTokens: context, generatedTokens: 0),
+                                    engine: engine, fractions: SampledFractionModel(override: 0.02), calibrationShape: shape)
+        return (model, hw)
+    }
+
+    @Test func linearLayersInterpolateTheMeasuredTable() throws {
+        let (model, hw) = try h200Model()
+        let rows = try #require(hw.calibration?.gpuLinearLayers)
+        for row in rows {
+            let predicted = model.linearLayersSeconds(batch: Double(row.batch))
+            #expect(abs(predicted - 32 * row.layerSeconds) <= 1e-12 * predicted)
+            #expect(abs(model.lmHeadSeconds(batch: Double(row.batch)) - row.lmHeadSeconds) <= 1e-12 * row.lmHeadSeconds)
+        }
+        // Between rows 16 and 32: linear interpolation.
+        let r16 = rows.first { $0.batch == 16 }!, r32 = rows.first { $0.batch == 32 }!
+        #expect(abs(model.linearLayersSeconds(batch: 24) - 32 * (r16.layerSeconds + r32.layerSeconds) / 2) < 1e-12)
+    }
+
+    @Test func attentionFitTracksTheMeasuredTable() throws {
+        let (model, hw) = try h200Model()
+        var worst = 0.0
+        for row in try #require(hw.calibration?.gpuDecodeAttention) {
+            let predicted = model.gpuAttentionLayerSeconds(batch: Double(row.batch), tokens: Double(row.contextTokens))
+            worst = max(worst, abs(predicted - row.seconds) / row.seconds)
+        }
+        print("GPU attention fit: worst relative error over the measured rows \(worst)")
+        #expect(worst < 0.15)
+    }
+
+    @Test func copiesInterpolateThePCIeTable() throws {
+        let (model, hw) = try h200Model()
+        let config = DecodeConfiguration(batch: 1, attention: .lshSampled(LSHParameters(hashBitsPerTable: 10, tableCount: 150)),
+                                         placement: Placement(kvDevice: .cpu, cpuThreads: 16))
+        // 17,792 bytes up and 8,320 down per sparse layer: between the 4 KiB and 64 KiB rows.
+        let rows = try #require(hw.calibration?.pcie)
+        func interp(_ bytes: Double, _ y: (Calibration.CopyRow) -> Double) -> Double {
+            let a = rows[0], b = rows[1]
+            return y(a) + (bytes - a.bytes) / (b.bytes - a.bytes) * (y(b) - y(a))
+        }
+        let expected = 30 * (interp(17_792, \.deviceToHostSeconds) + interp(8_320, \.hostToDeviceSeconds))
+        #expect(abs(model.transferSeconds(config, batch: 1) - expected) < 1e-15)
+    }
+
+    @Test func stepTimeGrowsWithContext() throws {
+        var last = 0.0
+        for context in [4096, 16_384, 32_768, 65_536, 98_304, 131_072] {
+            let (model, _) = try h200Model(context: context)
+            for config in [
+                DecodeConfiguration(batch: 4, attention: .dense, placement: Placement(kvDevice: .gpu, cpuThreads: 16)),
+                DecodeConfiguration(batch: 4, attention: .lshSampled(LSHParameters(hashBitsPerTable: 10, tableCount: 150)),
+                                    placement: Placement(kvDevice: .cpu, cpuThreads: 16)),
+            ] {
+                _ = config
+            }
+            let lsh = model.step(DecodeConfiguration(batch: 4, attention: .lshSampled(LSHParameters(hashBitsPerTable: 10, tableCount: 150)),
+                                                     placement: Placement(kvDevice: .cpu, cpuThreads: 16)), batch: 4)
+            #expect(lsh.stepSeconds > last)
+            last = lsh.stepSeconds
+        }
+    }
+}

@@ -53,7 +53,7 @@ public struct ExportCommand: ParsableCommand {
     /// The reference implementation's `models/bench.py` flags: --model (Hugging Face id), --B
     /// (batch), --P (prompt tokens), --M (max tokens: prompt + generated), --K, --L; pinned with
     /// numactl to the planned cores and NUMA nodes.
-    static func magicPIGCommand(_ report: PlanReport, request: PlanRequest) throws -> String {
+    public static func magicPIGCommand(_ report: PlanReport, request: PlanRequest) throws -> String {
         guard let k = report.plan.k, let l = report.plan.l else {
             throw ValidationError("the MagicPIG benchmark runs LSH plans; this plan is dense (drop --attention dense)")
         }

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Core
+import Foundation
+import PigPlanCommands
+import Testing
+
+@Suite struct ExportCommandTests {
+    @Test func planFileRoundTrips() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pigplan-export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("plan.json").path
+        var command = try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", out])
+        try command.run()
+        let file = try JSONDecoder().decode(PlanFile.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
+        #expect(file.schemaVersion == 1)
+        #expect(file.contextTokens == 32_768)
+        #expect(file.modelShape.name == "llama-3.1-8b")
+        #expect(file.attention.lsh != nil)
+        #expect(file.predicted.tokensPerSecond > 0)
+    }
+
+    @Test func unwritableDestinationLeavesNothing() throws {
+        let out = "/nonexistent-folder-\(UUID().uuidString)/plan.json"
+        var command = try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", out])
+        #expect(throws: (any Error).self) { try command.run() }
+        #expect(!FileManager.default.fileExists(atPath: out))
+        do { try command.run() } catch { #expect(ExportCommand.message(for: error).contains("cannot write")) }
+    }
+
+    @Test func magicPIGCommandLine() throws {
+        let request = try PlanOptions.parse(["--hw", "h200-host16", "--ctx", "96k", "--batch", "1", "--k", "10", "--l", "150"]).request()
+        let report = try Planner.plan(request)
+        let line = try ExportCommand.magicPIGCommand(report, request: request)
+        #expect(line.contains("bench.py --model meta-llama/Llama-3.1-8B-Instruct --B 1 --P 98304 --M 98432 --K 10 --L 150"))
+        #expect(line.contains("numactl -C 0-15"))
+    }
+}

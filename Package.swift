@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "Profiles", dependencies: ["Core"], plugins: ["EmbedProfiles"]),
         .target(name: "CKernels"),
         .target(name: "Executor", dependencies: ["Core", "CKernels"]),
+        .executableTarget(name: "planner-bench", dependencies: ["PigPlanCommands", "Optimizer", "Profiles", "CostModel", "Core"],
+                          path: "Benchmarks/PlannerBench"),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel", "Profiles"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Solver", "Profiles"]),

@@ -24,18 +24,18 @@ public struct DecodeCostModel: Sendable {
         self.fractions = fractions
         self.calibrationShape = calibrationShape
         if let rows = hardware.calibration?.gpuLinearLayers, !rows.isEmpty {
-            linearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.layerSeconds) })
-            lmHeadTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.lmHeadSeconds) })
+            linearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.layerSeconds) }, nondecreasing: true)
+            lmHeadTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.lmHeadSeconds) }, nondecreasing: true)
         }
         if let rows = hardware.calibration?.gpuDecodeAttention, !rows.isEmpty {
             attentionFit = GPUAttentionFit(rows: rows, kvBytesPerTokenPerLayer: (calibrationShape ?? workload.model).kvBytesPerTokenPerLayer)
         }
         if let rows = hardware.calibration?.pcie, !rows.isEmpty {
-            hostToDevice = PiecewiseLinear(points: rows.map { ($0.bytes, $0.hostToDeviceSeconds) })
-            deviceToHost = PiecewiseLinear(points: rows.map { ($0.bytes, $0.deviceToHostSeconds) })
+            hostToDevice = PiecewiseLinear(points: rows.map { ($0.bytes, $0.hostToDeviceSeconds) }, nondecreasing: true)
+            deviceToHost = PiecewiseLinear(points: rows.map { ($0.bytes, $0.deviceToHostSeconds) }, nondecreasing: true)
         }
         if let rows = hardware.calibration?.cpu?.linearLayers, !rows.isEmpty {
-            cpuLinearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.secondsPerByte) })
+            cpuLinearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.secondsPerByte) }, nondecreasing: true)
         }
     }
 
@@ -348,23 +348,31 @@ public struct DecodeCostModel: Sendable {
     /// c = CPU side(B/2), T = 2 max(g, c) + min(g, c) / S: each layer's CPU work of one
     /// micro-batch hides under the GPU work of the other; the pipeline fills once per step.
     public func step(_ config: DecodeConfiguration, batch: Double) -> StepCost {
-        let whole = terms(config, batch: batch)
-        var gpuSide = whole.gpuSideSeconds
-        var cpuSide = whole.cpuSideSeconds
-        var stepSeconds = gpuSide + cpuSide
-        var reported = whole
-        if config.placement.schedule == .pipelined {
-            let half = terms(config, batch: batch / 2)
-            gpuSide = half.gpuSideSeconds
-            cpuSide = half.cpuSideSeconds
-            let s = Double(max(1, sparseLayerCount(config)))
-            stepSeconds = 2 * max(gpuSide, cpuSide) + min(gpuSide, cpuSide) / s
-            reported = half.scaled(by: 2)
-        }
+        let timing = stepTiming(config, batch: batch)
         return StepCost(
-            batch: batch, terms: reported, gpuSideSeconds: gpuSide, cpuSideSeconds: cpuSide,
-            schedule: config.placement.schedule, stepSeconds: stepSeconds, memory: memory(config, batch: batch),
+            batch: batch, terms: timing.terms, gpuSideSeconds: timing.gpuSide, cpuSideSeconds: timing.cpuSide,
+            schedule: config.placement.schedule, stepSeconds: timing.seconds, memory: memory(config, batch: batch),
             sampledFraction: sampledFraction(config), keysPerQuery: keysPerQuery(config))
+    }
+
+    /// Step seconds alone (what the optimizer evaluates many times).
+    public func stepSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
+        stepTiming(config, batch: batch).seconds
+    }
+
+    /// Terms (two micro-batches summed when pipelined), the two sides, and the step time.
+    func stepTiming(_ config: DecodeConfiguration, batch: Double)
+        -> (terms: StepTerms, gpuSide: Double, cpuSide: Double, seconds: Double)
+    {
+        guard config.placement.schedule == .pipelined else {
+            let whole = terms(config, batch: batch)
+            let g = whole.gpuSideSeconds, c = whole.cpuSideSeconds
+            return (whole, g, c, g + c)
+        }
+        let half = terms(config, batch: batch / 2)
+        let g = half.gpuSideSeconds, c = half.cpuSideSeconds
+        let s = Double(max(1, sparseLayerCount(config)))
+        return (half.scaled(by: 2), g, c, 2 * max(g, c) + min(g, c) / s)
     }
 
     /// Keys one query head attends in a sparse layer: f n_h + e (or n + g/2 when dense).

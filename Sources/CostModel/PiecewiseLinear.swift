@@ -6,12 +6,14 @@ public struct PiecewiseLinear: Sendable, Hashable {
     public var clampBelow: Bool
     public var clampAbove: Bool
 
-    /// Points are sorted by x; duplicates keep the first.
-    public init(points: [(Double, Double)], clampBelow: Bool = true, clampAbove: Bool = false) {
+    /// Points are sorted by x; duplicates keep the first. `nondecreasing` replaces each y by the
+    /// largest y at or before it (measured times never shrink as the work grows; a dip is noise).
+    public init(points: [(Double, Double)], clampBelow: Bool = true, clampAbove: Bool = false, nondecreasing: Bool = false) {
         var sorted = points.sorted { $0.0 < $1.0 }
         sorted = sorted.enumerated().filter { $0.offset == 0 || $0.element.0 != sorted[$0.offset - 1].0 }.map(\.element)
         xs = sorted.map(\.0)
         ys = sorted.map(\.1)
+        if nondecreasing { for i in ys.indices.dropFirst() { ys[i] = max(ys[i], ys[i - 1]) } }
         self.clampBelow = clampBelow
         self.clampAbove = clampAbove
     }

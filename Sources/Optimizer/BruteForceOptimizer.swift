@@ -5,7 +5,13 @@ import CostModel
 /// MILP is tested against, and the baseline of the optimizer benchmark.
 public struct BruteForceOptimizer: Sendable {
     public var optimizer: PlanOptimizer
-    public init(_ optimizer: PlanOptimizer) { self.optimizer = optimizer }
+    /// Stop an option's batch loop at the first batch that does not fit (memory grows with the
+    /// batch); when false every batch of the space is evaluated and checked.
+    public var stopAtMemoryLimit: Bool
+    public init(_ optimizer: PlanOptimizer, stopAtMemoryLimit: Bool = true) {
+        self.optimizer = optimizer
+        self.stopAtMemoryLimit = stopAtMemoryLimit
+    }
 
     public struct Result: Sendable {
         public var configuration: DecodeConfiguration
@@ -23,12 +29,13 @@ public struct BruteForceOptimizer: Sendable {
             guard low <= high else { continue }
             for batch in low...high {
                 let memory = model.memory(option, batch: Double(batch))
-                if model.hardware.gpu != nil && memory.gpuBytes > model.hardware.gpuMemoryBytes { break }
-                if memory.cpuBytes > model.hardware.cpuMemoryBytes { break }
+                let fits = (model.hardware.gpu == nil || memory.gpuBytes <= model.hardware.gpuMemoryBytes)
+                    && memory.cpuBytes <= model.hardware.cpuMemoryBytes
+                if !fits { if stopAtMemoryLimit { break } else { continue } }
                 evaluations += 1
-                let step = model.step(option, batch: Double(batch))
-                if let bound = space.maxStepSeconds, step.stepSeconds > bound { continue }
-                let rate = Double(batch) / step.stepSeconds
+                let stepSeconds = model.stepSeconds(option, batch: Double(batch))
+                if let bound = space.maxStepSeconds, stepSeconds > bound { continue }
+                let rate = Double(batch) / stepSeconds
                 if rate > (best?.tokensPerSecond ?? 0) {
                     var c = option
                     c.batch = batch

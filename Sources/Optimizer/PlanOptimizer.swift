@@ -16,7 +16,9 @@ public struct SolverReport: Sendable, Hashable, Codable {
     public var modelSeconds: Double
     /// Dinkelbach iterations (one MILP each).
     public var iterations: Int
+    /// Options that fit in memory (and the latency bound), and those left after bounding.
     public var options: Int
+    public var optionsInProgram: Int
     public var segments: Int
     /// Segments left after pruning by the incumbent's rate.
     public var segmentsInProgram: Int
@@ -98,27 +100,54 @@ public struct PlanOptimizer: Sendable {
         return Int(max(0, limit))
     }
 
-    func candidates() -> [Candidate] {
-        var result: [Candidate] = []
-        for option in options {
-            let top = maxBatch(option)
+    /// Options that fit, each with its exact linear pieces. Every term of the step time grows
+    /// with the batch, so an option can do no better than maxBatch / T(lowest batch); options
+    /// whose bound is below the incumbent (the best option evaluated at its own largest batch)
+    /// are dropped before their pieces are built (exact, as in branch and bound).
+    func candidates() -> (pool: [Candidate], options: Int) {
+        struct Fitting { var option: DecodeConfiguration; var low: Int; var high: Int }
+        var fitting: [Fitting] = []
+        var incumbent = 0.0
+        let all = options
+        for option in all {
+            var high = maxBatch(option)
             let low = max(space.batch ?? 1, option.placement.schedule == .pipelined ? 2 : 1)
-            guard top >= low else { continue }
-            let line = memoryLine(option)
-            let kinks = model.batchKinks(option)
-            var segments = linearSegments(maxBatch: top, kinks: kinks) { b in model.step(option, batch: Double(b)).stepSeconds }
+            guard high >= low else { continue }
+            if let bound = space.maxStepSeconds {
+                guard model.stepSeconds(option, batch: Double(low)) <= bound * (1 + 1e-12) else { continue }
+                // Largest batch within the bound (T is nondecreasing in B): bisection.
+                if model.stepSeconds(option, batch: Double(high)) > bound {
+                    var lo = low, hi = high
+                    while hi - lo > 1 {
+                        let mid = (lo + hi) / 2
+                        if model.stepSeconds(option, batch: Double(mid)) <= bound { lo = mid } else { hi = mid }
+                    }
+                    high = lo
+                }
+            }
+            if pruneByBound {
+                incumbent = max(incumbent, Double(high) / model.stepSeconds(option, batch: Double(high)))
+            }
+            fitting.append(Fitting(option: option, low: low, high: high))
+        }
+        var result: [Candidate] = []
+        for f in fitting {
+            if pruneByBound && Double(f.high) / model.stepSeconds(f.option, batch: Double(f.low)) < incumbent * (1 - 1e-9) {
+                continue
+            }
+            let line = memoryLine(f.option)
+            var segments = linearSegments(maxBatch: f.high, kinks: model.batchKinks(f.option)) { b in
+                model.stepSeconds(f.option, batch: Double(b))
+            }
             segments = segments.compactMap { s in
                 var s = s
-                s.lower = max(s.lower, low)
+                s.lower = max(s.lower, f.low)
                 return s.lower <= s.upper ? s : nil
             }
-            if let bound = space.maxStepSeconds {
-                segments = segments.filter { $0.seconds(Double($0.lower)) <= bound * (1 + 1e-12) }
-            }
             guard !segments.isEmpty else { continue }
-            result.append(Candidate(configuration: option, maxBatch: top, segments: segments, gpuBytes: line.gpu, cpuBytes: line.cpu))
+            result.append(Candidate(configuration: f.option, maxBatch: f.high, segments: segments, gpuBytes: line.gpu, cpuBytes: line.cpu))
         }
-        return result
+        return (result, fitting.count)
     }
 
     /// Solves the MILP with Dinkelbach iterations. Throws `Infeasibility` with the binding
@@ -126,7 +155,7 @@ public struct PlanOptimizer: Sendable {
     public func optimize() throws(Infeasibility) -> OptimizedPlan {
         let clock = ContinuousClock()
         let started = clock.now
-        let pool = candidates()
+        let (pool, fittingOptions) = candidates()
         let built = clock.now
         guard !pool.isEmpty else { throw explainInfeasibility() }
         var allPairs: [(Int, StepTimeSegment)] = []
@@ -180,7 +209,7 @@ public struct PlanOptimizer: Sendable {
         configuration.batch = best.batch
         let cost = model.step(configuration, batch: Double(best.batch))
         let report = SolverReport(
-            status: status, seconds: (clock.now - started).seconds, modelSeconds: (built - started).seconds, iterations: iterations, options: pool.count,
+            status: status, seconds: (clock.now - started).seconds, modelSeconds: (built - started).seconds, iterations: iterations, options: fittingOptions, optionsInProgram: pool.count,
             segments: allPairs.count, segmentsInProgram: pairs.count, variables: lastProgram.variables.count, constraints: lastProgram.constraints.count,
             method: "GLPK branch-and-cut MILP, Dinkelbach iterations on tokens/s")
         return OptimizedPlan(configuration: configuration, cost: cost, solver: report)

@@ -6,16 +6,31 @@ public struct PiecewiseLinear: Sendable, Hashable {
     public var clampBelow: Bool
     public var clampAbove: Bool
 
-    /// Points are sorted by x; duplicates keep the first. `nondecreasing` replaces each y by the
-    /// largest y at or before it (measured times never shrink as the work grows; a dip is noise).
+    /// Points are sorted by x; duplicates keep the first. `nondecreasing` replaces the ys by their
+    /// least-squares nondecreasing fit (pool-adjacent-violators): measured times never shrink as
+    /// the work grows, so a dip is noise, averaged with its neighbours.
     public init(points: [(Double, Double)], clampBelow: Bool = true, clampAbove: Bool = false, nondecreasing: Bool = false) {
         var sorted = points.sorted { $0.0 < $1.0 }
         sorted = sorted.enumerated().filter { $0.offset == 0 || $0.element.0 != sorted[$0.offset - 1].0 }.map(\.element)
         xs = sorted.map(\.0)
         ys = sorted.map(\.1)
-        if nondecreasing { for i in ys.indices.dropFirst() { ys[i] = max(ys[i], ys[i - 1]) } }
+        if nondecreasing { ys = Self.isotonic(ys) }
         self.clampBelow = clampBelow
         self.clampAbove = clampAbove
+    }
+
+    /// Pool-adjacent-violators: the nondecreasing sequence closest to `ys` in least squares.
+    static func isotonic(_ ys: [Double]) -> [Double] {
+        var blocks: [(mean: Double, count: Int)] = []
+        for y in ys {
+            blocks.append((y, 1))
+            while blocks.count > 1 && blocks[blocks.count - 2].mean > blocks[blocks.count - 1].mean {
+                let b = blocks.removeLast(), a = blocks.removeLast()
+                let count = a.count + b.count
+                blocks.append(((a.mean * Double(a.count) + b.mean * Double(b.count)) / Double(count), count))
+            }
+        }
+        return blocks.flatMap { Array(repeating: $0.mean, count: $0.count) }
     }
 
     public func callAsFunction(_ x: Double) -> Double {

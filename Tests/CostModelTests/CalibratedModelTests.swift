@@ -15,17 +15,27 @@ struct CalibratedModelTests {
         return (model, hw)
     }
 
-    @Test func linearLayersInterpolateTheMeasuredTable() throws {
+    @Test func linearLayersFollowTheMeasuredTable() throws {
         let (model, hw) = try h200Model()
         let rows = try #require(hw.calibration?.gpuLinearLayers)
+        var worst = 0.0, last = 0.0
         for row in rows {
             let predicted = model.linearLayersSeconds(batch: Double(row.batch))
-            #expect(abs(predicted - 32 * row.layerSeconds) <= 1e-12 * predicted)
-            #expect(abs(model.lmHeadSeconds(batch: Double(row.batch)) - row.lmHeadSeconds) <= 1e-12 * row.lmHeadSeconds)
+            worst = max(worst, abs(predicted - 32 * row.layerSeconds) / (32 * row.layerSeconds))
+            worst = max(worst, abs(model.lmHeadSeconds(batch: Double(row.batch)) - row.lmHeadSeconds) / row.lmHeadSeconds)
+            #expect(predicted >= last, "nondecreasing at batch \(row.batch)")
+            last = predicted
         }
-        // Between rows 16 and 32: linear interpolation.
-        let r16 = rows.first { $0.batch == 16 }!, r32 = rows.first { $0.batch == 32 }!
-        #expect(abs(model.linearLayersSeconds(batch: 24) - 32 * (r16.layerSeconds + r32.layerSeconds) / 2) < 1e-12)
+        print("GPU linear layers: worst relative difference to the measured rows \(worst)")
+        #expect(worst < 0.08)  // batch 1 pools with batches 2-16 (its o projection measured 50% slower)
+        // Rows 256 and 512 are increasing already: plain interpolation between them.
+        let r256 = rows.first { $0.batch == 256 }!, r512 = rows.first { $0.batch == 512 }!
+        #expect(abs(model.linearLayersSeconds(batch: 384) - 32 * (r256.layerSeconds + r512.layerSeconds) / 2) < 1e-12)
+    }
+
+    @Test func isotonicFitPoolsDips() {
+        let table = PiecewiseLinear(points: [(1, 3), (2, 1), (3, 2), (4, 5)], nondecreasing: true)
+        #expect(table.ys == [2, 2, 2, 5])
     }
 
     @Test func attentionFitTracksTheMeasuredTable() throws {

@@ -106,6 +106,10 @@ public enum PlanRenderer {
         baselineRows.append(("  this plan", "\(Format.number(r.prediction.tokensPerSecond)) tokens/s at batch \(r.plan.batch)"
                              + (r.speedupOverBestBaseline.map { ", \(Format.number($0))x the best baseline" } ?? "")))
         out += aligned(baselineRows)
+        if let speedup = r.speedupOverBestBaseline, speedup < 1,
+           let best = r.baselines.filter({ $0.feasible && $0.name != "quest" }).max(by: { ($0.tokensPerSecond ?? 0) < ($1.tokensPerSecond ?? 0) }) {
+            out += "verdict: on this hardware \(best.description) is faster (\(Format.number(1 / speedup))x); LSH sampling pays off with a longer context, a smaller GPU or a host with more memory bandwidth.\n"
+        }
         if let comparison = r.engineComparison {
             out += "\nthe same configuration on other engines\n"
             out += aligned(comparison.map { ("  " + $0.engine, "\(Format.number($0.tokensPerSecond)) tokens/s, \(Format.seconds($0.stepSeconds)) per step") })

@@ -70,7 +70,7 @@ struct ProfileDecoder {
         .invalidFile(file: file, keyPath: keyPath, reason: reason, fix: fix)
     }
 
-    private func describe(_ error: DecodingError, in document: JSONValue) -> ProfileError {
+    func describe(_ error: DecodingError, in document: JSONValue) -> ProfileError {
         let docs = "see Profiles/README.md (\(kind.folder))"
         switch error {
         case .typeMismatch(let type, let context):

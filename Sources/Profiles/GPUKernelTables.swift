@@ -1,0 +1,139 @@
+import Core
+import Foundation
+
+/// Measured GPU-host kernel tables as `scripts/measure-gpu-kernels.py` writes them (and as
+/// shared/calibration/h200-host-kernels.json is laid out). Schema: Profiles/README.md, "GPU
+/// calibration import". Keys not listed here (notes, extra columns) are ignored.
+public struct GPUKernelTables: Codable, Sendable {
+    public struct Host: Codable, Sendable {
+        public var cpuCores: Int
+        public var cpu: String?
+        public var memoryGiB: Double?
+    }
+    public struct GPU: Codable, Sendable {
+        public var name: String
+        public var memoryGiB: Double?
+    }
+    public struct Ceilings: Codable, Sendable {
+        /// Host read bandwidth with all cores (the key names the thread count: 16Threads, ...).
+        public var hostReadBytesPerSecond: Double?
+        public var hostReadBytesPerSecond1Thread: Double?
+        private struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            for key in c.allKeys {
+                if key.stringValue == "hostReadBytesPerSecond1Thread" {
+                    hostReadBytesPerSecond1Thread = try c.decode(Double.self, forKey: key)
+                } else if key.stringValue.hasPrefix("hostReadBytesPerSecond") {
+                    hostReadBytesPerSecond = try c.decode(Double.self, forKey: key)
+                }
+            }
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: AnyKey.self)
+            if let v = hostReadBytesPerSecond { try c.encode(v, forKey: AnyKey(stringValue: "hostReadBytesPerSecond")!) }
+            if let v = hostReadBytesPerSecond1Thread { try c.encode(v, forKey: AnyKey(stringValue: "hostReadBytesPerSecond1Thread")!) }
+        }
+    }
+    public struct Rows<Row: Codable & Sendable>: Codable, Sendable { public var rows: [Row] }
+    public struct LinearRow: Codable, Sendable {
+        public var batch: Int
+        public var layerSeconds: Double
+        public var lmHeadSeconds: Double
+    }
+
+    public var measuredOn: String?
+    public var description: String?
+    /// Model profile whose shape the tables were measured with (default llama-3.1-8b, the shape
+    /// the shipped script measures).
+    public var referenceModel: String?
+    public var gpu: GPU
+    public var host: Host
+    public var ceilings: Ceilings?
+    public var decodeLinearLayers: Rows<LinearRow>
+    public var gpuDecodeAttention: Rows<Calibration.AttentionRow>
+    public var pcie: Rows<Calibration.CopyRow>
+
+    /// Reads and checks a tables file; errors name the file, the key and what to do.
+    public static func load(path: String) throws(ProfileError) -> GPUKernelTables {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .unreadable(path: path, reason: error.localizedDescription)
+        }
+        let decoder = ProfileDecoder(file: path, kind: .system, name: "")
+        let document: JSONValue
+        do { document = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
+            throw decoder.invalid(nil, "is not valid JSON (\(ProfileDecoder.syntaxDetail(String(decoding: data, as: UTF8.self)) ?? "\(error)"))",
+                                  "fix the syntax, or re-run scripts/measure-gpu-kernels.py")
+        }
+        let tables: GPUKernelTables
+        do { tables = try JSONDecoder().decode(GPUKernelTables.self, from: data) } catch let error as DecodingError {
+            let e = decoder.describe(error, in: document)
+            if case .invalidFile(let file, let key, let reason, _) = e {
+                throw .invalidFile(file: file, keyPath: key, reason: reason, fix: "see Profiles/README.md (GPU calibration import)")
+            }
+            throw e
+        } catch {
+            throw decoder.invalid(nil, "could not be decoded (\(error))", "see Profiles/README.md (GPU calibration import)")
+        }
+        try tables.validate(file: path)
+        return tables
+    }
+
+    func validate(file: String) throws(ProfileError) {
+        func bad(_ key: String, _ reason: String) -> ProfileError {
+            .invalidFile(file: file, keyPath: key, reason: reason, fix: "re-measure, or correct the value (Profiles/README.md, GPU calibration import)")
+        }
+        guard !decodeLinearLayers.rows.isEmpty else { throw bad("decodeLinearLayers.rows", "is empty") }
+        guard !gpuDecodeAttention.rows.isEmpty else { throw bad("gpuDecodeAttention.rows", "is empty") }
+        guard !pcie.rows.isEmpty else { throw bad("pcie.rows", "is empty") }
+        for (i, r) in decodeLinearLayers.rows.enumerated() {
+            if r.batch < 1 { throw bad("decodeLinearLayers.rows[\(i)].batch", "must be at least 1, found \(r.batch)") }
+            if !(r.layerSeconds > 0) { throw bad("decodeLinearLayers.rows[\(i)].layerSeconds", "must be positive, found \(r.layerSeconds)") }
+            if !(r.lmHeadSeconds > 0) { throw bad("decodeLinearLayers.rows[\(i)].lmHeadSeconds", "must be positive, found \(r.lmHeadSeconds)") }
+        }
+        for (i, r) in gpuDecodeAttention.rows.enumerated() {
+            if r.batch < 1 { throw bad("gpuDecodeAttention.rows[\(i)].batch", "must be at least 1, found \(r.batch)") }
+            if r.contextTokens < 1 { throw bad("gpuDecodeAttention.rows[\(i)].contextTokens", "must be at least 1, found \(r.contextTokens)") }
+            if !(r.seconds > 0) { throw bad("gpuDecodeAttention.rows[\(i)].seconds", "must be positive, found \(r.seconds)") }
+        }
+        for (i, r) in pcie.rows.enumerated() {
+            if !(r.bytes > 0) { throw bad("pcie.rows[\(i)].bytes", "must be positive, found \(r.bytes)") }
+            if !(r.hostToDeviceSeconds > 0) { throw bad("pcie.rows[\(i)].hostToDeviceSeconds", "must be positive, found \(r.hostToDeviceSeconds)") }
+            if !(r.deviceToHostSeconds > 0) { throw bad("pcie.rows[\(i)].deviceToHostSeconds", "must be positive, found \(r.deviceToHostSeconds)") }
+        }
+        if host.cpuCores < 1 { throw bad("host.cpuCores", "must be at least 1, found \(host.cpuCores)") }
+    }
+
+    /// The tables as a system profile's `calibration`.
+    public func calibration(source: String) -> Calibration {
+        var cpu: CPUKernelCosts? = nil
+        if let all = ceilings?.hostReadBytesPerSecond, let one = ceilings?.hostReadBytesPerSecond1Thread {
+            cpu = CPUKernelCosts(readBytesPerSecond: all, readBytesPerSecondOneThread: one, threads: host.cpuCores)
+        }
+        return Calibration(
+            source: source, measuredOn: measuredOn, host: [gpu.name, host.cpu].compactMap { $0 }.joined(separator: " + "),
+            referenceModel: referenceModel ?? "llama-3.1-8b",
+            gpuLinearLayers: decodeLinearLayers.rows.map { .init(batch: $0.batch, layerSeconds: $0.layerSeconds, lmHeadSeconds: $0.lmHeadSeconds) },
+            gpuDecodeAttention: gpuDecodeAttention.rows, pcie: pcie.rows, cpu: cpu)
+    }
+}
+
+extension ProfileStore {
+    /// `system` with `tables` as its calibration (the CPU part kept from the old calibration
+    /// when the tables carry no host bandwidths).
+    public func system(_ name: String, mergingCalibration tables: GPUKernelTables, source: String) throws(ProfileError) -> SystemProfile {
+        var system = try self.system(name)
+        let old = system.calibration
+        var calibration = tables.calibration(source: source)
+        if calibration.cpu == nil { calibration.cpu = old?.cpu }
+        if let engine = old?.cpu?.engine { calibration.cpu?.engine = engine }
+        system.calibration = calibration
+        return system
+    }
+}

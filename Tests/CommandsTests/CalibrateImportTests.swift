@@ -1,0 +1,94 @@
+import ArgumentParser
+import Core
+import Foundation
+import PigPlanCommands
+import Profiles
+import Testing
+
+/// `pigplan calibrate --import FILE --into SYSTEM`: the tables file schema and the merge.
+@Suite struct CalibrateImportTests {
+    /// A tables file in the measurement script's layout, from the h200 system's shipped tables.
+    func tablesJSON(mutate: (inout [String: Any]) -> Void = { _ in }) throws -> String {
+        let calibration = try #require(try ProfileStore.builtIn().system("h200").calibration)
+        var object: [String: Any] = [
+            "measuredOn": "2026-11-28", "referenceModel": "llama-3.1-8b",
+            "gpu": ["name": "Test GPU", "memoryGiB": 80.0],
+            "host": ["cpuCores": 32, "cpu": "test cpu"],
+            "ceilings": ["hostReadBytesPerSecond32Threads": 200e9, "hostReadBytesPerSecond1Thread": 12e9, "deviceCopyBytesPerSecond": 1e12],
+            "decodeLinearLayers": ["note": "ignored", "rows": (calibration.gpuLinearLayers ?? []).map {
+                ["batch": $0.batch, "layerSeconds": $0.layerSeconds, "lmHeadSeconds": $0.lmHeadSeconds, "qkvSeconds": 1e-5]
+            }],
+            "gpuDecodeAttention": ["rows": (calibration.gpuDecodeAttention ?? []).map {
+                ["batch": $0.batch, "contextTokens": $0.contextTokens, "seconds": $0.seconds]
+            }],
+            "pcie": ["rows": (calibration.pcie ?? []).map {
+                ["bytes": $0.bytes, "hostToDeviceSeconds": $0.hostToDeviceSeconds, "deviceToHostSeconds": $0.deviceToHostSeconds]
+            }],
+        ]
+        mutate(&object)
+        return String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pigplan-calibrate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func importMergesIntoASystemTheCostModelThenUses() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("tables.json")
+        try tablesJSON().write(to: file, atomically: true, encoding: .utf8)
+        let profiles = dir.appendingPathComponent("profiles").path
+        var command = try CalibrateCommand.parse(["--import", file.path, "--into", "rtx4090-epyc", "--profiles-dir", profiles])
+        try command.run()
+        let store = try ProfileStore.load(directory: profiles)
+        let system = try store.system("rtx4090-epyc")
+        let calibration = try #require(system.calibration)
+        #expect(calibration.gpuLinearLayers?.count == 10)
+        #expect(calibration.cpu?.readBytesPerSecond == 200e9)
+        #expect(calibration.cpu?.threads == 32)
+        #expect(calibration.referenceModel == "llama-3.1-8b")
+        // The plan on that system is now calibrated.
+        let report = try Planner.plan(try PlanOptions.parse(["--hw", "rtx4090-epyc", "--ctx", "32k", "--profiles-dir", profiles]).request())
+        #expect(report.context.calibrated)
+    }
+
+    @Test func sharedH200FileImports() throws {
+        let tables = try GPUKernelTables.load(path: #filePath.replacingOccurrences(of: "CommandsTests/CalibrateImportTests.swift", with: "ProfilesTests/h200-host-kernels.json"))
+        #expect(tables.decodeLinearLayers.rows.count == 10)
+        #expect(tables.ceilings?.hostReadBytesPerSecond == 97_990_459_238.5888)
+    }
+
+    @Test func malformedTablesNameTheKey() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases: [(String, (inout [String: Any]) -> Void)] = [
+            ("pcie", { $0.removeValue(forKey: "pcie") }),
+            ("host.cpuCores", { $0["host"] = ["cpu": "x"] }),
+            ("gpuDecodeAttention.rows[0].seconds", {
+                $0["gpuDecodeAttention"] = ["rows": [["batch": 1, "contextTokens": 4096, "seconds": -1.0]]]
+            }),
+            ("decodeLinearLayers.rows[0].layerSeconds", {
+                $0["decodeLinearLayers"] = ["rows": [["batch": 1, "layerSeconds": "fast", "lmHeadSeconds": 1e-4]]]
+            }),
+        ]
+        for (key, mutate) in cases {
+            let file = dir.appendingPathComponent("bad.json")
+            try tablesJSON(mutate: mutate).write(to: file, atomically: true, encoding: .utf8)
+            do {
+                _ = try GPUKernelTables.load(path: file.path)
+                Issue.record("\(key): accepted")
+            } catch {
+                let message = error.localizedDescription
+                #expect(message.contains(key), "\(message)")
+                #expect(message.contains("bad.json"))
+            }
+        }
+    }
+
+    @Test func importNeedsATarget() {
+        #expect(throws: (any Error).self) { _ = try CalibrateCommand.parse(["--import", "x.json"]) }
+    }
+}

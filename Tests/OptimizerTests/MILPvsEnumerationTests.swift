@@ -1,6 +1,8 @@
 import Core
+import Fixtures
 import CostModel
 import Optimizer
+import Profiles
 import Solver
 import Testing
 
@@ -23,7 +25,7 @@ struct MILPvsEnumerationTests {
         space.batch = batch
         space.maxBatch = 256
         space.maxStepSeconds = latency
-        var optimizer = PlanOptimizer(model: Fixture.costModel(context: context), space: space)
+        var optimizer = PlanOptimizer(model: Fixture.model(context: context, generated: 128), space: space)
         optimizer.pruneByBound = pruned
         let plan = try optimizer.optimize()
         let reference = try #require(BruteForceOptimizer(optimizer).optimize())
@@ -32,5 +34,34 @@ struct MILPvsEnumerationTests {
         #expect(relative <= 1e-9)
         #expect(plan.solver.status == .optimal)
         if let latency { #expect(plan.cost.stepSeconds <= latency * (1 + 1e-12)) }
+    }
+}
+
+/// The same law on real profiles: calibrated tables (piecewise-linear in the batch) and a
+/// two-socket host with interleaved memory.
+struct MILPOnProfilesTests {
+    @Test(arguments: [("h200", "96k"), ("a100-2s-8563c", "32k"), ("rtx4090-epyc", "64k")])
+    func milpMatchesEnumeration(_ hw: String, _ ctx: String) throws {
+        let store = try ProfileStore.builtIn()
+        let hardware = try store.resolveHardware(name: hw)
+        let model = try store.model("llama-3.1-8b")
+        let context = try TokenCount.parse(ctx).value
+        let cost = DecodeCostModel(
+            hardware: hardware, workload: Workload(model: model.shape, contextTokens: context),
+            engine: try store.engine("pigplan").parameters, fractions: SampledFractionModel(profile: model),
+            calibrationShape: try hardware.calibration?.referenceModel.map { try store.model($0).shape })
+        var space = SearchSpace()
+        space.hashBits = [8, 9, 10]
+        space.tableCounts = [75, 150, 300]
+        space.maxBatch = 128
+        for pruned in [true, false] {
+            var optimizer = PlanOptimizer(model: cost, space: space)
+            optimizer.pruneByBound = pruned
+            let plan = try optimizer.optimize()
+            let reference = try #require(BruteForceOptimizer(optimizer).optimize())
+            let relative = abs(plan.cost.tokensPerSecond - reference.tokensPerSecond) / reference.tokensPerSecond
+            print("\(hw) \(ctx)\(pruned ? "" : " (unpruned)"): MILP \(plan.cost.tokensPerSecond) vs enumeration \(reference.tokensPerSecond); relative difference \(relative)")
+            #expect(relative <= 1e-9)
+        }
     }
 }

@@ -20,7 +20,7 @@ let package = Package(
         .target(
             name: "PigPlanCommands",
             dependencies: [
-                "Core", "CostModel", "Optimizer", "Profiles", "Executor",
+                "Core", "CostModel", "Optimizer", "Profiles", "Executor", "Validation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "Core"),
@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "Profiles", dependencies: ["Core"], plugins: ["EmbedProfiles"]),
         .target(name: "CKernels"),
         .target(name: "Executor", dependencies: ["Core", "CKernels"]),
+        .target(name: "Validation", dependencies: ["Core", "CostModel", "Executor"]),
         .executableTarget(name: "planner-bench", dependencies: ["PigPlanCommands", "Optimizer", "Profiles", "CostModel", "Core"],
                           path: "Benchmarks/PlannerBench"),
         .target(name: "Fixtures", dependencies: ["Core", "CostModel"], path: "Tests/Fixtures"),

@@ -296,12 +296,20 @@ public struct DecodeCostModel: Sendable {
         return bytes / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.attentionBandwidth)
     }
 
-    /// Dense attention over a KV cache in CPU memory (all layers; baseline "KV in CPU memory"):
-    /// S x B x (n + g/2) x kv / (CPU bandwidth x dense fraction).
+    /// Dense attention over a KV cache in CPU memory: L_cpu x B x (n + g/2) x kv / (CPU
+    /// bandwidth x dense fraction), where L_cpu is every layer for dense attention with the KV
+    /// cache in CPU memory (the "KV in CPU memory" baseline) and, on a CPU-only machine, the
+    /// dense layers of an LSH plan too.
     public func cpuAttentionSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
-        guard config.attention == .dense, config.placement.kvDevice == .cpu || hardware.gpu == nil else { return 0 }
-        let bytes = Double(sparseLayerCount(config)) * batch * (n + Double(workload.generatedTokens) / 2)
-            * model.kvBytesPerTokenPerLayer
+        let layers: Int
+        if hardware.gpu == nil {
+            layers = config.attention == .dense ? model.layerCount : denseLayerCount(config)
+        } else if config.attention == .dense && config.placement.kvDevice == .cpu {
+            layers = sparseLayerCount(config)
+        } else {
+            return 0
+        }
+        let bytes = Double(layers) * batch * (n + Double(workload.generatedTokens) / 2) * model.kvBytesPerTokenPerLayer
         let threads = activeThreads(config, batch: batch)
         return bytes / cpuBandwidthForActive(threads: threads, config: config, fraction: engine.denseAttentionBandwidthFraction)
     }

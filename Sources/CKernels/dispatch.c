@@ -1,0 +1,33 @@
+#include "internal.h"
+
+int pp_level = -1;
+
+int pp_simd_level_supported(void) {
+#if PP_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("f16c") &&
+        __builtin_cpu_supports("fma"))
+        return 2;
+#endif
+    return 0;
+}
+
+// Lazily initialised: constructors run before any kernel call.
+__attribute__((constructor)) static void pp_init_level(void) { pp_level = pp_simd_level_supported(); }
+
+int pp_simd_level(void) {
+    if (pp_level < 0) pp_level = pp_simd_level_supported();
+    return pp_level;
+}
+
+int pp_set_simd_level(int level) {
+    int best = pp_simd_level_supported();
+    pp_level = level < best ? (level < 0 ? 0 : level) : best;
+    if (pp_level == 1) pp_level = 0; // no AVX2 path yet
+    return pp_level;
+}
+
+long pp_atomic_fetch_add(long *counter, long value) {
+    return __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);
+}

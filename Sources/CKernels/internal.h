@@ -1,0 +1,25 @@
+// Internal helpers shared by the kernel files (not part of the public header).
+#ifndef PIGPLAN_CKERNELS_INTERNAL_H
+#define PIGPLAN_CKERNELS_INTERNAL_H
+
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define PP_X86 1
+#include <immintrin.h>
+/// Functions compiled for AVX-512 (F, BW, VL), F16C and FMA; only called when pp_level >= 2.
+#define PP_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+#else
+#define PP_X86 0
+#endif
+
+extern int pp_level;
+
+static inline int pp_use_avx512(void) { return pp_level >= 2; }
+
+static inline float pp_h2f(uint16_t h) { return pp_f16_to_f32_scalar(h); }
+static inline uint16_t pp_f2h(float f) { return pp_f32_to_f16_scalar(f); }
+
+#endif

@@ -1,0 +1,101 @@
+// Linear layers: y[m][o] = W[o] . x[m]. Register tiles of 4 output rows x 4 tokens keep 16
+// accumulators in zmm registers; each step of 16 inputs loads 4 weight vectors and 4 input
+// vectors for 16 FMAs. Weight rows stay in L1 across the token loop.
+#include "internal.h"
+
+static void matmul_scalar_f32(const float *W, size_t in, const float *x, size_t ldx, float *y,
+                              size_t ldy, size_t M, size_t o0, size_t o1) {
+    for (size_t o = o0; o < o1; o++) {
+        const float *w = W + o * in;
+        for (size_t m = 0; m < M; m++) {
+            const float *xm = x + m * ldx;
+            float s = 0;
+            for (size_t i = 0; i < in; i++) s += w[i] * xm[i];
+            y[m * ldy + o] = s;
+        }
+    }
+}
+
+static void matmul_scalar_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y,
+                              size_t ldy, size_t M, size_t o0, size_t o1) {
+    float row[1024];
+    for (size_t o = o0; o < o1; o++) {
+        const uint16_t *w = W + o * in;
+        for (size_t m = 0; m < M; m++) y[m * ldy + o] = 0;
+        for (size_t i0 = 0; i0 < in; i0 += 1024) {
+            size_t len = in - i0 < 1024 ? in - i0 : 1024;
+            for (size_t i = 0; i < len; i++) row[i] = pp_h2f(w[i0 + i]);
+            for (size_t m = 0; m < M; m++) {
+                const float *xm = x + m * ldx + i0;
+                float s = 0;
+                for (size_t i = 0; i < len; i++) s += row[i] * xm[i];
+                y[m * ldy + o] += s;
+            }
+        }
+    }
+}
+
+#if PP_X86
+PP_AVX512 static inline __m512 ld_w32(const float *p, __mmask16 k) { return _mm512_maskz_loadu_ps(k, p); }
+PP_AVX512 static inline __m512 ld_w16(const uint16_t *p, __mmask16 k) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p));
+}
+
+// Tile of R rows (1..4) x C tokens (1..4); R and C are compile-time constants after inlining.
+#define PP_DEFINE_TILE(NAME, WT, LOADW)                                                            \
+    PP_AVX512 static inline void NAME(const WT *W, size_t in, const float *x, size_t ldx, float *y, \
+                                      size_t ldy, size_t o, size_t m, int R, int C) {             \
+        __m512 acc[4][4];                                                                         \
+        for (int r = 0; r < 4; r++)                                                               \
+            for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();                          \
+        const WT *w0 = W + o * in;                                                                \
+        const float *x0 = x + m * ldx;                                                            \
+        for (size_t i = 0; i < in; i += 16) {                                                     \
+            __mmask16 k = in - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (in - i)) - 1);   \
+            __m512 wv[4], xv[4];                                                                  \
+            for (int r = 0; r < R; r++) wv[r] = LOADW(w0 + r * in + i, k);                        \
+            for (int c = 0; c < C; c++) xv[c] = _mm512_maskz_loadu_ps(k, x0 + c * ldx + i);       \
+            for (int r = 0; r < R; r++)                                                           \
+                for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv[c], acc[r][c]); \
+        }                                                                                         \
+        for (int r = 0; r < R; r++)                                                               \
+            for (int c = 0; c < C; c++) y[(m + c) * ldy + o + r] = _mm512_reduce_add_ps(acc[r][c]); \
+    }
+
+PP_DEFINE_TILE(tile_f32, float, ld_w32)
+PP_DEFINE_TILE(tile_f16, uint16_t, ld_w16)
+
+#define PP_DEFINE_MATMUL(NAME, WT, TILE)                                                          \
+    PP_AVX512 static void NAME(const WT *W, size_t in, const float *x, size_t ldx, float *y,      \
+                               size_t ldy, size_t M, size_t o0, size_t o1) {                      \
+        for (size_t o = o0; o < o1; o += 4) {                                                     \
+            int R = o1 - o >= 4 ? 4 : (int)(o1 - o);                                              \
+            size_t m = 0;                                                                         \
+            if (R == 4) {                                                                         \
+                for (; m + 4 <= M; m += 4) TILE(W, in, x, ldx, y, ldy, o, m, 4, 4);               \
+                for (; m < M; m++) TILE(W, in, x, ldx, y, ldy, o, m, 4, 1);                       \
+            } else {                                                                              \
+                for (; m < M; m++) TILE(W, in, x, ldx, y, ldy, o, m, R, 1);                       \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
+PP_DEFINE_MATMUL(matmul_avx512_f32, float, tile_f32)
+PP_DEFINE_MATMUL(matmul_avx512_f16, uint16_t, tile_f16)
+#endif
+
+void pp_matmul_f32(const float *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
+                   size_t M, size_t o0, size_t o1) {
+#if PP_X86
+    if (pp_use_avx512()) { matmul_avx512_f32(W, in, x, ldx, y, ldy, M, o0, o1); return; }
+#endif
+    matmul_scalar_f32(W, in, x, ldx, y, ldy, M, o0, o1);
+}
+
+void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
+                   size_t M, size_t o0, size_t o1) {
+#if PP_X86
+    if (pp_use_avx512()) { matmul_avx512_f16(W, in, x, ldx, y, ldy, M, o0, o1); return; }
+#endif
+    matmul_scalar_f16(W, in, x, ldx, y, ldy, M, o0, o1);
+}

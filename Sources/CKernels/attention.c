@@ -6,6 +6,8 @@
 // accumulated into the G outputs chunk by chunk (each V row read once for all G heads).
 #include "internal.h"
 
+#if PP_C_SOURCE_ACTIVE
+
 #define PP_MAX_HEAD_DIM 512
 #define PP_MAX_GROUP 8
 
@@ -309,3 +311,5 @@ size_t pp_select_top(const float *s, size_t n, size_t k, int32_t *work, int32_t 
     memcpy(out, work, k * sizeof(int32_t));
     return k;
 }
+
+#endif // PP_C_SOURCE_ACTIVE

@@ -1,5 +1,7 @@
 #include "internal.h"
 
+#if PP_C_SOURCE_ACTIVE
+
 int pp_level = -1;
 
 int pp_simd_level_supported(void) {
@@ -31,3 +33,5 @@ int pp_set_simd_level(int level) {
 long pp_atomic_fetch_add(long *counter, long value) {
     return __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);
 }
+
+#endif // PP_C_SOURCE_ACTIVE

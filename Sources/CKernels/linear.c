@@ -3,6 +3,8 @@
 // vectors for 16 FMAs. Weight rows stay in L1 across the token loop.
 #include "internal.h"
 
+#if PP_C_SOURCE_ACTIVE
+
 static void matmul_scalar_f32(const float *W, size_t in, const float *x, size_t ldx, float *y,
                               size_t ldy, size_t M, size_t o0, size_t o1) {
     for (size_t o = o0; o < o1; o++) {
@@ -99,3 +101,5 @@ void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, flo
 #endif
     matmul_scalar_f16(W, in, x, ldx, y, ldy, M, o0, o1);
 }
+
+#endif // PP_C_SOURCE_ACTIVE

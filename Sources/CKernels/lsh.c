@@ -1,6 +1,8 @@
 // SimHash tables and two-hit retrieval (MagicPIG).
 #include "internal.h"
 
+#if PP_C_SOURCE_ACTIVE
+
 #define PP_MAX_HEAD_DIM_LSH 512
 
 #if PP_X86
@@ -124,3 +126,5 @@ size_t pp_lsh_retrieve(const uint16_t *qcodes, size_t G, size_t K, size_t L, con
     }
     return pp_collect_mask(hm, n, indexBase, idxOut, maskOut);
 }
+
+#endif // PP_C_SOURCE_ACTIVE

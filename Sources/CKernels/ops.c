@@ -2,6 +2,8 @@
 // share of a step.
 #include "internal.h"
 
+#if PP_C_SOURCE_ACTIVE
+
 void pp_rmsnorm(const float *x, const float *w, float *y, size_t rows, size_t n, float eps) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
@@ -120,3 +122,5 @@ double pp_read_sum(const float *x, size_t n) {
     for (; i < n; i++) s += x[i];
     return s;
 }
+
+#endif // PP_C_SOURCE_ACTIVE

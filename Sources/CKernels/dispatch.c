@@ -3,6 +3,7 @@
 #if PP_C_SOURCE_ACTIVE
 
 int pp_level = -1;
+_Thread_local int pp_thread_level = -1;
 
 int pp_simd_level_supported(void) {
 #if PP_X86
@@ -20,14 +21,15 @@ __attribute__((constructor)) static void pp_init_level(void) { pp_level = pp_sim
 
 int pp_simd_level(void) {
     if (pp_level < 0) pp_level = pp_simd_level_supported();
-    return pp_level;
+    return pp_thread_level >= 0 ? pp_thread_level : pp_level;
 }
 
 int pp_set_simd_level(int level) {
     int best = pp_simd_level_supported();
-    pp_level = level < best ? (level < 0 ? 0 : level) : best;
-    if (pp_level == 1) pp_level = 0; // no AVX2 path yet
-    return pp_level;
+    int l = level < best ? (level < 0 ? 0 : level) : best;
+    if (l == 1) l = 0; // no AVX2 path yet
+    pp_thread_level = l;
+    return l;
 }
 
 long pp_atomic_fetch_add(long *counter, long value) {

@@ -25,8 +25,10 @@
 #endif
 
 extern int pp_level;
+extern _Thread_local int pp_thread_level;
 
-static inline int pp_use_avx512(void) { return pp_level >= 2; }
+/// The calling thread's override (tests) or the CPU's best level.
+static inline int pp_use_avx512(void) { return (pp_thread_level >= 0 ? pp_thread_level : pp_level) >= 2; }
 
 static inline float pp_h2f(uint16_t h) { return pp_f16_to_f32_scalar(h); }
 static inline uint16_t pp_f2h(float f) { return pp_f32_to_f16_scalar(f); }

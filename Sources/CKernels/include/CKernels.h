@@ -19,11 +19,13 @@ extern "C" {
 // Dispatch
 // ---------------------------------------------------------------------------------------------
 
-/// 0: portable C, 2: AVX-512 + F16C + FMA. (1 is reserved for an AVX2 path.)
+/// Level used by kernels called on this thread: 0: portable C, 2: AVX-512 + F16C + FMA
+/// (1 is reserved for an AVX2 path).
 int pp_simd_level(void);
-/// Best level this CPU supports.
+/// Best level this CPU supports (what every thread uses unless overridden).
 int pp_simd_level_supported(void);
-/// Use at most `level` (clamped to what the CPU supports); returns the level now in use.
+/// Kernels called from the CALLING THREAD use at most `level` (clamped to what the CPU supports);
+/// returns the level now in use. For tests comparing the paths; other threads are unaffected.
 int pp_set_simd_level(int level);
 
 /// Atomic fetch-and-add on a shared counter (work distribution from Swift threads).

@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "Profiles", dependencies: ["Core"], plugins: ["EmbedProfiles"]),
         .target(name: "CKernels"),
         .target(name: "Executor", dependencies: ["Core", "CKernels"]),
+        // Kernel-vs-bandwidth and LSH-vs-dense ratios (not a test): swift build -c release --product executor-bench
+        .executableTarget(name: "executor-bench", dependencies: ["Executor", "Core"], path: "Benchmarks/ExecutorBench"),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel", "Profiles"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Solver", "Profiles"]),

@@ -10,6 +10,9 @@
 
 #define PP_MAX_HEAD_DIM 512
 #define PP_MAX_GROUP 8
+#ifndef PP_GATHER_AHEAD
+#define PP_GATHER_AHEAD 24
+#endif
 
 void pp_partial_init(size_t G, size_t d, float *m, float *l, float *acc) {
     for (size_t g = 0; g < G; g++) { m[g] = -INFINITY; l[g] = 0; }
@@ -129,18 +132,22 @@ PP_AVX512 static inline __m512 exp512(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
+static int pp_gather_ahead = PP_GATHER_AHEAD;
+static int pp_prefetch_stride = 64;
 PP_AVX512 static inline void prefetch_row(const uint16_t *p, size_t bytes) {
-    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+    for (size_t o = 0; o < bytes; o += (size_t)pp_prefetch_stride) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
 
-PP_AVX512 static void attend_avx512(const float *q, size_t G, size_t d, const uint16_t *K,
-                                    const uint16_t *V, size_t ld, const int32_t *idx, size_t r0,
-                                    size_t count, const uint8_t *headMask,
-                                    const pp_sampling_correction *corr, float *m, float *l,
-                                    float *acc) {
-    const size_t chunks = d / 16;
+/// The kernel body, inlined into variants with compile-time G and d/16 (CH; 0 = read d) so that
+/// the per-head accumulators live in registers.
+PP_AVX512 static inline __attribute__((always_inline)) void
+attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, const uint16_t *V,
+                   size_t ld, const int32_t *idx, size_t r0, size_t count, const uint8_t *headMask,
+                   const pp_sampling_correction *corr, float *m, float *l, float *acc,
+                   const size_t CH) {
+    const size_t chunks = CH ? CH : d / 16;
     const size_t rowBytes = d * 2;
-    const size_t ahead = 16; // keys prefetched ahead (gathers only)
+    const size_t ahead = pp_gather_ahead; // rows prefetched ahead (gathers only)
     float sc[PP_MAX_GROUP][16] __attribute__((aligned(64)));
     float alpha[PP_MAX_GROUP];
     const __m512 negInf = _mm512_set1_ps(-INFINITY);
@@ -154,15 +161,18 @@ PP_AVX512 static void attend_avx512(const float *q, size_t G, size_t d, const ui
                            : _mm512_add_epi32(_mm512_set1_epi32((int32_t)(r0 + j0)), lane);
         int32_t rowArr[16] __attribute__((aligned(64)));
         _mm512_store_si512((__m512i *)rowArr, rows);
-        if (idx) {
-            size_t pend = j0 + 16 + ahead < count ? j0 + 16 + ahead : count;
-            for (size_t j = j0 + 16; j < pend; j++) {
+        if (idx && j0 == 0) { // the first rows: prefetch them now
+            for (size_t j = 0; j < ahead && j < count; j++) {
                 prefetch_row(K + (size_t)idx[j] * ld, rowBytes);
                 prefetch_row(V + (size_t)idx[j] * ld, rowBytes);
             }
         }
         // (1) scores
         for (size_t j = 0; j < bl; j++) {
+            if (idx && j0 + j + ahead < count) { // keep `ahead` rows in flight
+                prefetch_row(K + (size_t)idx[j0 + j + ahead] * ld, rowBytes);
+                prefetch_row(V + (size_t)idx[j0 + j + ahead] * ld, rowBytes);
+            }
             const uint16_t *kp = K + (size_t)rowArr[j] * ld;
             __m512 s[PP_MAX_GROUP];
             for (size_t g = 0; g < G; g++) s[g] = _mm512_setzero_ps();
@@ -185,6 +195,11 @@ PP_AVX512 static void attend_avx512(const float *q, size_t G, size_t d, const ui
             __mmask16 valid = live;
             if (headMask)
                 valid &= _mm_test_epi8_mask(maskBytes, _mm_set1_epi8((char)(1u << g)));
+            if (valid == 0) {
+                alpha[g] = 1.0f;
+                _mm512_store_ps(sc[g], _mm512_setzero_ps());
+                continue;
+            }
             if (corr) {
                 __m512 den = _mm512_mul_ps(_mm512_set1_ps(corr->queryNorm[g]), kn);
                 __m512 num = _mm512_sub_ps(s, _mm512_set1_ps(corr->queryDotMean[g]));
@@ -201,11 +216,6 @@ PP_AVX512 static void attend_avx512(const float *q, size_t G, size_t d, const ui
                 s = _mm512_sub_ps(s, _mm512_fmadd_ps(f, _mm512_sub_ps(b, a), a));
             }
             s = _mm512_mask_blend_ps(valid, negInf, s);
-            if (valid == 0) {
-                alpha[g] = 1.0f;
-                _mm512_store_ps(sc[g], _mm512_setzero_ps());
-                continue;
-            }
             float bm = _mm512_reduce_max_ps(s);
             float mOld = m[g];
             float mNew = mOld > bm ? mOld : bm;
@@ -230,6 +240,42 @@ PP_AVX512 static void attend_avx512(const float *q, size_t G, size_t d, const ui
     }
 }
 
+
+typedef void (*attend_fn)(const float *, size_t, const uint16_t *, const uint16_t *, size_t,
+                          const int32_t *, size_t, size_t, const uint8_t *,
+                          const pp_sampling_correction *, float *, float *, float *);
+
+#define PP_ATTEND_VARIANT(GG, CH)                                                                  \
+    PP_AVX512 static void attend_g##GG##_c##CH(                                                    \
+        const float *q, size_t d, const uint16_t *K, const uint16_t *V, size_t ld,                 \
+        const int32_t *idx, size_t r0, size_t count, const uint8_t *headMask,                      \
+        const pp_sampling_correction *corr, float *m, float *l, float *acc) {                      \
+        attend_avx512_core(q, GG, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc, CH);     \
+    }
+#define PP_ATTEND_VARIANTS(GG) PP_ATTEND_VARIANT(GG, 0) PP_ATTEND_VARIANT(GG, 4) PP_ATTEND_VARIANT(GG, 8)
+PP_ATTEND_VARIANTS(1)
+PP_ATTEND_VARIANTS(2)
+PP_ATTEND_VARIANTS(3)
+PP_ATTEND_VARIANTS(4)
+PP_ATTEND_VARIANTS(5)
+PP_ATTEND_VARIANTS(6)
+PP_ATTEND_VARIANTS(7)
+PP_ATTEND_VARIANTS(8)
+
+static const attend_fn attend_table[8][3] = {
+#define PP_ROW(GG) {attend_g##GG##_c0, attend_g##GG##_c4, attend_g##GG##_c8}
+    PP_ROW(1), PP_ROW(2), PP_ROW(3), PP_ROW(4), PP_ROW(5), PP_ROW(6), PP_ROW(7), PP_ROW(8),
+#undef PP_ROW
+};
+
+static void attend_avx512(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
+                          size_t ld, const int32_t *idx, size_t r0, size_t count,
+                          const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
+                          float *l, float *acc) {
+    int c = d == 64 ? 1 : (d == 128 ? 2 : 0);
+    attend_table[G - 1][c](q, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc);
+}
+
 PP_AVX512 static void scores_avx512(const float *q, size_t G, size_t d, const uint16_t *K,
                                     size_t ld, size_t r0, size_t r1, float *s, size_t ldS) {
     const size_t chunks = d / 16;
@@ -245,6 +291,15 @@ PP_AVX512 static void scores_avx512(const float *q, size_t G, size_t d, const ui
     }
 }
 #endif
+
+void pp_set_gather_tuning(int aheadRows, int prefetchStrideBytes) {
+#if PP_X86
+    pp_gather_ahead = aheadRows < 0 ? 0 : aheadRows;
+    pp_prefetch_stride = prefetchStrideBytes < 64 ? 64 : prefetchStrideBytes;
+#else
+    (void)aheadRows; (void)prefetchStrideBytes;
+#endif
+}
 
 static int simd_ok(size_t G, size_t d) { return d % 16 == 0 && d <= 256 && G <= PP_MAX_GROUP; }
 

@@ -84,6 +84,52 @@ PP_DEFINE_TILE(tile_f16, uint16_t, ld_w16)
 
 PP_DEFINE_MATMUL(matmul_avx512_f32, float, tile_f32)
 PP_DEFINE_MATMUL(matmul_avx512_f16, uint16_t, tile_f16)
+
+// Transposed weights (in x out): outputs in vectors of 16, inputs broadcast; no reductions.
+// Tile: C tokens (1..4) x 4 vectors of 16 outputs.
+PP_AVX512 static inline __attribute__((always_inline)) void
+tile_t(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float *y, size_t ldy,
+       size_t o, size_t m, int C, __mmask16 k0, __mmask16 k1, __mmask16 k2, __mmask16 k3) {
+    __m512 acc[4][4];
+    for (int c = 0; c < 4; c++)
+        for (int v = 0; v < 4; v++) acc[c][v] = _mm512_setzero_ps();
+    for (size_t i = 0; i < in; i++) {
+        const float *w = Wt + i * out + o;
+        __m512 w0 = _mm512_maskz_loadu_ps(k0, w), w1 = _mm512_maskz_loadu_ps(k1, w + 16);
+        __m512 w2 = _mm512_maskz_loadu_ps(k2, w + 32), w3 = _mm512_maskz_loadu_ps(k3, w + 48);
+        for (int c = 0; c < C; c++) {
+            __m512 xb = _mm512_set1_ps(x[(m + c) * ldx + i]);
+            acc[c][0] = _mm512_fmadd_ps(w0, xb, acc[c][0]);
+            acc[c][1] = _mm512_fmadd_ps(w1, xb, acc[c][1]);
+            acc[c][2] = _mm512_fmadd_ps(w2, xb, acc[c][2]);
+            acc[c][3] = _mm512_fmadd_ps(w3, xb, acc[c][3]);
+        }
+    }
+    for (int c = 0; c < C; c++) {
+        float *yr = y + (m + c) * ldy + o;
+        _mm512_mask_storeu_ps(yr, k0, acc[c][0]);
+        _mm512_mask_storeu_ps(yr + 16, k1, acc[c][1]);
+        _mm512_mask_storeu_ps(yr + 32, k2, acc[c][2]);
+        _mm512_mask_storeu_ps(yr + 48, k3, acc[c][3]);
+    }
+}
+
+static inline __mmask16 tail_mask(size_t o, size_t o1) {
+    if (o >= o1) return 0;
+    return o1 - o >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (o1 - o)) - 1);
+}
+
+PP_AVX512 static void matmul_t_avx512(const float *Wt, size_t in, size_t out, const float *x,
+                                      size_t ldx, float *y, size_t ldy, size_t M, size_t o0,
+                                      size_t o1) {
+    for (size_t o = o0; o < o1; o += 64) {
+        __mmask16 k0 = tail_mask(o, o1), k1 = tail_mask(o + 16, o1);
+        __mmask16 k2 = tail_mask(o + 32, o1), k3 = tail_mask(o + 48, o1);
+        size_t m = 0;
+        for (; m + 4 <= M; m += 4) tile_t(Wt, in, out, x, ldx, y, ldy, o, m, 4, k0, k1, k2, k3);
+        for (; m < M; m++) tile_t(Wt, in, out, x, ldx, y, ldy, o, m, 1, k0, k1, k2, k3);
+    }
+}
 #endif
 
 void pp_matmul_f32(const float *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
@@ -92,6 +138,19 @@ void pp_matmul_f32(const float *W, size_t in, const float *x, size_t ldx, float 
     if (pp_use_avx512()) { matmul_avx512_f32(W, in, x, ldx, y, ldy, M, o0, o1); return; }
 #endif
     matmul_scalar_f32(W, in, x, ldx, y, ldy, M, o0, o1);
+}
+
+void pp_matmul_t_f32(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float *y,
+                     size_t ldy, size_t M, size_t o0, size_t o1) {
+#if PP_X86
+    if (pp_use_avx512()) { matmul_t_avx512(Wt, in, out, x, ldx, y, ldy, M, o0, o1); return; }
+#endif
+    for (size_t m = 0; m < M; m++)
+        for (size_t o = o0; o < o1; o++) {
+            float s = 0;
+            for (size_t i = 0; i < in; i++) s += Wt[i * out + o] * x[m * ldx + i];
+            y[m * ldy + o] = s;
+        }
 }
 
 void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,

@@ -37,12 +37,25 @@ void pp_center_keys(const uint16_t *K, size_t ld, size_t d, size_t r0, size_t r1
 
 void pp_pack_codes(const float *proj, size_t rows, size_t K, size_t L, uint16_t *codes,
                    size_t ldCodes) {
+    const size_t n = K * L, words = (n + 63) / 64;
+    uint64_t bits[(4096 * 16 + 63) / 64 + 1];
     for (size_t r = 0; r < rows; r++) {
-        const float *p = proj + r * K * L;
+        const float *p = proj + r * n;
+        // Sign bits of all K L projections as one bit string (bit i: projection i > 0) ...
+        for (size_t w = 0; w < words; w++) {
+            uint64_t word = 0;
+            size_t i0 = w * 64, i1 = i0 + 64 < n ? i0 + 64 : n;
+            for (size_t i = i0; i < i1; i++) word |= (uint64_t)(p[i] > 0) << (i - i0);
+            bits[w] = word;
+        }
+        bits[words] = 0;
+        // ... then table t's code is bits [t K, t K + K).
+        const uint64_t mask = ((uint64_t)1 << K) - 1;
         for (size_t t = 0; t < L; t++) {
-            uint32_t code = 0;
-            for (size_t b = 0; b < K; b++) code |= (uint32_t)(p[t * K + b] > 0) << b;
-            codes[t * ldCodes + r] = (uint16_t)code;
+            size_t b = t * K, w = b >> 6, o = b & 63;
+            uint64_t v = bits[w] >> o;
+            if (o + K > 64) v |= bits[w + 1] << (64 - o);
+            codes[t * ldCodes + r] = (uint16_t)(v & mask);
         }
     }
 }
@@ -106,19 +119,31 @@ size_t pp_lsh_retrieve(const uint16_t *qcodes, size_t G, size_t K, size_t L, con
         uint32_t first = e << 1, second = first | 1;
         int32_t sampled = 0;
         uint8_t bit = (uint8_t)(1u << g);
-        for (size_t t = 0; t < L; t++) {
-            uint32_t code = qcodes[g * L + t];
-            const int32_t *bucket = entries + t * ldEntries;
-            int32_t b0 = offsets[t * stride + code], b1 = offsets[t * stride + code + 1];
-            for (int32_t x = b0; x < b1; x++) {
-                size_t i = (size_t)(bucket[x] - indexBase);
-                uint32_t v = stamp[i];
-                if (v == first) {       // second hit: emit
-                    stamp[i] = second;
-                    hm[i] |= bit;
-                    sampled++;
-                } else if (v != second) { // first hit this epoch
-                    stamp[i] = first;
+        // Tables in groups of 32: prefetch the bucket bounds, then the bucket starts, then walk,
+        // so the cache misses of different tables overlap.
+        for (size_t t0 = 0; t0 < L; t0 += 32) {
+            size_t t1 = t0 + 32 < L ? t0 + 32 : L;
+            const int32_t *start[32];
+            int32_t len[32];
+            for (size_t t = t0; t < t1; t++) __builtin_prefetch(offsets + t * stride + qcodes[g * L + t]);
+            for (size_t t = t0; t < t1; t++) {
+                const int32_t *o = offsets + t * stride + qcodes[g * L + t];
+                start[t - t0] = entries + t * ldEntries + o[0];
+                len[t - t0] = o[1] - o[0];
+                __builtin_prefetch(start[t - t0]);
+            }
+            for (size_t t = t0; t < t1; t++) {
+                const int32_t *bucket = start[t - t0];
+                for (int32_t x = 0; x < len[t - t0]; x++) {
+                    size_t i = (size_t)(bucket[x] - indexBase);
+                    uint32_t v = stamp[i];
+                    if (v == first) {       // second hit: emit
+                        stamp[i] = second;
+                        hm[i] |= bit;
+                        sampled++;
+                    } else if (v != second) { // first hit this epoch
+                        stamp[i] = first;
+                    }
                 }
             }
         }

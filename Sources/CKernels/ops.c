@@ -1,6 +1,9 @@
 // Row-wise model operations. Plain C: the compiler vectorises these at -O2 and they are a small
 // share of a step.
 #include "internal.h"
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #if PP_C_SOURCE_ACTIVE
 
@@ -42,6 +45,15 @@ void pp_silu_mul(float *g, const float *u, size_t n) {
 
 void pp_add(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+int pp_advise_huge_pages(void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    return madvise(p, bytes, MADV_HUGEPAGE);
+#else
+    (void)p; (void)bytes;
+    return -1;
+#endif
 }
 
 void pp_add_f16_row(uint16_t *y, const float *x, size_t n) {

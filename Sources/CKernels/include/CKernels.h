@@ -68,6 +68,11 @@ void pp_matmul_f32(const float *W, size_t in, const float *x, size_t ldx, float 
                    size_t M, size_t o0, size_t o1);
 void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
                    size_t M, size_t o0, size_t o1);
+/// The same product with TRANSPOSED weights Wt (in x out, row-major):
+/// y[m*ldy + o] = sum_i Wt[i*out + o] * x[m*ldx + i]. Faster when `in` is small (SimHash
+/// projections: in = d), as it needs no horizontal reductions.
+void pp_matmul_t_f32(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float *y,
+                     size_t ldy, size_t M, size_t o0, size_t o1);
 
 // ---------------------------------------------------------------------------------------------
 // Small model operations (row-wise)
@@ -139,6 +144,9 @@ void pp_attend_gather(const float *q, size_t G, size_t d, const uint16_t *K, con
                       size_t ld, const int32_t *idx, const uint8_t *headMask, size_t count,
                       const pp_sampling_correction *correction, float *m, float *l, float *acc);
 
+/// Tuning of the gather kernel: rows prefetched ahead and bytes between prefetches in a row.
+void pp_set_gather_tuning(int aheadRows, int prefetchStrideBytes);
+
 /// Raw scores s[g * ldS + (i - r0)] = q_g . k_i for keys [r0, r1) (TopK / Quest oracles).
 void pp_scores_range(const float *q, size_t G, size_t d, const uint16_t *K, size_t ld, size_t r0,
                      size_t r1, float *s, size_t ldS);
@@ -202,6 +210,11 @@ size_t pp_collect_mask(uint8_t *headMask, size_t n, int32_t indexBase, int32_t *
 /// (seed, j), so chunks filled in parallel equal one call.
 void pp_fill_gaussian_f16(uint16_t *dst, size_t n, uint64_t seed, uint64_t start, float mean, float std);
 void pp_fill_gaussian_f32(float *dst, size_t n, uint64_t seed, uint64_t start, float mean, float std);
+
+/// Asks the kernel to back [p, p + bytes) with transparent huge pages (Linux MADV_HUGEPAGE):
+/// random row gathers over gigabytes of KV cache otherwise miss the TLB on nearly every row.
+/// Returns 0 on success, -1 where unsupported. p should be 2 MiB aligned.
+int pp_advise_huge_pages(void *p, size_t bytes);
 
 /// Sum of n floats read sequentially (a STREAM-like read probe; the result defeats elimination).
 double pp_read_sum(const float *x, size_t n);

@@ -206,3 +206,12 @@ public enum Executor {
             generatedTokens: run.tokens, generatedText: v.tokenizer.map { tk in run.tokens.map { tk.decode($0) } })
     }
 }
+
+extension Executor {
+    /// Kernel path in use: 0 portable C, 2 AVX-512 + F16C + FMA.
+    public static var simdLevel: Int { Int(pp_simd_level()) }
+    /// Gather-kernel tuning (benchmarks): rows prefetched ahead, bytes between prefetches in a row.
+    public static func setGatherTuning(ahead: Int32, prefetchStride: Int32) {
+        pp_set_gather_tuning(ahead, prefetchStride)
+    }
+}

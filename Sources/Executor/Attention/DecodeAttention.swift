@@ -44,6 +44,7 @@ public final class DecodeAttention: @unchecked Sendable {
     let queryDotMean: Buffer<Float>
     let queryNorm: Buffer<Float>
     let scaledQuery: Buffer<Float>
+    let queryProjections: Buffer<Float>
     let retrieval: Buffer<pp_retrieval_scratch>
     let retrievalStamps: [Buffer<UInt32>]
     let retrievalMasks: [Buffer<UInt8>]
@@ -103,13 +104,14 @@ public final class DecodeAttention: @unchecked Sendable {
         queryDotMean = Buffer(count: units * G)
         queryNorm = Buffer(count: units * G)
         scaledQuery = Buffer(count: batch * shape.queryWidth)
+        queryProjections = Buffer(count: batch * shape.queryHeadCount * (mode.lsh.map { $0.hashBitsPerTable * $0.tableCount } ?? 0))
         let T = runner.threads
         retrieval = Buffer(count: T)
         retrievalStamps = (0..<T).map { _ in Buffer<UInt32>(count: n) }
         retrievalMasks = (0..<T).map { _ in Buffer<UInt8>(count: n) }
         let floatsPerWorker: Int
         switch mode {
-        case .lshSampled(let p): floatsPerWorker = G * p.hashBitsPerTable * p.tableCount
+        case .lshSampled: floatsPerWorker = 0
         case .topK: floatsPerWorker = G * n
         case .quest(let ps, _): floatsPerWorker = (n + ps - 1) / max(1, ps)
         case .dense: floatsPerWorker = 0
@@ -236,13 +238,19 @@ public final class DecodeAttention: @unchecked Sendable {
             let codes = SendablePointer(queryCodes.pointer)
             let qdm = SendablePointer(queryDotMean.pointer), qn = SendablePointer(queryNorm.pointer)
             let t0 = Clock.now()
-            runner.forEach(units) { unit, w in
+            // All B H_q queries against the layer's K L directions in one product (the
+            // projection matrix is read once), then sign packing and q.mu, |q| per unit.
+            let rows = units * G
+            let pr = SendablePointer(queryProjections.pointer)
+            let grain = max(64, (KL / (runner.threads * 2) + 63) / 64 * 64)
+            runner.forEach((KL + grain - 1) / grain) { i, _ in
+                pp_matmul_t_f32(proj.transposed.pointer, d, KL, qs.p, d, pr.p, KL, rows, i * grain, min(KL, (i + 1) * grain))
+            }
+            runner.forEach(units) { unit, _ in
                 let q = qs.p + unit * G * d
-                let pr = wf[w].p
-                pp_matmul_f32(proj.matrix.pointer, d, q, d, pr, KL, G, 0, KL)
                 let mu = index.mean(unit: unit)
                 for g in 0..<G {
-                    pp_pack_codes(pr + g * KL, 1, K, L, codes.p + (unit * G + g) * L, 1)
+                    pp_pack_codes(pr.p + (unit * G + g) * KL, 1, K, L, codes.p + (unit * G + g) * L, 1)
                     var dm: Float = 0, nn: Float = 0
                     for j in 0..<d { dm += q[g * d + j] * mu[j]; nn += q[g * d + j] * q[g * d + j] }
                     qdm.p[unit * G + g] = dm

@@ -49,7 +49,7 @@ public final class LSHLayerIndex: @unchecked Sendable {
         let kvHeads = cache.kvHeads
         let off = SendablePointer(offsets.pointer), ent = SendablePointer(entries.pointer)
         let nrm = SendablePointer(keyNorms.pointer), mns = SendablePointer(means.pointer)
-        let proj = SendablePointer(projection.matrix.pointer)
+        let proj = SendablePointer(projection.transposed.pointer)
         let chunk = 256
         let spanStart = span.start, spanEnd = span.end
         runner.forEach(units) { unit, _ in
@@ -68,7 +68,7 @@ public final class LSHLayerIndex: @unchecked Sendable {
                 let r1 = min(spanEnd, r0 + chunk)
                 let rows = r1 - r0
                 pp_center_keys(K16, d, d, r0, r1, mu, centred.pointer, nrm.p + unit * n + (r0 - spanStart))
-                pp_matmul_f32(proj.p, d, centred.pointer, d, projected.pointer, K * L, rows, 0, K * L)
+                pp_matmul_t_f32(proj.p, d, K * L, centred.pointer, d, projected.pointer, K * L, rows, 0, K * L)
                 pp_pack_codes(projected.pointer, rows, K, L, codes.pointer + (r0 - spanStart), n)
                 r0 = r1
             }

@@ -9,6 +9,8 @@ public struct SimHashProjection: Sendable {
     public let parameters: LSHParameters
     public let headDim: Int
     public let matrix: Buffer<Float>
+    /// The same directions transposed, d x (K L) (what the hashing products read).
+    public let transposed: Buffer<Float>
 
     public init(parameters: LSHParameters, headDim: Int, seed: UInt64, layer: Int) {
         self.parameters = parameters
@@ -17,6 +19,8 @@ public struct SimHashProjection: Sendable {
         matrix = Buffer<Float>(count: rows * headDim)
         var g = SplitMix64(seed: seed ^ (UInt64(layer + 1) &* 0xD1B5_4A32_D192_ED03))
         pp_fill_gaussian_f32(matrix.pointer, rows * headDim, g.next(), 0, 0, 1)
+        transposed = Buffer<Float>(count: rows * headDim)
+        for r in 0..<rows { for j in 0..<headDim { transposed[j * rows + r] = matrix[r * headDim + j] } }
     }
 
     public var projectionCount: Int { parameters.hashBitsPerTable * parameters.tableCount }

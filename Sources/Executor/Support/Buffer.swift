@@ -1,3 +1,5 @@
+import CKernels
+
 /// A fixed-size, zero-initialised, 64-byte-aligned heap array that kernels and worker threads
 /// write through raw pointers. Reference semantics: copies share storage. Thread safety is the
 /// caller's: workers must write disjoint ranges.
@@ -8,7 +10,11 @@ public final class Buffer<Element: BitwiseCopyable>: @unchecked Sendable {
     public init(count: Int) {
         self.count = count
         let bytes = max(1, count) * MemoryLayout<Element>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        // Large buffers (KV cache, tables) are 2 MiB aligned and backed by huge pages where the
+        // OS allows, before the zero fill touches them.
+        let huge = bytes >= 8 << 20
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: huge ? 2 << 20 : 64)
+        if huge { _ = pp_advise_huge_pages(raw, bytes) }
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         pointer = raw.bindMemory(to: Element.self, capacity: max(1, count))
     }

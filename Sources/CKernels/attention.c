@@ -1,0 +1,370 @@
+// Decode attention over binary16 K/V rows as partial softmaxes (see CKernels.h).
+//
+// The AVX-512 path works on blocks of 16 keys: (1) the G scores of each key (its K row is read
+// once for all G heads), (2) per head, vector online-softmax update of the block: optional
+// MagicPIG correction, masking, block maximum, rescale, exponentials, (3) the V rows of the block
+// accumulated into the G outputs chunk by chunk (each V row read once for all G heads).
+#include "internal.h"
+
+#if PP_C_SOURCE_ACTIVE
+
+#define PP_MAX_HEAD_DIM 512
+#define PP_MAX_GROUP 8
+#ifndef PP_GATHER_AHEAD
+#define PP_GATHER_AHEAD 24
+#endif
+
+void pp_partial_init(size_t G, size_t d, float *m, float *l, float *acc) {
+    for (size_t g = 0; g < G; g++) { m[g] = -INFINITY; l[g] = 0; }
+    memset(acc, 0, G * d * sizeof(float));
+}
+
+void pp_partial_merge(size_t G, size_t d, float *m1, float *l1, float *acc1, const float *m2,
+                      const float *l2, const float *acc2) {
+    for (size_t g = 0; g < G; g++) {
+        if (l2[g] == 0 && isinf(m2[g])) continue;
+        if (l1[g] == 0 && isinf(m1[g])) {
+            m1[g] = m2[g]; l1[g] = l2[g];
+            memcpy(acc1 + g * d, acc2 + g * d, d * sizeof(float));
+            continue;
+        }
+        float m = m1[g] > m2[g] ? m1[g] : m2[g];
+        float a1 = expf(m1[g] - m), a2 = expf(m2[g] - m);
+        l1[g] = l1[g] * a1 + l2[g] * a2;
+        for (size_t i = 0; i < d; i++) acc1[g * d + i] = acc1[g * d + i] * a1 + acc2[g * d + i] * a2;
+        m1[g] = m;
+    }
+}
+
+void pp_partial_finish(size_t G, size_t d, const float *l, const float *acc, float *out) {
+    for (size_t g = 0; g < G; g++) {
+        float inv = l[g] > 0 ? 1.0f / l[g] : 0.0f;
+        for (size_t i = 0; i < d; i++) out[g * d + i] = acc[g * d + i] * inv;
+    }
+}
+
+static inline float lut_lookup(const pp_sampling_correction *c, float cosv) {
+    float x = (cosv + 1.0f) * 0.5f * (float)(c->lutSize - 1);
+    if (!(x > 0)) x = 0; // also NaN
+    if (x > (float)(c->lutSize - 1)) x = (float)(c->lutSize - 1);
+    int i = (int)x;
+    if (i > c->lutSize - 2) i = c->lutSize - 2;
+    float f = x - (float)i;
+    return c->lut[i] + f * (c->lut[i + 1] - c->lut[i]);
+}
+
+static inline float correction_cos(const pp_sampling_correction *c, size_t g, float s, int64_t row) {
+    float den = c->queryNorm[g] * c->keyNorm[row - c->normOffset];
+    return den > 0 ? (s - c->queryDotMean[g]) / den : 0.0f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portable path
+// ---------------------------------------------------------------------------------------------
+static void attend_scalar(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
+                          size_t ld, const int32_t *idx, size_t r0, size_t count,
+                          const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
+                          float *l, float *acc) {
+    float kr[PP_MAX_HEAD_DIM], vr[PP_MAX_HEAD_DIM];
+    for (size_t j = 0; j < count; j++) {
+        int64_t row = idx ? (int64_t)idx[j] : (int64_t)(r0 + j);
+        const uint16_t *kp = K + (size_t)row * ld;
+        for (size_t i = 0; i < d; i++) kr[i] = pp_h2f(kp[i]);
+        int haveV = 0;
+        for (size_t g = 0; g < G; g++) {
+            if (headMask && !((headMask[j] >> g) & 1)) continue;
+            const float *qg = q + g * d;
+            float s = 0;
+            for (size_t i = 0; i < d; i++) s += qg[i] * kr[i];
+            if (corr) s -= lut_lookup(corr, correction_cos(corr, g, s, row));
+            if (!haveV) {
+                const uint16_t *vp = V + (size_t)row * ld;
+                for (size_t i = 0; i < d; i++) vr[i] = pp_h2f(vp[i]);
+                haveV = 1;
+            }
+            float *ag = acc + g * d;
+            if (s > m[g]) {
+                float scale = isinf(m[g]) ? 0.0f : expf(m[g] - s);
+                l[g] *= scale;
+                for (size_t i = 0; i < d; i++) ag[i] *= scale;
+                m[g] = s;
+            }
+            float p = expf(s - m[g]);
+            l[g] += p;
+            for (size_t i = 0; i < d; i++) ag[i] += p * vr[i];
+        }
+    }
+}
+
+static void scores_scalar(const float *q, size_t G, size_t d, const uint16_t *K, size_t ld,
+                          size_t r0, size_t r1, float *s, size_t ldS) {
+    float kr[PP_MAX_HEAD_DIM];
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *kp = K + r * ld;
+        for (size_t i = 0; i < d; i++) kr[i] = pp_h2f(kp[i]);
+        for (size_t g = 0; g < G; g++) {
+            float a = 0;
+            for (size_t i = 0; i < d; i++) a += q[g * d + i] * kr[i];
+            s[g * ldS + (r - r0)] = a;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX-512 path (d a multiple of 16, d <= 256, G <= 8)
+// ---------------------------------------------------------------------------------------------
+#if PP_X86
+/// e^x for x <= 0 (lanes below -87 give 0): x = n ln2 + r, |r| <= ln2/2, e^r by its degree-6
+/// Taylor polynomial (relative error < 2e-7), scaled by 2^n.
+PP_AVX512 static inline __m512 exp512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+static int pp_gather_ahead = PP_GATHER_AHEAD;
+static int pp_prefetch_stride = 64;
+PP_AVX512 static inline void prefetch_row(const uint16_t *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += (size_t)pp_prefetch_stride) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
+/// The kernel body, inlined into variants with compile-time G and d/16 (CH; 0 = read d) so that
+/// the per-head accumulators live in registers.
+PP_AVX512 static inline __attribute__((always_inline)) void
+attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, const uint16_t *V,
+                   size_t ld, const int32_t *idx, size_t r0, size_t count, const uint8_t *headMask,
+                   const pp_sampling_correction *corr, float *m, float *l, float *acc,
+                   const size_t CH) {
+    const size_t chunks = CH ? CH : d / 16;
+    const size_t rowBytes = d * 2;
+    const size_t ahead = pp_gather_ahead; // rows prefetched ahead (gathers only)
+    float sc[PP_MAX_GROUP][16] __attribute__((aligned(64)));
+    float alpha[PP_MAX_GROUP];
+    const __m512 negInf = _mm512_set1_ps(-INFINITY);
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    for (size_t j0 = 0; j0 < count; j0 += 16) {
+        size_t bl = count - j0 < 16 ? count - j0 : 16;
+        __mmask16 live = (__mmask16)(bl == 16 ? 0xFFFF : ((1u << bl) - 1));
+        // Row numbers of the block.
+        __m512i rows = idx ? _mm512_maskz_loadu_epi32(live, idx + j0)
+                           : _mm512_add_epi32(_mm512_set1_epi32((int32_t)(r0 + j0)), lane);
+        int32_t rowArr[16] __attribute__((aligned(64)));
+        _mm512_store_si512((__m512i *)rowArr, rows);
+        if (idx && j0 == 0) { // the first rows: prefetch them now
+            for (size_t j = 0; j < ahead && j < count; j++) {
+                prefetch_row(K + (size_t)idx[j] * ld, rowBytes);
+                prefetch_row(V + (size_t)idx[j] * ld, rowBytes);
+            }
+        }
+        // (1) scores
+        for (size_t j = 0; j < bl; j++) {
+            if (idx && j0 + j + ahead < count) { // keep `ahead` rows in flight
+                prefetch_row(K + (size_t)idx[j0 + j + ahead] * ld, rowBytes);
+                prefetch_row(V + (size_t)idx[j0 + j + ahead] * ld, rowBytes);
+            }
+            const uint16_t *kp = K + (size_t)rowArr[j] * ld;
+            __m512 s[PP_MAX_GROUP];
+            for (size_t g = 0; g < G; g++) s[g] = _mm512_setzero_ps();
+            for (size_t c = 0; c < chunks; c++) {
+                __m512 kv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp + 16 * c)));
+                for (size_t g = 0; g < G; g++)
+                    s[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * d + 16 * c), kv, s[g]);
+            }
+            for (size_t g = 0; g < G; g++) sc[g][j] = _mm512_reduce_add_ps(s[g]);
+        }
+        // (2) per-head online softmax over the block
+        __m128i maskBytes = headMask ? _mm_maskz_loadu_epi8(live, headMask + j0) : _mm_setzero_si128();
+        __m512 kn = _mm512_setzero_ps();
+        if (corr) {
+            __m512i rel = _mm512_sub_epi32(rows, _mm512_set1_epi32((int32_t)corr->normOffset));
+            kn = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, rel, corr->keyNorm, 4);
+        }
+        for (size_t g = 0; g < G; g++) {
+            __m512 s = _mm512_maskz_loadu_ps(live, sc[g]);
+            __mmask16 valid = live;
+            if (headMask)
+                valid &= _mm_test_epi8_mask(maskBytes, _mm_set1_epi8((char)(1u << g)));
+            if (valid == 0) {
+                alpha[g] = 1.0f;
+                _mm512_store_ps(sc[g], _mm512_setzero_ps());
+                continue;
+            }
+            if (corr) {
+                __m512 den = _mm512_mul_ps(_mm512_set1_ps(corr->queryNorm[g]), kn);
+                __m512 num = _mm512_sub_ps(s, _mm512_set1_ps(corr->queryDotMean[g]));
+                __mmask16 pos = _mm512_cmp_ps_mask(den, _mm512_setzero_ps(), _CMP_GT_OQ);
+                __m512 cosv = _mm512_maskz_div_ps(pos, num, den);
+                float top = (float)(corr->lutSize - 1);
+                __m512 x = _mm512_mul_ps(_mm512_add_ps(cosv, _mm512_set1_ps(1.0f)), _mm512_set1_ps(0.5f * top));
+                x = _mm512_min_ps(_mm512_max_ps(x, _mm512_setzero_ps()), _mm512_set1_ps(top));
+                __m512i i = _mm512_cvttps_epi32(x);
+                i = _mm512_min_epi32(i, _mm512_set1_epi32(corr->lutSize - 2));
+                __m512 f = _mm512_sub_ps(x, _mm512_cvtepi32_ps(i));
+                __m512 a = _mm512_i32gather_ps(i, corr->lut, 4);
+                __m512 b = _mm512_i32gather_ps(_mm512_add_epi32(i, _mm512_set1_epi32(1)), corr->lut, 4);
+                s = _mm512_sub_ps(s, _mm512_fmadd_ps(f, _mm512_sub_ps(b, a), a));
+            }
+            s = _mm512_mask_blend_ps(valid, negInf, s);
+            float bm = _mm512_reduce_max_ps(s);
+            float mOld = m[g];
+            float mNew = mOld > bm ? mOld : bm;
+            alpha[g] = isinf(mOld) ? 0.0f : expf(mOld - mNew);
+            __m512 p = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(s, _mm512_set1_ps(mNew))));
+            l[g] = l[g] * alpha[g] + _mm512_reduce_add_ps(p);
+            m[g] = mNew;
+            _mm512_store_ps(sc[g], p);
+        }
+        // (3) V accumulation
+        for (size_t c = 0; c < chunks; c++) {
+            __m512 a[PP_MAX_GROUP];
+            for (size_t g = 0; g < G; g++)
+                a[g] = _mm512_mul_ps(_mm512_loadu_ps(acc + g * d + 16 * c), _mm512_set1_ps(alpha[g]));
+            for (size_t j = 0; j < bl; j++) {
+                __m512 vv = _mm512_cvtph_ps(
+                    _mm256_loadu_si256((const __m256i *)(V + (size_t)rowArr[j] * ld + 16 * c)));
+                for (size_t g = 0; g < G; g++) a[g] = _mm512_fmadd_ps(_mm512_set1_ps(sc[g][j]), vv, a[g]);
+            }
+            for (size_t g = 0; g < G; g++) _mm512_storeu_ps(acc + g * d + 16 * c, a[g]);
+        }
+    }
+}
+
+
+typedef void (*attend_fn)(const float *, size_t, const uint16_t *, const uint16_t *, size_t,
+                          const int32_t *, size_t, size_t, const uint8_t *,
+                          const pp_sampling_correction *, float *, float *, float *);
+
+#define PP_ATTEND_VARIANT(GG, CH)                                                                  \
+    PP_AVX512 static void attend_g##GG##_c##CH(                                                    \
+        const float *q, size_t d, const uint16_t *K, const uint16_t *V, size_t ld,                 \
+        const int32_t *idx, size_t r0, size_t count, const uint8_t *headMask,                      \
+        const pp_sampling_correction *corr, float *m, float *l, float *acc) {                      \
+        attend_avx512_core(q, GG, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc, CH);     \
+    }
+#define PP_ATTEND_VARIANTS(GG) PP_ATTEND_VARIANT(GG, 0) PP_ATTEND_VARIANT(GG, 4) PP_ATTEND_VARIANT(GG, 8)
+PP_ATTEND_VARIANTS(1)
+PP_ATTEND_VARIANTS(2)
+PP_ATTEND_VARIANTS(3)
+PP_ATTEND_VARIANTS(4)
+PP_ATTEND_VARIANTS(5)
+PP_ATTEND_VARIANTS(6)
+PP_ATTEND_VARIANTS(7)
+PP_ATTEND_VARIANTS(8)
+
+static const attend_fn attend_table[8][3] = {
+#define PP_ROW(GG) {attend_g##GG##_c0, attend_g##GG##_c4, attend_g##GG##_c8}
+    PP_ROW(1), PP_ROW(2), PP_ROW(3), PP_ROW(4), PP_ROW(5), PP_ROW(6), PP_ROW(7), PP_ROW(8),
+#undef PP_ROW
+};
+
+static void attend_avx512(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
+                          size_t ld, const int32_t *idx, size_t r0, size_t count,
+                          const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
+                          float *l, float *acc) {
+    int c = d == 64 ? 1 : (d == 128 ? 2 : 0);
+    attend_table[G - 1][c](q, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc);
+}
+
+PP_AVX512 static void scores_avx512(const float *q, size_t G, size_t d, const uint16_t *K,
+                                    size_t ld, size_t r0, size_t r1, float *s, size_t ldS) {
+    const size_t chunks = d / 16;
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *kp = K + r * ld;
+        __m512 a[PP_MAX_GROUP];
+        for (size_t g = 0; g < G; g++) a[g] = _mm512_setzero_ps();
+        for (size_t c = 0; c < chunks; c++) {
+            __m512 kv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp + 16 * c)));
+            for (size_t g = 0; g < G; g++) a[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * d + 16 * c), kv, a[g]);
+        }
+        for (size_t g = 0; g < G; g++) s[g * ldS + (r - r0)] = _mm512_reduce_add_ps(a[g]);
+    }
+}
+#endif
+
+void pp_set_gather_tuning(int aheadRows, int prefetchStrideBytes) {
+#if PP_X86
+    pp_gather_ahead = aheadRows < 0 ? 0 : aheadRows;
+    pp_prefetch_stride = prefetchStrideBytes < 64 ? 64 : prefetchStrideBytes;
+#else
+    (void)aheadRows; (void)prefetchStrideBytes;
+#endif
+}
+
+static int simd_ok(size_t G, size_t d) { return d % 16 == 0 && d <= 256 && G <= PP_MAX_GROUP; }
+
+void pp_attend_range(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
+                     size_t ld, size_t r0, size_t r1, float *m, float *l, float *acc) {
+    if (r1 <= r0) return;
+#if PP_X86
+    if (pp_use_avx512() && simd_ok(G, d)) {
+        attend_avx512(q, G, d, K, V, ld, NULL, r0, r1 - r0, NULL, NULL, m, l, acc);
+        return;
+    }
+#endif
+    attend_scalar(q, G, d, K, V, ld, NULL, r0, r1 - r0, NULL, NULL, m, l, acc);
+}
+
+void pp_attend_gather(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
+                      size_t ld, const int32_t *idx, const uint8_t *headMask, size_t count,
+                      const pp_sampling_correction *correction, float *m, float *l, float *acc) {
+    if (count == 0) return;
+#if PP_X86
+    if (pp_use_avx512() && simd_ok(G, d)) {
+        attend_avx512(q, G, d, K, V, ld, idx, 0, count, headMask, correction, m, l, acc);
+        return;
+    }
+#endif
+    attend_scalar(q, G, d, K, V, ld, idx, 0, count, headMask, correction, m, l, acc);
+}
+
+void pp_scores_range(const float *q, size_t G, size_t d, const uint16_t *K, size_t ld, size_t r0,
+                     size_t r1, float *s, size_t ldS) {
+#if PP_X86
+    if (pp_use_avx512() && simd_ok(G, d)) { scores_avx512(q, G, d, K, ld, r0, r1, s, ldS); return; }
+#endif
+    scores_scalar(q, G, d, K, ld, r0, r1, s, ldS);
+}
+
+// ---- top-k selection: quickselect on indices, order (value desc, index asc) ----
+static inline int before(const float *s, int32_t a, int32_t b) {
+    return s[a] > s[b] || (s[a] == s[b] && a < b);
+}
+
+size_t pp_select_top(const float *s, size_t n, size_t k, int32_t *work, int32_t *out) {
+    if (k > n) k = n;
+    if (k == 0) return 0;
+    for (size_t i = 0; i < n; i++) work[i] = (int32_t)i;
+    size_t lo = 0, hi = n; // the k-th boundary lies in [lo, hi)
+    while (hi - lo > 1) {
+        // median of three pivot
+        size_t mid = lo + (hi - lo) / 2;
+        int32_t a = work[lo], b = work[mid], c = work[hi - 1];
+        int32_t piv = before(s, a, b) ? (before(s, b, c) ? b : (before(s, a, c) ? c : a))
+                                      : (before(s, a, c) ? a : (before(s, b, c) ? c : b));
+        // three-way partition: [lo, lt) before pivot, [lt, gt) == pivot, [gt, hi) after
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            if (before(s, work[i], piv)) { int32_t t = work[lt]; work[lt] = work[i]; work[i] = t; lt++; i++; }
+            else if (work[i] == piv) i++;
+            else { gt--; int32_t t = work[gt]; work[gt] = work[i]; work[i] = t; }
+        }
+        if (k <= lt) hi = lt;
+        else if (k <= gt) break;
+        else lo = gt;
+    }
+    memcpy(out, work, k * sizeof(int32_t));
+    return k;
+}
+
+#endif // PP_C_SOURCE_ACTIVE

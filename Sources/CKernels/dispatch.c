@@ -1,0 +1,39 @@
+#include "internal.h"
+
+#if PP_C_SOURCE_ACTIVE
+
+int pp_level = -1;
+_Thread_local int pp_thread_level = -1;
+
+int pp_simd_level_supported(void) {
+#if PP_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("f16c") &&
+        __builtin_cpu_supports("fma"))
+        return 2;
+#endif
+    return 0;
+}
+
+// Lazily initialised: constructors run before any kernel call.
+__attribute__((constructor)) static void pp_init_level(void) { pp_level = pp_simd_level_supported(); }
+
+int pp_simd_level(void) {
+    if (pp_level < 0) pp_level = pp_simd_level_supported();
+    return pp_thread_level >= 0 ? pp_thread_level : pp_level;
+}
+
+int pp_set_simd_level(int level) {
+    int best = pp_simd_level_supported();
+    int l = level < best ? (level < 0 ? 0 : level) : best;
+    if (l == 1) l = 0; // no AVX2 path yet
+    pp_thread_level = l;
+    return l;
+}
+
+long pp_atomic_fetch_add(long *counter, long value) {
+    return __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);
+}
+
+#endif // PP_C_SOURCE_ACTIVE

@@ -1,0 +1,36 @@
+// Internal helpers shared by the kernel files (not part of the public header).
+#ifndef PIGPLAN_CKERNELS_INTERNAL_H
+#define PIGPLAN_CKERNELS_INTERNAL_H
+
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define PP_X86 1
+#include <immintrin.h>
+/// Functions compiled for AVX-512 (F, BW, VL), F16C and FMA; only called when pp_level >= 2.
+#define PP_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+#else
+#define PP_X86 0
+#endif
+
+/// On x86-64 Linux the kernels are assembled from prebuilt/*_linux_x86_64.S, an -O2 compilation of
+/// these C files (scripts/gen-kernel-asm), because SwiftPM builds C targets at -O0 in debug.
+/// Elsewhere, or when generating that assembly, the C below is compiled.
+#if defined(__x86_64__) && defined(__linux__) && !defined(PP_GENERATING_ASM) && !defined(PP_NO_PREBUILT_ASM)
+#define PP_C_SOURCE_ACTIVE 0
+#else
+#define PP_C_SOURCE_ACTIVE 1
+#endif
+
+extern int pp_level;
+extern _Thread_local int pp_thread_level;
+
+/// The calling thread's override (tests) or the CPU's best level.
+static inline int pp_use_avx512(void) { return (pp_thread_level >= 0 ? pp_thread_level : pp_level) >= 2; }
+
+static inline float pp_h2f(uint16_t h) { return pp_f16_to_f32_scalar(h); }
+static inline uint16_t pp_f2h(float f) { return pp_f32_to_f16_scalar(f); }
+
+#endif

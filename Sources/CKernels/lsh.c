@@ -1,0 +1,155 @@
+// SimHash tables and two-hit retrieval (MagicPIG).
+#include "internal.h"
+
+#if PP_C_SOURCE_ACTIVE
+
+#define PP_MAX_HEAD_DIM_LSH 512
+
+#if PP_X86
+/// Bit j set when byte j of p[0..64) is non-zero.
+PP_AVX512 static inline uint64_t collect_nonzero64(const uint8_t *p) {
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    return (uint64_t)_mm512_test_epi8_mask(v, v);
+}
+#endif
+
+void pp_sum_keys(const uint16_t *K, size_t ld, size_t d, size_t r0, size_t r1, double *sum) {
+    float row[PP_MAX_HEAD_DIM_LSH];
+    for (size_t r = r0; r < r1; r++) {
+        pp_f16_to_f32(K + r * ld, row, d);
+        for (size_t j = 0; j < d; j++) sum[j] += row[j];
+    }
+}
+
+void pp_center_keys(const uint16_t *K, size_t ld, size_t d, size_t r0, size_t r1, const float *mu,
+                    float *out, float *norm) {
+    for (size_t r = r0; r < r1; r++) {
+        float *o = out + (r - r0) * d;
+        pp_f16_to_f32(K + r * ld, o, d);
+        float ss = 0;
+        for (size_t j = 0; j < d; j++) {
+            o[j] -= mu[j];
+            ss += o[j] * o[j];
+        }
+        norm[r - r0] = sqrtf(ss);
+    }
+}
+
+void pp_pack_codes(const float *proj, size_t rows, size_t K, size_t L, uint16_t *codes,
+                   size_t ldCodes) {
+    const size_t n = K * L, words = (n + 63) / 64;
+    uint64_t bits[(4096 * 16 + 63) / 64 + 1];
+    for (size_t r = 0; r < rows; r++) {
+        const float *p = proj + r * n;
+        // Sign bits of all K L projections as one bit string (bit i: projection i > 0) ...
+        for (size_t w = 0; w < words; w++) {
+            uint64_t word = 0;
+            size_t i0 = w * 64, i1 = i0 + 64 < n ? i0 + 64 : n;
+            for (size_t i = i0; i < i1; i++) word |= (uint64_t)(p[i] > 0) << (i - i0);
+            bits[w] = word;
+        }
+        bits[words] = 0;
+        // ... then table t's code is bits [t K, t K + K).
+        const uint64_t mask = ((uint64_t)1 << K) - 1;
+        for (size_t t = 0; t < L; t++) {
+            size_t b = t * K, w = b >> 6, o = b & 63;
+            uint64_t v = bits[w] >> o;
+            if (o + K > 64) v |= bits[w + 1] << (64 - o);
+            codes[t * ldCodes + r] = (uint16_t)(v & mask);
+        }
+    }
+}
+
+void pp_build_table(const uint16_t *codes, size_t n, size_t K, int32_t indexBase, int32_t *offsets,
+                    int32_t *entries) {
+    size_t buckets = (size_t)1 << K;
+    memset(offsets, 0, (buckets + 1) * sizeof(int32_t));
+    for (size_t i = 0; i < n; i++) offsets[codes[i] + 1]++;
+    for (size_t b = 0; b < buckets; b++) offsets[b + 1] += offsets[b];
+    // Scatter with a moving cursor per bucket; offsets[b] is restored afterwards.
+    for (size_t i = 0; i < n; i++) entries[offsets[codes[i]]++] = indexBase + (int32_t)i;
+    for (size_t b = buckets; b > 0; b--) offsets[b] = offsets[b - 1];
+    offsets[0] = 0;
+}
+
+size_t pp_collect_mask(uint8_t *headMask, size_t n, int32_t indexBase, int32_t *idxOut,
+                       uint8_t *maskOut) {
+    size_t count = 0;
+    size_t i = 0;
+#if PP_X86
+    if (pp_use_avx512()) {
+        // Skip 64 zero bytes at a time (sampled keys are a few percent of the span).
+        for (; i + 64 <= n; i += 64) {
+            uint64_t nz = collect_nonzero64(headMask + i);
+            while (nz) {
+                size_t j = i + (size_t)__builtin_ctzll(nz);
+                nz &= nz - 1;
+                idxOut[count] = indexBase + (int32_t)j;
+                maskOut[count++] = headMask[j];
+                headMask[j] = 0;
+            }
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        if (headMask[i]) {
+            idxOut[count] = indexBase + (int32_t)i;
+            maskOut[count++] = headMask[i];
+            headMask[i] = 0;
+        }
+    }
+    return count;
+}
+
+size_t pp_lsh_retrieve(const uint16_t *qcodes, size_t G, size_t K, size_t L, const int32_t *offsets,
+                       const int32_t *entries, size_t ldEntries, size_t n, int32_t indexBase,
+                       pp_retrieval_scratch *scratch, int32_t *idxOut, uint8_t *maskOut,
+                       int32_t *sampledPerHead) {
+    (void)n;
+    const size_t stride = ((size_t)1 << K) + 1;
+    uint32_t *stamp = scratch->stamp;
+    uint8_t *hm = scratch->headMask;
+    for (size_t g = 0; g < G; g++) {
+        // stamp[i] = epoch << 1 | emitted: (epoch, seen once) or (epoch, emitted).
+        if (scratch->epoch >= 0x7FFFFFFEu) {
+            memset(stamp, 0, scratch->capacity * sizeof(uint32_t));
+            scratch->epoch = 0;
+        }
+        uint32_t e = ++scratch->epoch;
+        uint32_t first = e << 1, second = first | 1;
+        int32_t sampled = 0;
+        uint8_t bit = (uint8_t)(1u << g);
+        // Tables in groups of 32: prefetch the bucket bounds, then the bucket starts, then walk,
+        // so the cache misses of different tables overlap.
+        for (size_t t0 = 0; t0 < L; t0 += 32) {
+            size_t t1 = t0 + 32 < L ? t0 + 32 : L;
+            const int32_t *start[32];
+            int32_t len[32];
+            for (size_t t = t0; t < t1; t++) __builtin_prefetch(offsets + t * stride + qcodes[g * L + t]);
+            for (size_t t = t0; t < t1; t++) {
+                const int32_t *o = offsets + t * stride + qcodes[g * L + t];
+                start[t - t0] = entries + t * ldEntries + o[0];
+                len[t - t0] = o[1] - o[0];
+                __builtin_prefetch(start[t - t0]);
+            }
+            for (size_t t = t0; t < t1; t++) {
+                const int32_t *bucket = start[t - t0];
+                for (int32_t x = 0; x < len[t - t0]; x++) {
+                    size_t i = (size_t)(bucket[x] - indexBase);
+                    uint32_t v = stamp[i];
+                    if (v == first) {       // second hit: emit
+                        stamp[i] = second;
+                        hm[i] |= bit;
+                        sampled++;
+                    } else if (v != second) { // first hit this epoch
+                        stamp[i] = first;
+                    }
+                }
+            }
+        }
+        sampledPerHead[g] = sampled;
+    }
+    return pp_collect_mask(hm, n, indexBase, idxOut, maskOut);
+}
+
+#endif // PP_C_SOURCE_ACTIVE

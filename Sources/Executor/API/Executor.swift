@@ -1,0 +1,217 @@
+import CKernels
+import Core
+import Foundation
+
+/// Runs Llama-architecture decoding on the CPU with dense, MagicPIG (LSH-sampled), TopK or Quest
+/// attention and measures speed, sampled fractions and quality.
+public enum Executor {
+    /// A request resolved to a shape and prompt tokens (GGUF header and tokenizer read).
+    struct Resolved {
+        var shape: ModelShape
+        var file: GGUFFile?
+        var tokenizer: BPETokenizer?
+        var tokens: [[Int]]
+        var precision: WeightPrecision
+        var threads: Int
+        var denseLayers: [Int]
+        var promptLength: Int
+        var capacity: Int
+    }
+
+    /// Bytes the request needs, by part, without allocating the model.
+    public static func memoryRequirement(_ request: ExecutorRequest) throws -> MemoryRequirement {
+        requirement(request, try resolve(request))
+    }
+
+    static func requirement(_ r: ExecutorRequest, _ v: Resolved) -> MemoryRequirement {
+        var s = v.shape
+        s.bytesPerWeight = Double(v.precision.bytesPerWeight)
+        let units = r.batch * s.kvHeadCount
+        let span = HashedSpan(promptLength: v.promptLength)
+        let hashedLayers = r.attention == .dense || span.isEmpty ? 0 : (0..<s.layerCount).filter { !v.denseLayers.contains($0) }.count
+        var index = 0.0, scratch = 0.0
+        switch r.attention {
+        case .lshSampled(let p):
+            index = Double(hashedLayers) * LSHLayerIndex.bytes(p, units: units, keys: span.count, headDim: s.headDim)
+            scratch += Double(min(v.threads, units)) * LSHLayerIndex.buildScratchBytes(p, keys: span.count, headDim: s.headDim)
+        case .quest(let ps, _):
+            index = Double(hashedLayers) * QuestLayerIndex.bytes(pageSize: ps, units: units, keys: span.count, headDim: s.headDim)
+        case .topK, .dense: break
+        }
+        scratch += DecodeAttention.scratchBytes(shape: s, batch: r.batch, promptLength: v.promptLength, mode: r.attention, threads: v.threads)
+        if r.measureQuality, case .lshSampled = r.attention {
+            // The TopK comparison pass keeps its own scratch alongside.
+            scratch += DecodeAttention.scratchBytes(shape: s, batch: r.batch, promptLength: v.promptLength, mode: .topK(budgetFraction: 0.1), threads: v.threads)
+        }
+        let rows = max(64, r.batch)
+        return MemoryRequirement(
+            weightsBytes: s.weightBytes,
+            kvCacheBytes: KVCache.bytes(layers: s.layerCount, batch: r.batch, kvHeads: s.kvHeadCount, headDim: s.headDim, capacity: v.capacity),
+            indexBytes: index, scratchBytes: scratch,
+            activationBytes: Decoder.activationBytes(shape: s, rows: rows, logitRows: r.batch + 1))
+    }
+
+    /// Memory the system can give (MemAvailable from /proc/meminfo), bytes; nil when unknown.
+    public static func availableMemoryBytes() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let kb = Double(parts[1]) { return kb * 1024 }
+        }
+        return nil
+    }
+
+    static func validate(_ r: ExecutorRequest) throws {
+        func bad(_ f: String, _ why: String) -> ExecutorError { .invalidRequest(field: f, reason: why) }
+        guard r.batch >= 1 else { throw bad("batch", "must be at least 1 (got \(r.batch))") }
+        guard r.decodeSteps >= 0 else { throw bad("decodeSteps", "must not be negative") }
+        if let t = r.threads, t < 1 { throw bad("threads", "must be at least 1 (got \(t))") }
+        if let m = r.memoryLimitBytes, !(m > 0) { throw bad("memoryLimitBytes", "must be positive") }
+        switch r.attention {
+        case .lshSampled(let p):
+            guard (1...16).contains(p.hashBitsPerTable) else { throw bad("attention.k", "K must be in 1...16 (got \(p.hashBitsPerTable))") }
+            guard (1...4096).contains(p.tableCount) else { throw bad("attention.l", "L must be in 1...4096 (got \(p.tableCount))") }
+        case .topK(let f):
+            guard f > 0 && f <= 1 else { throw bad("attention.budgetFraction", "must be in (0, 1] (got \(f))") }
+        case .quest(let ps, let f):
+            guard ps >= 1 else { throw bad("attention.pageSize", "must be at least 1") }
+            guard f > 0 && f <= 1 else { throw bad("attention.budgetFraction", "must be in (0, 1] (got \(f))") }
+        case .dense: break
+        }
+        if case .synthetic(let shape, let layers, _) = r.weights {
+            guard shape.layerCount >= 1, shape.hiddenSize >= 1, shape.intermediateSize >= 1, shape.vocabSize >= 2,
+                  shape.queryHeadCount >= 1, shape.kvHeadCount >= 1, shape.queryHeadCount % shape.kvHeadCount == 0,
+                  shape.headDim >= 2, shape.headDim % 2 == 0
+            else { throw bad("weights.shape", "needs positive sizes, H_q a multiple of H_kv and an even head dimension") }
+            guard shape.groupSize <= 8 else { throw bad("weights.shape", "GQA groups larger than 8 query heads are not supported") }
+            guard shape.headDim <= 512 else { throw bad("weights.shape", "head dimensions above 512 are not supported") }
+            if let l = layers, l < 1 { throw bad("weights.layers", "must be at least 1") }
+            if case .text = r.prompt { throw bad("prompt", "text prompts need GGUF weights (synthetic models have no tokenizer)") }
+        }
+        if r.prefill == .syntheticCache && r.measureQuality {
+            throw bad("prefill", "quality needs a real prefill (.model): a synthetic cache has no text to predict")
+        }
+    }
+
+    static func resolve(_ r: ExecutorRequest) throws -> Resolved {
+        try validate(r)
+        let threads = r.threads ?? ParallelRunner.availableCores
+        var shape: ModelShape
+        var file: GGUFFile? = nil
+        var tokenizer: BPETokenizer? = nil
+        let precision: WeightPrecision
+        switch r.weights {
+        case .gguf(let path):
+            let f = try GGUFFile(path: path)
+            shape = try GGUFModelLoader.shape(of: f)
+            file = f
+            precision = r.weightPrecision ?? .f32
+            do { tokenizer = try BPETokenizer(gguf: f) } catch {
+                if case .text = r.prompt { throw ExecutorError.tokenizer("\(path): \(error)") }
+            }
+        case .synthetic(let s, let layers, _):
+            shape = s
+            if let l = layers { shape.layerCount = min(l, s.layerCount) }
+            precision = r.weightPrecision ?? .f16
+        }
+        guard shape.groupSize <= 8, shape.headDim <= 512 else {
+            throw ExecutorError.invalidRequest(field: "weights", reason: "GQA group \(shape.groupSize) or head dim \(shape.headDim) not supported")
+        }
+        var tokens: [[Int]]
+        switch r.prompt {
+        case .text(let text):
+            guard let tk = tokenizer else { throw ExecutorError.invalidRequest(field: "prompt", reason: "text needs a tokenizer") }
+            var ids = tk.encode(text, parseSpecial: r.parseSpecialTokens)
+            if let m = r.maxPromptTokens { ids = Array(ids.prefix(m)) }
+            tokens = Array(repeating: ids, count: r.batch)
+        case .syntheticTokens(let count):
+            guard count >= 1 else { throw ExecutorError.invalidRequest(field: "prompt.count", reason: "must be at least 1") }
+            tokens = (0..<r.batch).map { b in
+                var g = SplitMix64(seed: r.seed ^ (UInt64(b + 1) &* 0xA24B_AED4_963E_E407))
+                return (0..<count).map { _ in Int(g.next() % UInt64(shape.vocabSize)) }
+            }
+        }
+        let n = tokens[0].count
+        let held = r.measureQuality ? r.decodeSteps : 0
+        guard n - held >= 1 else {
+            throw ExecutorError.promptTooShort(tokens: n, needed: held + 1,
+                reason: r.measureQuality ? "quality holds out the last decodeSteps tokens as targets" : "decoding needs a prompt")
+        }
+        if r.measureQuality && r.decodeSteps < 2 {
+            throw ExecutorError.invalidRequest(field: "decodeSteps", reason: "quality needs at least 2 positions")
+        }
+        let dense = (r.denseLayers ?? shape.denseLayers).filter { $0 >= 0 && $0 < shape.layerCount }
+        return Resolved(shape: shape, file: file, tokenizer: tokenizer, tokens: tokens, precision: precision,
+                        threads: threads, denseLayers: dense, promptLength: n - held, capacity: n - held + max(r.decodeSteps, held) + 1)
+    }
+
+    /// Loads, prefills, decodes and measures. Throws before allocating when memory would not fit.
+    public static func run(_ request: ExecutorRequest) throws -> ExecutorReport {
+        let v = try resolve(request)
+        let need = requirement(request, v)
+        if let limit = request.memoryLimitBytes, need.totalBytes > limit {
+            throw ExecutorError.insufficientMemory(required: need, limitBytes: limit, limitSource: "memoryLimitBytes")
+        }
+        if let avail = availableMemoryBytes(), need.totalBytes > avail {
+            throw ExecutorError.insufficientMemory(required: need, limitBytes: avail, limitSource: "MemAvailable in /proc/meminfo")
+        }
+        let runner = ParallelRunner(threads: v.threads)
+        let weights: ModelWeights
+        switch request.weights {
+        case .gguf: weights = try GGUFModelLoader.load(v.file!, precision: v.precision, layers: nil, runner: runner)
+        case .synthetic(let shape, let layers, let seed):
+            weights = SyntheticWeights.make(shape: shape, layers: layers, seed: seed, precision: v.precision, runner: runner)
+        }
+        var shape = weights.shape
+        shape.denseLayers = v.denseLayers
+        let session = DecodeSession(weights: weights, batch: request.batch, promptLength: v.promptLength,
+                                    capacity: v.capacity, denseLayers: Set(v.denseLayers), runner: runner, seed: request.seed)
+        let prompt = v.tokens.map { Array($0.prefix(v.promptLength)) }
+
+        // Prefill and indices.
+        let (first, prefillSeconds) = Clock.measure {
+            session.prefill(prompts: prompt, synthetic: request.prefill == .syntheticCache, seed: request.seed)
+        }
+        let attention = session.makeAttention(request.attention)
+        let indexSeconds = session.buildIndices(attention)
+
+        // Timed greedy decode.
+        let run = session.greedy(first: first, steps: request.decodeSteps, attention: attention)
+        let stats = attention.statistics
+        let steps = Double(max(1, request.decodeSteps))
+        var perStep = run.breakdown.scaled(1 / steps)
+        perStep.otherSeconds = max(0, run.seconds / steps - perStep.linearSeconds - perStep.attentionSeconds)
+        let sampled: ExecutorReport.SampledFraction? = stats.meanFraction.map {
+            .init(perLayer: stats.fractionPerLayer, mean: $0)
+        }
+        let measured = ExecutorReport.Measured(
+            tokensPerSecond: run.seconds > 0 ? Double(request.batch * request.decodeSteps) / run.seconds : 0,
+            stepSeconds: run.seconds / steps, breakdown: perStep, prefillSeconds: prefillSeconds,
+            indexBuildSeconds: indexSeconds, sampledFraction: sampled,
+            keysTouchedPerQuery: stats.queries > 0 ? (stats.selectedKeys.reduce(0, +) + stats.exactKeys) / stats.queries : nil,
+            selectedKeysPerQuery: stats.queries > 0 ? stats.selectedKeys.reduce(0, +) / stats.queries : nil,
+            rowsGatheredPerGroup: stats.groups > 0 ? stats.gatheredRows / stats.groups : nil,
+            indexBytes: attention.indexBytes)
+
+        var quality: ExecutorReport.Quality? = nil
+        if request.measureQuality {
+            quality = session.evaluate(tokens: v.tokens, positions: request.decodeSteps, mode: attention,
+                                       measuredFraction: stats.meanFraction)
+        }
+        return ExecutorReport(
+            modelName: shape.name, shape: shape, attention: request.attention, denseLayers: v.denseLayers,
+            batch: request.batch, promptTokens: v.promptLength, hashedSpanTokens: attention.span.count,
+            decodeSteps: request.decodeSteps, threads: v.threads, seed: request.seed, simdLevel: Int(pp_simd_level()),
+            weightPrecision: v.precision, prefill: request.prefill, memory: need, measured: measured, quality: quality,
+            generatedTokens: run.tokens, generatedText: v.tokenizer.map { tk in run.tokens.map { tk.decode($0) } })
+    }
+}
+
+extension Executor {
+    /// Kernel path in use: 0 portable C, 2 AVX-512 + F16C + FMA.
+    public static var simdLevel: Int { Int(pp_simd_level()) }
+    /// Gather-kernel tuning (benchmarks): rows prefetched ahead, bytes between prefetches in a row.
+    public static func setGatherTuning(ahead: Int32, prefetchStride: Int32) {
+        pp_set_gather_tuning(ahead, prefetchStride)
+    }
+}

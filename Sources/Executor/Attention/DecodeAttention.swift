@@ -1,0 +1,373 @@
+@preconcurrency import CKernels
+import Core
+
+/// Decode-step attention of every layer for a batch, in the configured mode.
+///
+/// Work unit: one (sequence, KV head); the G = H_q / H_kv query heads of the unit share its K/V
+/// rows, which are read once per group. Per hashed layer and step the phases are
+/// 1. hashing: SimHash codes of the G queries (LSH), plus q.mu and |q| for the correction;
+/// 2. retrieval: two-hit table walk (LSH), exact top-k by score (TopK) or page ranking (Quest),
+///    giving per unit the ascending union of the heads' keys with per-row head bit sets;
+/// 3. sampled attention over the union (split into pieces when units are fewer than threads);
+/// 4. exact attention over sinks, local window and generated tokens, merged by log-sum-exp.
+/// Dense layers, dense mode and prompts too short to hash use full attention split into key
+/// ranges. Queries arrive post-RoPE and are scaled by 1/sqrt(d) here.
+public final class DecodeAttention: @unchecked Sendable {
+    public let mode: AttentionMode
+    public let denseLayers: Set<Int>
+    public let layerCount: Int
+    public let batch: Int
+    public let kvHeads: Int
+    public let groupSize: Int
+    public let headDim: Int
+    public let span: HashedSpan
+    public let runner: ParallelRunner
+    public let seed: UInt64
+    public var breakdown = TimeBreakdown()
+    public var statistics: AttentionStatistics
+    /// When on, every hashed layer also computes dense attention on the same inputs and records
+    /// the relative L2 error (not counted in `breakdown`).
+    public var compareWithDense = false
+
+    var lsh: [Int: LSHLayerIndex] = [:]
+    var quest: [Int: QuestLayerIndex] = [:]
+    var projections: [Int: SimHashProjection] = [:]
+    var correction: SamplingCorrectionTable?
+
+    // Scratch.
+    let units: Int
+    let unitIndex: Buffer<Int32>
+    let unitMask: Buffer<UInt8>
+    let unitCount: Buffer<Int>
+    let unitSelected: Buffer<Int32>
+    let queryCodes: Buffer<UInt16>
+    let queryDotMean: Buffer<Float>
+    let queryNorm: Buffer<Float>
+    let scaledQuery: Buffer<Float>
+    let queryProjections: Buffer<Float>
+    let retrieval: Buffer<pp_retrieval_scratch>
+    let retrievalStamps: [Buffer<UInt32>]
+    let retrievalMasks: [Buffer<UInt8>]
+    let workerFloats: [Buffer<Float>]
+    let workerInts: [Buffer<Int32>]
+    let workerInts2: [Buffer<Int32>]
+    var partials: PartialSet
+    let exactPartials: PartialSet
+    let denseCompare: Buffer<Float>
+
+    /// One (m, l, acc) per G heads for `slots` slots.
+    struct PartialSet {
+        let slots: Int
+        let m: Buffer<Float>, l: Buffer<Float>, acc: Buffer<Float>
+        let G: Int, d: Int
+        init(slots: Int, G: Int, d: Int) {
+            self.slots = slots; self.G = G; self.d = d
+            m = Buffer(count: max(1, slots) * G); l = Buffer(count: max(1, slots) * G)
+            acc = Buffer(count: max(1, slots) * G * d)
+        }
+        func m(_ s: Int) -> UnsafeMutablePointer<Float> { m.pointer + s * G }
+        func l(_ s: Int) -> UnsafeMutablePointer<Float> { l.pointer + s * G }
+        func acc(_ s: Int) -> UnsafeMutablePointer<Float> { acc.pointer + s * G * d }
+    }
+
+    /// Scratch bytes beyond the indices (per-unit index lists, per-worker retrieval state).
+    public static func scratchBytes(shape: ModelShape, batch: Int, promptLength: Int, mode: AttentionMode, threads: Int) -> Double {
+        let n = Double(HashedSpan(promptLength: promptLength).count)
+        let units = Double(batch * shape.kvHeadCount)
+        var b = units * n * 5 + Double(threads) * n * (4 + 1 + 4 * 2 + 4 * Double(shape.groupSize))
+        if let p = mode.lsh { b += units * Double(shape.groupSize * p.tableCount * 2) }
+        return b
+    }
+
+    public init(shape: ModelShape, mode: AttentionMode, denseLayers: Set<Int>, batch: Int, promptLength: Int,
+                runner: ParallelRunner, seed: UInt64) {
+        self.mode = mode
+        self.denseLayers = denseLayers
+        layerCount = shape.layerCount
+        self.batch = batch
+        kvHeads = shape.kvHeadCount
+        groupSize = shape.groupSize
+        headDim = shape.headDim
+        span = HashedSpan(promptLength: promptLength)
+        self.runner = runner
+        self.seed = seed
+        statistics = AttentionStatistics(layers: shape.layerCount)
+        units = batch * kvHeads
+        let n = mode == .dense ? 0 : span.count
+        let G = groupSize, d = headDim
+        unitIndex = Buffer(count: units * n)
+        unitMask = Buffer(count: units * n)
+        unitCount = Buffer(count: units)
+        unitSelected = Buffer(count: units * G)
+        let L = mode.lsh?.tableCount ?? 0
+        queryCodes = Buffer(count: units * G * L)
+        queryDotMean = Buffer(count: units * G)
+        queryNorm = Buffer(count: units * G)
+        scaledQuery = Buffer(count: batch * shape.queryWidth)
+        queryProjections = Buffer(count: batch * shape.queryHeadCount * (mode.lsh.map { $0.hashBitsPerTable * $0.tableCount } ?? 0))
+        let T = runner.threads
+        retrieval = Buffer(count: T)
+        retrievalStamps = (0..<T).map { _ in Buffer<UInt32>(count: n) }
+        retrievalMasks = (0..<T).map { _ in Buffer<UInt8>(count: n) }
+        let floatsPerWorker: Int
+        switch mode {
+        case .lshSampled: floatsPerWorker = 0
+        case .topK: floatsPerWorker = G * n
+        case .quest(let ps, _): floatsPerWorker = (n + ps - 1) / max(1, ps)
+        case .dense: floatsPerWorker = 0
+        }
+        workerFloats = (0..<T).map { _ in Buffer<Float>(count: floatsPerWorker) }
+        workerInts = (0..<T).map { _ in Buffer<Int32>(count: n) }
+        workerInts2 = (0..<T).map { _ in Buffer<Int32>(count: n) }
+        for t in 0..<T {
+            retrieval[t] = pp_retrieval_scratch(stamp: retrievalStamps[t].pointer, headMask: retrievalMasks[t].pointer,
+                                                epoch: 0, capacity: n)
+        }
+        partials = PartialSet(slots: units * 4, G: G, d: d)
+        exactPartials = PartialSet(slots: units, G: G, d: d)
+        denseCompare = Buffer(count: batch * shape.queryWidth)
+        if let p = mode.lsh { correction = SamplingCorrectionTable(parameters: p) }
+    }
+
+    /// Whether `layer` uses the mode's sparse attention (else dense).
+    public func isHashed(_ layer: Int) -> Bool {
+        mode != .dense && !denseLayers.contains(layer) && !span.isEmpty
+    }
+
+    /// Builds the indices of `layer` once its prompt K/V are in the cache (after prefill).
+    /// Returns the seconds spent.
+    @discardableResult
+    public func buildIndex(layer: Int, cache: KVCache) -> Double {
+        guard isHashed(layer) else { return 0 }
+        let t0 = Clock.now()
+        switch mode {
+        case .lshSampled(let p):
+            let proj = SimHashProjection(parameters: p, headDim: headDim, seed: seed, layer: layer)
+            projections[layer] = proj
+            lsh[layer] = LSHLayerIndex(cache: cache, layer: layer, span: span, projection: proj, runner: runner)
+        case .quest(let ps, _):
+            quest[layer] = QuestLayerIndex(cache: cache, layer: layer, span: span, pageSize: ps, runner: runner)
+        case .topK, .dense: break
+        }
+        return Clock.now() - t0
+    }
+
+    public var indexBytes: Int {
+        lsh.values.reduce(0) { $0 + $1.bytes } + quest.values.reduce(0) { $0 + $1.bytes }
+    }
+
+    /// Attention of one layer for the batch at decode position `position` (the new token's K/V
+    /// are already stored there). q: batch x H_q x d (post-RoPE), out: same shape.
+    public func attend(layer: Int, query q: UnsafePointer<Float>, position: Int, cache: KVCache,
+                       output out: UnsafeMutablePointer<Float>) {
+        let G = groupSize, d = headDim
+        let qw = kvHeads * G * d
+        let scale = 1 / Float(d).squareRoot()
+        for i in 0..<(batch * qw) { scaledQuery[i] = q[i] * scale }
+        if !isHashed(layer) {
+            let t0 = Clock.now()
+            dense(layer: layer, position: position, cache: cache, output: out)
+            breakdown.denseAttentionSeconds += Clock.now() - t0
+            return
+        }
+        sparse(layer: layer, position: position, cache: cache, output: out)
+        if compareWithDense {
+            dense(layer: layer, position: position, cache: cache, output: denseCompare.pointer)
+            for b in 0..<batch {
+                var num = 0.0, den = 0.0
+                for i in (b * qw)..<((b + 1) * qw) {
+                    let e = Double(out[i] - denseCompare[i])
+                    num += e * e
+                    den += Double(denseCompare[i]) * Double(denseCompare[i])
+                }
+                let rel = den > 0 ? (num / den).squareRoot() : 0
+                statistics.errorSum += rel
+                statistics.errorMax = max(statistics.errorMax, rel)
+                statistics.errorCount += 1
+            }
+        }
+    }
+
+    // MARK: dense
+
+    func dense(layer: Int, position: Int, cache: KVCache, output out: UnsafeMutablePointer<Float>) {
+        let G = groupSize, d = headDim, keys = position + 1
+        let target = max(1, (4 * runner.threads + units - 1) / units)
+        let pieces = max(1, min(target, keys / 512, partials.slots / units))
+        let size = (keys + pieces - 1) / pieces
+        let ps = partials, kvH = kvHeads
+        let qs = SendablePointer(scaledQuery.pointer)
+        runner.forEach(units * pieces) { item, _ in
+            let unit = item / pieces, piece = item % pieces
+            let seq = unit / kvH, head = unit % kvH
+            let slot = unit * pieces + piece
+            pp_partial_init(G, d, ps.m(slot), ps.l(slot), ps.acc(slot))
+            let r0 = piece * size, r1 = min(keys, r0 + size)
+            pp_attend_range(qs.p + (seq * kvH + head) * G * d, G, d,
+                            cache.keyRows(layer: layer, sequence: seq, head: head),
+                            cache.valueRows(layer: layer, sequence: seq, head: head), d, r0, r1,
+                            ps.m(slot), ps.l(slot), ps.acc(slot))
+        }
+        for unit in 0..<units {
+            let s0 = unit * pieces
+            for p in 1..<max(1, pieces) {
+                pp_partial_merge(G, d, ps.m(s0), ps.l(s0), ps.acc(s0), ps.m(s0 + p), ps.l(s0 + p), ps.acc(s0 + p))
+            }
+            pp_partial_finish(G, d, ps.l(s0), ps.acc(s0), out + unit * G * d)
+        }
+    }
+
+    // MARK: sparse
+
+    func sparse(layer: Int, position: Int, cache: KVCache, output out: UnsafeMutablePointer<Float>) {
+        let G = groupSize, d = headDim, n = span.count, kvH = kvHeads
+        let qs = SendablePointer(scaledQuery.pointer)
+        let idx = SendablePointer(unitIndex.pointer), msk = SendablePointer(unitMask.pointer)
+        let cnt = SendablePointer(unitCount.pointer), sel = SendablePointer(unitSelected.pointer)
+        let rs = SendablePointer(retrieval.pointer)
+        let wf = workerFloats.map { SendablePointer($0.pointer) }
+        let wi = workerInts.map { SendablePointer($0.pointer) }
+        let wi2 = workerInts2.map { SendablePointer($0.pointer) }
+        let spanStart = Int32(span.start)
+
+        // 1 + 2: hashing and retrieval / selection
+        switch mode {
+        case .lshSampled(let p):
+            let index = lsh[layer]!, proj = projections[layer]!
+            let K = p.hashBitsPerTable, L = p.tableCount, KL = K * L
+            let codes = SendablePointer(queryCodes.pointer)
+            let qdm = SendablePointer(queryDotMean.pointer), qn = SendablePointer(queryNorm.pointer)
+            let t0 = Clock.now()
+            // All B H_q queries against the layer's K L directions in one product (the
+            // projection matrix is read once), then sign packing and q.mu, |q| per unit.
+            let rows = units * G
+            let pr = SendablePointer(queryProjections.pointer)
+            let grain = max(64, (KL / (runner.threads * 2) + 63) / 64 * 64)
+            runner.forEach((KL + grain - 1) / grain) { i, _ in
+                pp_matmul_t_f32(proj.transposed.pointer, d, KL, qs.p, d, pr.p, KL, rows, i * grain, min(KL, (i + 1) * grain))
+            }
+            runner.forEach(units) { unit, _ in
+                let q = qs.p + unit * G * d
+                let mu = index.mean(unit: unit)
+                for g in 0..<G {
+                    pp_pack_codes(pr.p + (unit * G + g) * KL, 1, K, L, codes.p + (unit * G + g) * L, 1)
+                    var dm: Float = 0, nn: Float = 0
+                    for j in 0..<d { dm += q[g * d + j] * mu[j]; nn += q[g * d + j] * q[g * d + j] }
+                    qdm.p[unit * G + g] = dm
+                    qn.p[unit * G + g] = nn.squareRoot()
+                }
+            }
+            let t1 = Clock.now()
+            runner.forEach(units) { unit, w in
+                cnt.p[unit] = pp_lsh_retrieve(codes.p + unit * G * L, G, K, L, index.offsets(unit: unit),
+                                              index.entries(unit: unit), n, n, spanStart, rs.p + w,
+                                              idx.p + unit * n, msk.p + unit * n, sel.p + unit * G)
+            }
+            let t2 = Clock.now()
+            breakdown.hashingSeconds += t1 - t0
+            breakdown.retrievalSeconds += t2 - t1
+        case .topK(let fraction):
+            let keep = max(1, min(n, Int((fraction * Double(n)).rounded(.up))))
+            let t0 = Clock.now()
+            runner.forEach(units) { unit, w in
+                let seq = unit / kvH, head = unit % kvH
+                let s = wf[w].p
+                pp_scores_range(qs.p + unit * G * d, G, d, cache.keyRows(layer: layer, sequence: seq, head: head), d,
+                                span.start, span.end, s, n)
+                let mask = rs.p[w].headMask!
+                for g in 0..<G {
+                    let k = pp_select_top(s + g * n, n, keep, wi[w].p, wi2[w].p)
+                    for i in 0..<k { mask[Int(wi2[w].p[i])] |= UInt8(1 << g) }
+                    sel.p[unit * G + g] = Int32(k)
+                }
+                cnt.p[unit] = pp_collect_mask(mask, n, spanStart, idx.p + unit * n, msk.p + unit * n)
+            }
+            breakdown.retrievalSeconds += Clock.now() - t0
+        case .quest(_, let fraction):
+            let index = quest[layer]!
+            let keepPages = max(1, min(index.pageCount, Int((fraction * Double(index.pageCount)).rounded(.up))))
+            let t0 = Clock.now()
+            runner.forEach(units) { unit, w in
+                let mask = rs.p[w].headMask!
+                for g in 0..<G {
+                    let k = index.select(unit: unit, query: qs.p + (unit * G + g) * d, pagesToKeep: keepPages,
+                                         bit: UInt8(1 << g), mask: mask, scores: wf[w].p, work: wi[w].p, chosen: wi2[w].p)
+                    sel.p[unit * G + g] = Int32(k)
+                }
+                cnt.p[unit] = pp_collect_mask(mask, n, spanStart, idx.p + unit * n, msk.p + unit * n)
+            }
+            breakdown.retrievalSeconds += Clock.now() - t0
+        case .dense:
+            fatalError("unreachable: dense mode has no hashed layers")
+        }
+
+        // 3: attention over the selected rows, pieces of at least 256 rows
+        let t3 = Clock.now()
+        let target = max(1, (4 * runner.threads + units - 1) / units)
+        var maxCount = 0
+        for u in 0..<units { maxCount = max(maxCount, unitCount[u]) }
+        let pieces = max(1, min(target, maxCount / 256, partials.slots / units))
+        let ps = partials
+        let corrections = Buffer<pp_sampling_correction>(count: correction == nil ? 0 : units)
+        if let table = correction, let index = lsh[layer] {
+            for unit in 0..<units {
+                corrections[unit] = (pp_sampling_correction(
+                    lut: table.values.pointer, lutSize: Int32(table.size), keyNorm: index.keyNorms(unit: unit),
+                    normOffset: Int64(span.start), queryDotMean: queryDotMean.pointer + unit * G,
+                    queryNorm: queryNorm.pointer + unit * G))
+            }
+        }
+        let corr = SendablePointer(corrections.pointer), useCorrection = corrections.count > 0
+        runner.forEach(units * pieces) { item, _ in
+            let unit = item / pieces, piece = item % pieces
+            let seq = unit / kvH, head = unit % kvH
+            let slot = unit * pieces + piece
+            pp_partial_init(G, d, ps.m(slot), ps.l(slot), ps.acc(slot))
+            let count = cnt.p[unit]
+            let size = (count + pieces - 1) / pieces
+            let j0 = min(count, piece * size), j1 = min(count, j0 + size)
+            if j1 <= j0 { return }
+            let kr = cache.keyRows(layer: layer, sequence: seq, head: head)
+            let vr = cache.valueRows(layer: layer, sequence: seq, head: head)
+            if !useCorrection {
+                pp_attend_gather(qs.p + unit * G * d, G, d, kr, vr, d, idx.p + unit * n + j0, msk.p + unit * n + j0,
+                                 j1 - j0, nil, ps.m(slot), ps.l(slot), ps.acc(slot))
+            } else {
+                pp_attend_gather(qs.p + unit * G * d, G, d, kr, vr, d, idx.p + unit * n + j0, msk.p + unit * n + j0,
+                                 j1 - j0, corr.p + unit, ps.m(slot), ps.l(slot), ps.acc(slot))
+            }
+        }
+        let t4 = Clock.now()
+        breakdown.sampledAttentionSeconds += t4 - t3
+        withExtendedLifetime(corrections) {}
+
+        // 4: exact part and merge
+        let ex = exactPartials, outp = SendablePointer(out)
+        let spanS = span.start, spanE = span.end
+        runner.forEach(units) { unit, _ in
+            let seq = unit / kvH, head = unit % kvH
+            let kr = cache.keyRows(layer: layer, sequence: seq, head: head)
+            let vr = cache.valueRows(layer: layer, sequence: seq, head: head)
+            let q = qs.p + unit * G * d
+            pp_partial_init(G, d, ex.m(unit), ex.l(unit), ex.acc(unit))
+            pp_attend_range(q, G, d, kr, vr, d, 0, spanS, ex.m(unit), ex.l(unit), ex.acc(unit))
+            pp_attend_range(q, G, d, kr, vr, d, spanE, position + 1, ex.m(unit), ex.l(unit), ex.acc(unit))
+            for p in 0..<pieces {
+                let s = unit * pieces + p
+                pp_partial_merge(G, d, ex.m(unit), ex.l(unit), ex.acc(unit), ps.m(s), ps.l(s), ps.acc(s))
+            }
+            pp_partial_finish(G, d, ex.l(unit), ex.acc(unit), outp.p + unit * G * d)
+        }
+        breakdown.exactSeconds += Clock.now() - t4
+
+        // statistics
+        for unit in 0..<units {
+            for g in 0..<G { statistics.selectedKeys[layer] += Double(unitSelected[unit * G + g]) }
+            statistics.candidateKeys[layer] += Double(n * G)
+            statistics.gatheredRows += Double(unitCount[unit])
+        }
+        statistics.groups += Double(units)
+        statistics.queries += Double(units * G)
+        statistics.exactKeys += Double(units * G * (spanS + position + 1 - spanE))
+    }
+}

@@ -1,0 +1,138 @@
+import CKernels
+import Core
+
+/// One batch's model, cache and decode loops: prefill, index build, timed greedy decoding and
+/// teacher-forced quality passes.
+public final class DecodeSession: @unchecked Sendable {
+    public let decoder: Decoder
+    public let cache: KVCache
+    public let batch: Int
+    public let promptLength: Int
+    public let denseLayers: Set<Int>
+    public let runner: ParallelRunner
+    public let seed: UInt64
+    var shape: ModelShape { decoder.shape }
+
+    public init(weights: ModelWeights, batch: Int, promptLength: Int, capacity: Int, denseLayers: Set<Int>,
+                runner: ParallelRunner, seed: UInt64) {
+        let s = weights.shape
+        cache = KVCache(layerCount: s.layerCount, batch: batch, kvHeads: s.kvHeadCount, headDim: s.headDim, capacity: capacity)
+        decoder = Decoder(weights: weights, cache: cache, runner: runner, maxBatch: batch)
+        self.batch = batch
+        self.promptLength = promptLength
+        self.denseLayers = denseLayers
+        self.runner = runner
+        self.seed = seed
+    }
+
+    public func makeAttention(_ mode: AttentionMode) -> DecodeAttention {
+        DecodeAttention(shape: shape, mode: mode, denseLayers: denseLayers, batch: batch, promptLength: promptLength,
+                        runner: runner, seed: seed)
+    }
+
+    /// Fills the cache with the prompts and returns each sequence's greedy next token. With
+    /// `synthetic`, the cache gets `KVCache.fillSynthetic` rows instead and the first token is the
+    /// prompt's last token (no logits exist).
+    public func prefill(prompts: [[Int]], synthetic: Bool, seed: UInt64) -> [Int] {
+        if synthetic {
+            cache.fillSynthetic(positions: 0..<promptLength, seed: seed, runner: runner)
+            return prompts.map { $0.last ?? 0 }
+        }
+        return prompts.enumerated().map { b, p in
+            let logits = decoder.prefill(sequence: b, tokens: p, logitRows: [p.count - 1])[0]
+            return logits.withUnsafeBufferPointer { pp_argmax($0.baseAddress, $0.count) }
+        }
+    }
+
+    /// Builds the attention's indices for all hashed layers; returns seconds.
+    public func buildIndices(_ attention: DecodeAttention) -> Double {
+        (0..<shape.layerCount).reduce(0) { $0 + attention.buildIndex(layer: $1, cache: cache) }
+    }
+
+    public struct GreedyRun: Sendable {
+        public var tokens: [[Int]]
+        public var seconds: Double
+        public var breakdown: TimeBreakdown
+    }
+
+    /// `steps` greedy decode steps from `first` (one token per sequence) at positions
+    /// promptLength, promptLength + 1, ...
+    public func greedy(first: [Int], steps: Int, attention: DecodeAttention) -> GreedyRun {
+        attention.breakdown = TimeBreakdown()
+        attention.statistics = AttentionStatistics(layers: shape.layerCount)
+        decoder.linearSeconds = 0
+        var current = first
+        var out = first.map { [$0] }
+        let V = shape.vocabSize
+        let t0 = Clock.now()
+        for step in 0..<steps {
+            let logits = decoder.decode(tokens: current, position: promptLength + step, attention: attention)
+            for b in 0..<batch {
+                current[b] = pp_argmax(logits + b * V, V)
+                out[b].append(current[b])
+            }
+        }
+        let seconds = Clock.now() - t0
+        var br = attention.breakdown
+        br.linearSeconds = decoder.linearSeconds
+        return GreedyRun(tokens: out, seconds: seconds, breakdown: br)
+    }
+
+    struct ForcedPass {
+        var argmax: [[Int]]
+        var nll: Double
+        var targets: Int
+        var statistics: AttentionStatistics
+    }
+
+    /// Feeds tokens[b][promptLength + j] at position promptLength + j for j < positions and
+    /// records greedy tokens and the log-likelihood of each next true token.
+    func forced(tokens: [[Int]], positions: Int, attention: DecodeAttention, compare: Bool) -> ForcedPass {
+        attention.statistics = AttentionStatistics(layers: shape.layerCount)
+        attention.compareWithDense = compare
+        defer { attention.compareWithDense = false }
+        let V = shape.vocabSize
+        var argmax = [[Int]](repeating: [], count: batch)
+        var nll = 0.0, targets = 0
+        for j in 0..<positions {
+            let input = (0..<batch).map { tokens[$0][promptLength + j] }
+            let logits = decoder.decode(tokens: input, position: promptLength + j, attention: attention)
+            for b in 0..<batch {
+                let row = logits + b * V
+                argmax[b].append(pp_argmax(row, V))
+                if j + 1 < positions {
+                    let target = tokens[b][promptLength + j + 1]
+                    nll += pp_logsumexp(row, V) - Double(row[target])
+                    targets += 1
+                }
+            }
+        }
+        return ForcedPass(argmax: argmax, nll: nll, targets: targets, statistics: attention.statistics)
+    }
+
+    /// Teacher-forced comparison of dense, the given mode and (for LSH) TopK at the LSH budget.
+    public func evaluate(tokens: [[Int]], positions: Int, mode: DecodeAttention, measuredFraction: Double?) -> ExecutorReport.Quality {
+        let dense = forced(tokens: tokens, positions: positions, attention: makeAttention(.dense), compare: false)
+        func summary(_ p: ForcedPass, _ m: AttentionMode) -> ExecutorReport.ModeQuality {
+            var agree = 0, total = 0
+            for b in 0..<batch {
+                for (x, y) in zip(p.argmax[b], dense.argmax[b]) { agree += x == y ? 1 : 0; total += 1 }
+            }
+            let s = p.statistics
+            return .init(attention: m, perplexity: exp(p.nll / Double(max(1, p.targets))),
+                         nextTokenAgreement: total > 0 ? Double(agree) / Double(total) : 1,
+                         attentionRelativeL2Error: s.errorCount > 0 ? s.errorSum / s.errorCount : nil,
+                         attentionRelativeL2ErrorMax: s.errorCount > 0 ? s.errorMax : nil,
+                         sampledFraction: s.meanFraction)
+        }
+        var q = ExecutorReport.Quality(positions: positions, dense: summary(dense, .dense), mode: nil, topKAtSameBudget: nil)
+        if mode.mode != .dense {
+            q.mode = summary(forced(tokens: tokens, positions: positions, attention: mode, compare: true), mode.mode)
+        }
+        if case .lshSampled = mode.mode, let f = q.mode?.sampledFraction ?? measuredFraction, f > 0 {
+            let topK = makeAttention(.topK(budgetFraction: min(1, f)))
+            q.topKAtSameBudget = summary(forced(tokens: tokens, positions: positions, attention: topK, compare: true), topK.mode)
+        }
+        return q
+    }
+}

@@ -1,0 +1,171 @@
+import CKernels
+import Core
+
+/// The Llama forward pass over a KV cache: prefill of one sequence in chunks of rows, and batched
+/// decode steps whose attention goes through `DecodeAttention`.
+///
+/// Per block, for rows x: a = RMSNorm(x) w_attn; q = W_q a, k = W_k a, v = W_v a; RoPE on q, k
+/// (adjacent pairs, angle pos theta^(-2i/d)); store k, v; o = attention; x += W_o o;
+/// m = RMSNorm(x) w_mlp; x += W_down (silu(W_gate m) * (W_up m)). Logits = W_lm RMSNorm(x) w_final.
+public final class Decoder: @unchecked Sendable {
+    public let weights: ModelWeights
+    public let shape: ModelShape
+    public let cache: KVCache
+    public let runner: ParallelRunner
+    /// Rows per prefill chunk.
+    public let chunkRows: Int
+    /// Seconds spent in projections and the LM head (added to by prefill and decode).
+    public var linearSeconds = 0.0
+
+    let rowsCapacity: Int
+    let x, a, q, k, v, o, t, gate, up, rope: Buffer<Float>
+    var logitsBuffer: Buffer<Float>
+
+    public init(weights: ModelWeights, cache: KVCache, runner: ParallelRunner, maxBatch: Int, chunkRows: Int = 64) {
+        self.weights = weights
+        shape = weights.shape
+        self.cache = cache
+        self.runner = runner
+        self.chunkRows = chunkRows
+        rowsCapacity = max(maxBatch, chunkRows)
+        let r = rowsCapacity, s = weights.shape
+        x = Buffer(count: r * s.hiddenSize); a = Buffer(count: r * s.hiddenSize)
+        q = Buffer(count: r * s.queryWidth); k = Buffer(count: r * s.kvWidth); v = Buffer(count: r * s.kvWidth)
+        o = Buffer(count: r * s.queryWidth); t = Buffer(count: r * s.hiddenSize)
+        gate = Buffer(count: r * s.intermediateSize); up = Buffer(count: r * s.intermediateSize)
+        rope = Buffer(count: r * s.headDim)
+        logitsBuffer = Buffer(count: maxBatch * s.vocabSize)
+    }
+
+    /// Bytes of activations for `rows` rows plus `logitRows` rows of logits.
+    public static func activationBytes(shape s: ModelShape, rows: Int, logitRows: Int) -> Double {
+        let perRow: Int = 3 * s.hiddenSize + 2 * s.queryWidth + 2 * s.kvWidth + 2 * s.intermediateSize + s.headDim
+        return Double(rows * perRow) * 4 + Double(logitRows * s.vocabSize) * 4
+    }
+
+    func linear(_ m: WeightMatrix, _ input: UnsafePointer<Float>, rows: Int, _ output: UnsafeMutablePointer<Float>) {
+        let t0 = Clock.now()
+        m.apply(input, ldx: m.columns, tokens: rows, into: output, ldy: m.rows, runner: runner)
+        linearSeconds += Clock.now() - t0
+    }
+
+    func embed(_ tokens: [Int]) {
+        let h = shape.hiddenSize
+        for (r, tok) in tokens.enumerated() {
+            let dst = x.pointer + r * h
+            switch weights.embedding.storage {
+            case .f32(let e): dst.update(from: e.pointer + tok * h, count: h)
+            case .f16(let e): pp_f16_to_f32(e.pointer + tok * h, dst, h)
+            }
+        }
+    }
+
+    /// Norm, QKV, RoPE and KV store of `rows` rows at positions pos(r) of sequences seq(r).
+    func attentionInputs(layer: Int, rows: Int, sequence: (Int) -> Int, position: (Int) -> Int) {
+        let s = shape, L = weights.layers[layer]
+        pp_rmsnorm(x.pointer, L.attentionNorm.pointer, a.pointer, rows, s.hiddenSize, Float(s.rmsNormEpsilon))
+        linear(L.query, a.pointer, rows: rows, q.pointer)
+        linear(L.key, a.pointer, rows: rows, k.pointer)
+        linear(L.value, a.pointer, rows: rows, v.pointer)
+        for r in 0..<rows {
+            let cs = rope.pointer + r * s.headDim
+            pp_rope(q.pointer + r * s.queryWidth, s.queryHeadCount, s.headDim, cs)
+            pp_rope(k.pointer + r * s.kvWidth, s.kvHeadCount, s.headDim, cs)
+            cache.store(layer: layer, sequence: sequence(r), position: position(r),
+                        key: k.pointer + r * s.kvWidth, value: v.pointer + r * s.kvWidth)
+        }
+    }
+
+    /// Output projection, residual and MLP of `rows` rows (attention output in `o`).
+    func finishBlock(layer: Int, rows: Int) {
+        let s = shape, L = weights.layers[layer]
+        linear(L.output, o.pointer, rows: rows, t.pointer)
+        pp_add(x.pointer, t.pointer, rows * s.hiddenSize)
+        pp_rmsnorm(x.pointer, L.mlpNorm.pointer, a.pointer, rows, s.hiddenSize, Float(s.rmsNormEpsilon))
+        linear(L.gate, a.pointer, rows: rows, gate.pointer)
+        linear(L.up, a.pointer, rows: rows, up.pointer)
+        pp_silu_mul(gate.pointer, up.pointer, rows * s.intermediateSize)
+        linear(L.down, gate.pointer, rows: rows, t.pointer)
+        pp_add(x.pointer, t.pointer, rows * s.hiddenSize)
+    }
+
+    /// Logits of `rows` rows of x (final norm + LM head) into `dst` (rows x V).
+    func logits(rows: Int, into dst: UnsafeMutablePointer<Float>) {
+        let s = shape
+        pp_rmsnorm(x.pointer, weights.finalNorm.pointer, a.pointer, rows, s.hiddenSize, Float(s.rmsNormEpsilon))
+        linear(weights.outputMatrix, a.pointer, rows: rows, dst)
+    }
+
+    func ropeTables(rows: Int, position: (Int) -> Int) {
+        for r in 0..<rows { pp_rope_table(rope.pointer + r * shape.headDim, shape.headDim, Double(position(r)), shape.ropeTheta) }
+    }
+
+    /// Runs `tokens` of sequence `sequence` at positions start..<start+count through the model with
+    /// causal dense attention, filling the cache. Returns the logits of the rows listed in
+    /// `logitRows` (indices into `tokens`), each V floats, in order.
+    public func prefill(sequence: Int, tokens: [Int], start: Int = 0, logitRows: [Int] = []) -> [[Float]] {
+        let s = shape, G = s.groupSize, d = s.headDim, kvH = s.kvHeadCount
+        var wanted: [Int: [Float]] = [:]
+        let wantSet = Set(logitRows)
+        var c0 = 0
+        let scale = 1 / Float(d).squareRoot()
+        while c0 < tokens.count {
+            let rows = min(chunkRows, tokens.count - c0)
+            embed(Array(tokens[c0..<(c0 + rows)]))
+            let base = start + c0
+            ropeTables(rows: rows) { base + $0 }
+            for layer in 0..<s.layerCount {
+                attentionInputs(layer: layer, rows: rows, sequence: { _ in sequence }, position: { base + $0 })
+                for i in 0..<(rows * s.queryWidth) { q[i] *= scale }
+                let qp = SendablePointer(q.pointer), op = SendablePointer(o.pointer)
+                let qw = s.queryWidth
+                runner.forEach(rows * kvH) { item, _ in
+                    // Later rows attend more keys: hand out the longest first.
+                    let r = rows - 1 - item / kvH, head = item % kvH
+                    var m = [Float](repeating: 0, count: G), l = [Float](repeating: 0, count: G)
+                    let qh = qp.p + r * qw + head * G * d, oh = op.p + r * qw + head * G * d
+                    m.withUnsafeMutableBufferPointer { mp in
+                        l.withUnsafeMutableBufferPointer { lp in
+                            pp_partial_init(G, d, mp.baseAddress, lp.baseAddress, oh)
+                            pp_attend_range(qh, G, d, self.cache.keyRows(layer: layer, sequence: sequence, head: head),
+                                            self.cache.valueRows(layer: layer, sequence: sequence, head: head), d,
+                                            0, base + r + 1, mp.baseAddress, lp.baseAddress, oh)
+                            pp_partial_finish(G, d, lp.baseAddress, oh, oh)
+                        }
+                    }
+                }
+                finishBlock(layer: layer, rows: rows)
+            }
+            let need = (0..<rows).filter { wantSet.contains(c0 + $0) }
+            if !need.isEmpty {
+                // Compact the wanted rows to the front of x, then one LM-head product.
+                for (j, r) in need.enumerated() where j != r {
+                    (x.pointer + j * s.hiddenSize).update(from: x.pointer + r * s.hiddenSize, count: s.hiddenSize)
+                }
+                let out = Buffer<Float>(count: need.count * s.vocabSize)
+                logits(rows: need.count, into: out.pointer)
+                for (j, r) in need.enumerated() {
+                    wanted[c0 + r] = out.array((j * s.vocabSize)..<((j + 1) * s.vocabSize))
+                }
+            }
+            c0 += rows
+        }
+        return logitRows.map { wanted[$0] ?? [] }
+    }
+
+    /// One decode step for the whole batch: token b of sequence b at `position`. Returns a pointer
+    /// to the batch x V logits (valid until the next call).
+    public func decode(tokens: [Int], position: Int, attention: DecodeAttention) -> UnsafeMutablePointer<Float> {
+        let rows = tokens.count
+        precondition(rows <= logitsBuffer.count / shape.vocabSize)
+        embed(tokens)
+        ropeTables(rows: rows) { _ in position }
+        for layer in 0..<shape.layerCount {
+            attentionInputs(layer: layer, rows: rows, sequence: { $0 }, position: { _ in position })
+            attention.attend(layer: layer, query: q.pointer, position: position, cache: cache, output: o.pointer)
+            finishBlock(layer: layer, rows: rows)
+        }
+        logits(rows: rows, into: logitsBuffer.pointer)
+        return logitsBuffer.pointer
+    }
+}

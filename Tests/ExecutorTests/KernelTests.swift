@@ -1,0 +1,224 @@
+import CKernels
+import Core
+import Foundation
+import Testing
+@testable import Executor
+
+/// C kernels against plain Swift references in Double, and the SIMD path against the portable one.
+@Suite struct KernelTests {
+    static let levels: [Int32] = Array(Set([0, pp_simd_level_supported()])).sorted()
+
+    func gaussians(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
+        var g = SplitMix64Test(seed: seed)
+        return (0..<n).map { _ in Float(g.gaussian() * scale) }
+    }
+
+    @Test func halfConversionsAreExact() {
+        var mismatches = 0
+        for bits in 0...0xFFFF {
+            let h = UInt16(bits)
+            let f = pp_f16_to_f32_scalar(h)
+            let swift = Float(Float16(bitPattern: h))
+            if f.isNaN { if !swift.isNaN || !Float16(f).isNaN { mismatches += 1 }; continue }
+            if f.bitPattern != swift.bitPattern || pp_f32_to_f16_scalar(f) != h { mismatches += 1 }
+        }
+        var g = SplitMix64Test(seed: 5)
+        let xs: [Float] = (0..<20_000).map { i in
+            let e = Double(Int(g.next() % 44) - 28)
+            return Float((g.unit() * 2 - 1) * pow(2, e)) * (i % 7 == 0 ? 1e-3 : 1)
+        } + [65504, 65519.99, 65520, -70000, 5.96e-8, 2.98e-8, 2.99e-8, 0, -0]
+        for x in xs where pp_f32_to_f16_scalar(x) != Float16(x).bitPattern { mismatches += 1 }
+        // Vector path equals scalar path.
+        var v = [UInt16](repeating: 0, count: xs.count)
+        pp_f32_to_f16(xs, &v, xs.count)
+        for (x, h) in zip(xs, v) where h != pp_f32_to_f16_scalar(x) { mismatches += 1 }
+        print("f16 conversions: \(mismatches) mismatches over 65536 halves and \(xs.count) floats (tolerance 0)")
+        #expect(mismatches == 0)
+    }
+
+    @Test(arguments: levels)
+    func matmulMatchesReference(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        var worst = 0.0
+        for (inW, rows, m) in [(16, 4, 4), (37, 9, 5), (64, 3, 1), (100, 17, 6), (576, 8, 3)] {
+            let W = gaussians(rows * inW, seed: UInt64(inW * rows)), x = gaussians(m * inW, seed: 7)
+            let W16 = W.map { pp_f32_to_f16_scalar($0) }
+            for half in [false, true] {
+                var y = [Float](repeating: .nan, count: m * rows)
+                if half { pp_matmul_f16(W16, inW, x, inW, &y, rows, m, 0, rows) } else { pp_matmul_f32(W, inW, x, inW, &y, rows, m, 0, rows) }
+                for t in 0..<m {
+                    for o in 0..<rows {
+                        var s = 0.0
+                        for i in 0..<inW {
+                            let w = half ? Double(pp_f16_to_f32_scalar(W16[o * inW + i])) : Double(W[o * inW + i])
+                            s += w * Double(x[t * inW + i])
+                        }
+                        worst = max(worst, abs(Double(y[t * rows + o]) - s) / (1 + abs(s)))
+                    }
+                }
+            }
+        }
+        print("matmul level \(level): max relative error \(worst) (tolerance 1e-5)")
+        #expect(worst < 1e-5)
+    }
+
+    /// Softmax attention in Double over rows `rows` with optional per-row bias.
+    func referenceAttention(q: [Float], G: Int, d: Int, K: [UInt16], V: [UInt16], rows: [Int], heads: (Int, Int) -> Bool,
+                            bias: (Int, Int, Double) -> Double) -> [Double] {
+        var out = [Double](repeating: 0, count: G * d)
+        for g in 0..<G {
+            var scores: [(Int, Double)] = []
+            for r in rows where heads(r, g) {
+                var s = 0.0
+                for j in 0..<d { s += Double(q[g * d + j]) * Double(pp_f16_to_f32_scalar(K[r * d + j])) }
+                scores.append((r, s - bias(r, g, s)))
+            }
+            guard let mx = scores.map(\.1).max() else { continue }
+            let z = scores.reduce(0) { $0 + exp($1.1 - mx) }
+            for (r, s) in scores {
+                let w = exp(s - mx) / z
+                for j in 0..<d { out[g * d + j] += w * Double(pp_f16_to_f32_scalar(V[r * d + j])) }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: levels)
+    func denseAttentionMatchesReference(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        var worst = 0.0
+        for (G, d, n) in [(1, 16, 1), (3, 64, 37), (4, 128, 300), (2, 48, 17), (8, 32, 65)] {
+            let q = gaussians(G * d, seed: UInt64(d), scale: 0.5)
+            let K = gaussians(n * d, seed: 11).map { pp_f32_to_f16_scalar($0) }
+            let V = gaussians(n * d, seed: 12).map { pp_f32_to_f16_scalar($0) }
+            var m = [Float](repeating: 0, count: G), l = m, acc = [Float](repeating: 0, count: G * d)
+            pp_partial_init(G, d, &m, &l, &acc)
+            pp_attend_range(q, G, d, K, V, d, 0, n, &m, &l, &acc)
+            var out = acc
+            pp_partial_finish(G, d, l, acc, &out)
+            let ref = referenceAttention(q: q, G: G, d: d, K: K, V: V, rows: Array(0..<n), heads: { _, _ in true }, bias: { _, _, _ in 0 })
+            worst = max(worst, zip(out, ref).map { abs(Double($0) - $1) }.max()!)
+        }
+        print("dense attention level \(level): max |diff| \(worst) (tolerance 2e-5)")
+        #expect(worst < 2e-5)
+    }
+
+    /// Two partial softmaxes over a split of the keys, merged by log-sum-exp, equal one pass.
+    @Test func logSumExpMergeIsExact() {
+        let G = 3, d = 64, n = 200
+        let q = gaussians(G * d, seed: 3, scale: 0.7)
+        let K = gaussians(n * d, seed: 4).map { pp_f32_to_f16_scalar($0) }
+        let V = gaussians(n * d, seed: 5).map { pp_f32_to_f16_scalar($0) }
+        func partial(_ r0: Int, _ r1: Int) -> ([Float], [Float], [Float]) {
+            var m = [Float](repeating: 0, count: G), l = m, acc = [Float](repeating: 0, count: G * d)
+            pp_partial_init(G, d, &m, &l, &acc)
+            pp_attend_range(q, G, d, K, V, d, r0, r1, &m, &l, &acc)
+            return (m, l, acc)
+        }
+        var (fm, fl, facc) = partial(0, n)
+        var full = facc
+        pp_partial_finish(G, d, fl, facc, &full)
+        var worst: Float = 0
+        for split in [0, 1, 57, 100, 199, 200] {
+            var (m1, l1, a1) = partial(0, split)
+            let (m2, l2, a2) = partial(split, n)
+            pp_partial_merge(G, d, &m1, &l1, &a1, m2, l2, a2)
+            var merged = a1
+            pp_partial_finish(G, d, l1, a1, &merged)
+            worst = max(worst, zip(merged, full).map { abs($0 - $1) }.max()!)
+            for g in 0..<G { worst = max(worst, abs(m1[g] - fm[g])) }
+        }
+        _ = (fm, fl)
+        print("log-sum-exp merge: max |merged - single pass| = \(worst) (tolerance 5e-6)")
+        #expect(worst < 5e-6)
+    }
+
+    @Test(arguments: levels)
+    func gatheredAttentionWithMasksAndCorrectionMatchesReference(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        let G = 4, d = 64, n = 500
+        let lsh = Core.LSHParameters(hashBitsPerTable: 6, tableCount: 40)
+        let table = SamplingCorrectionTable(parameters: lsh)
+        let q = gaussians(G * d, seed: 21, scale: 0.3)
+        let K = gaussians(n * d, seed: 22).map { pp_f32_to_f16_scalar($0) }
+        let V = gaussians(n * d, seed: 23).map { pp_f32_to_f16_scalar($0) }
+        var g = SplitMix64Test(seed: 24)
+        var rows: [Int32] = [], masks: [UInt8] = []
+        for r in 0..<n where g.next() % 3 == 0 {
+            let mk = UInt8(g.next() % 16)
+            if mk != 0 { rows.append(Int32(r)); masks.append(mk) }
+        }
+        let norms = (0..<n).map { _ in Float(0.5 + g.unit() * 8) }
+        let qdm = (0..<G).map { _ in Float(g.gaussian()) }, qn = (0..<G).map { _ in Float(1 + g.unit() * 3) }
+        var worst = 0.0
+        for corrected in [false, true] {
+            var m = [Float](repeating: 0, count: G), l = m, acc = [Float](repeating: 0, count: G * d)
+            pp_partial_init(G, d, &m, &l, &acc)
+            norms.withUnsafeBufferPointer { np in
+                qdm.withUnsafeBufferPointer { dp in
+                    qn.withUnsafeBufferPointer { qp in
+                        var c = pp_sampling_correction(lut: table.values.pointer, lutSize: Int32(table.size), keyNorm: np.baseAddress! - 0,
+                                                       normOffset: 0, queryDotMean: dp.baseAddress, queryNorm: qp.baseAddress)
+                        if corrected {
+                            pp_attend_gather(q, G, d, K, V, d, rows, masks, rows.count, &c, &m, &l, &acc)
+                        } else {
+                            pp_attend_gather(q, G, d, K, V, d, rows, masks, rows.count, nil, &m, &l, &acc)
+                        }
+                    }
+                }
+            }
+            var out = acc
+            pp_partial_finish(G, d, l, acc, &out)
+            let maskOf = Dictionary(uniqueKeysWithValues: zip(rows.map(Int.init), masks))
+            let ref = referenceAttention(q: q, G: G, d: d, K: K, V: V, rows: rows.map(Int.init),
+                                         heads: { r, h in (maskOf[r]! >> h) & 1 == 1 },
+                                         bias: { r, h, s in
+                                             guard corrected else { return 0 }
+                                             let cosv = (s - Double(qdm[h])) / (Double(qn[h]) * Double(norms[r]))
+                                             return table.interpolated(cos: cosv)
+                                         })
+            worst = max(worst, zip(out, ref).map { abs(Double($0) - $1) }.max()!)
+        }
+        print("gathered attention level \(level) (\(rows.count) rows, masks, correction on/off): max |diff| \(worst) (tolerance 5e-5)")
+        #expect(worst < 5e-5)
+    }
+
+    @Test func topSelectionMatchesSorting() {
+        var g = SplitMix64Test(seed: 9)
+        for n in [1, 2, 10, 1000] {
+            // Values with ties.
+            let s = (0..<n).map { _ in Float(Int(g.next() % 50)) }
+            for k in [0, 1, n / 3, n] {
+                var work = [Int32](repeating: 0, count: n), out = [Int32](repeating: 0, count: n)
+                let got = pp_select_top(s, n, k, &work, &out)
+                let expected = Set((0..<n).sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) }.prefix(k).map(Int32.init))
+                #expect(got == k && Set(out.prefix(got)) == expected, "n \(n) k \(k)")
+            }
+        }
+    }
+
+    /// The C sources and the prebuilt assembly used on x86-64 Linux must be in sync.
+    @Test func prebuiltAssemblyMatchesCSources() throws {
+        let dir = TestFiles.here() + "/../../Sources/CKernels"
+        let fm = FileManager.default
+        let cFiles = try fm.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".c") }.sorted()
+        var data = Data()
+        for f in cFiles + ["internal.h", "include/CKernels.h"] { data.append(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f))) }
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in data { h ^= UInt64(b); h = h &* 0x100_0000_01B3 }
+        let digest = String(h, radix: 16).leftPadded(16)
+        let asm = try fm.contentsOfDirectory(atPath: dir + "/prebuilt").filter { $0.hasSuffix(".S") }
+        #expect(asm.count == cFiles.count)
+        for a in asm {
+            let text = try String(contentsOfFile: dir + "/prebuilt/" + a, encoding: .utf8)
+            #expect(text.contains("source-fnv1a64: \(digest)"), "\(a) is stale: run scripts/gen-kernel-asm")
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import Testing
+
+@testable import Executor
+
+/// Locates test inputs outside the repository.
+enum TestFiles {
+    /// The SmolLM2 GGUF, found like scripts/fetch-smollm2 stores it: $PIGPLAN_MODEL_CACHE, else
+    /// ~/.cache/pigplan/models/, the first file named smollm2*.gguf (case-insensitive).
+    static var smolLM2: String? {
+        let env = ProcessInfo.processInfo.environment
+        let dir = env["PIGPLAN_MODEL_CACHE"] ?? (NSHomeDirectory() + "/.cache/pigplan/models")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
+        return names.sorted().first { $0.lowercased().hasPrefix("smollm2") && $0.lowercased().hasSuffix(".gguf") }
+            .map { dir + "/" + $0 }
+    }
+
+    static func skipMessage(_ what: String) -> String {
+        "SKIPPED \(what): SmolLM2 GGUF not found in $PIGPLAN_MODEL_CACHE or ~/.cache/pigplan/models/ (run scripts/fetch-smollm2)"
+    }
+
+    /// Directory of this file (for golden files).
+    static func here(_ file: String = #filePath) -> String { (file as NSString).deletingLastPathComponent }
+}

@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel", "Profiles", "Fixtures"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Solver", "Profiles", "Fixtures"]),
-        .testTarget(name: "ProfilesTests", dependencies: ["Profiles"]),
+        .testTarget(name: "ProfilesTests", dependencies: ["Profiles"], exclude: ["h200-host-kernels.json"]),
         // Golden/ holds reference outputs read by path (scripts/reference_smollm2.py writes them).
         .testTarget(name: "ExecutorTests", dependencies: ["Executor"], exclude: ["Golden"]),
         .testTarget(name: "CommandsTests", dependencies: ["PigPlanCommands"]),

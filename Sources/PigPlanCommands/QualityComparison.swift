@@ -1,0 +1,81 @@
+import Core
+import Executor
+import Foundation
+
+/// `pigplan run --compare`: dense, LSH, oracle TopK and Quest side by side on the same prompt and
+/// model, TopK and Quest at the key budget the LSH run measured.
+public struct QualityComparison: Codable, Sendable {
+    public struct Row: Codable, Sendable {
+        public var mode: String
+        public var attention: AttentionMode
+        /// Fraction of the hashed span attended (sampled or selected); nil for dense.
+        public var keyFraction: Double?
+        public var perplexity: Double
+        public var nextTokenAgreement: Double
+        public var attentionRelativeL2Error: Double?
+        /// Keys attended per query head in hashed layers (exact part included).
+        public var keysPerQuery: Double?
+        /// Bytes read per query head in hashed layers: keys x K and V rows (2 d x 2 bytes), plus
+        /// Quest's page summaries (min and max rows, ceil(n / page) x 2 d x 2 bytes).
+        public var bytesPerQuery: Double?
+        public var tokensPerSecond: Double
+    }
+    public var model: String
+    public var promptTokens: Int
+    public var positions: Int
+    public var seed: UInt64
+    public var rows: [Row]
+
+    static func run(_ command: RunCommand) throws -> QualityComparison {
+        let lshMode = try command.mode(matched: nil).lsh.map { AttentionMode.lshSampled($0) }
+            ?? .lshSampled(LSHParameters(hashBitsPerTable: 10, tableCount: 150))
+        let lsh = try Executor.run(try command.request(mode: lshMode, measureQuality: true))
+        guard let q = lsh.quality, let lshQuality = q.mode else {
+            throw ExecutorError.invalidRequest(field: "quality", reason: "the LSH run measured no quality (prompt too short to hash?)")
+        }
+        let budget = Double(command.budget) ?? lsh.measured.sampledFraction?.mean ?? 0.02
+        let quest = try Executor.run(try command.request(mode: .quest(pageSize: command.pageSize, budgetFraction: budget), measureQuality: true))
+        let d = Double(lsh.shape.headDim)
+        let rowBytes = 2 * d * 2
+        let span = Double(lsh.hashedSpanTokens)
+        let exact = (lsh.measured.keysTouchedPerQuery ?? 0) - (lsh.measured.selectedKeysPerQuery ?? 0)
+        func row(_ name: String, _ m: ExecutorReport.ModeQuality, keys: Double?, extraBytes: Double = 0, rate: Double) -> Row {
+            Row(mode: name, attention: m.attention, keyFraction: m.sampledFraction, perplexity: m.perplexity,
+                nextTokenAgreement: m.nextTokenAgreement, attentionRelativeL2Error: m.attentionRelativeL2Error,
+                keysPerQuery: keys, bytesPerQuery: keys.map { $0 * rowBytes + extraBytes }, tokensPerSecond: rate)
+        }
+        var rows = [row("dense", q.dense, keys: span + exact, rate: Double.nan)]
+        rows.append(row("lsh", lshQuality, keys: lsh.measured.keysTouchedPerQuery, rate: lsh.measured.tokensPerSecond))
+        if let topK = q.topKAtSameBudget {
+            rows.append(row("topk", topK, keys: (topK.sampledFraction ?? budget) * span + exact, rate: Double.nan))
+        }
+        if let questQuality = quest.quality?.mode {
+            let pages = (span / Double(command.pageSize)).rounded(.up)
+            rows.append(row("quest", questQuality, keys: quest.measured.keysTouchedPerQuery, extraBytes: pages * rowBytes,
+                            rate: quest.measured.tokensPerSecond))
+        }
+        return QualityComparison(model: lsh.modelName, promptTokens: lsh.promptTokens, positions: q.positions, seed: lsh.seed, rows: rows)
+    }
+
+    public func table() -> String {
+        var out = "\(model), \(promptTokens) prompt tokens, \(positions) positions evaluated, seed \(seed)\n"
+        let header = ["mode", "keys", "perplexity", "agreement", "attn error", "keys/query", "KB/query"]
+        var lines = [header]
+        for r in rows {
+            lines.append([
+                r.mode + (r.attention.lsh.map { " \($0)" } ?? ""),
+                r.keyFraction.map { Format.number($0 * 100) + "%" } ?? "100%",
+                Format.number(r.perplexity),
+                Format.number(r.nextTokenAgreement * 100) + "%",
+                r.attentionRelativeL2Error.map { Format.number($0 * 100) + "%" } ?? "-",
+                r.keysPerQuery.map { Format.number($0) } ?? "-",
+                r.bytesPerQuery.map { Format.number($0 / 1024) } ?? "-",
+            ])
+        }
+        let widths = header.indices.map { c in lines.map { $0[c].count }.max() ?? 0 }
+        for line in lines {
+            out += line.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined() + "\n"
+        }
+        return out
+    }
+}

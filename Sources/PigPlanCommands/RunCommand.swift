@@ -1,0 +1,191 @@
+import ArgumentParser
+import Core
+import Executor
+import Foundation
+import Profiles
+
+/// `pigplan run`: LSH-sampled (or dense, TopK, Quest) decoding on this CPU, measured.
+public struct RunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run decoding on this machine's CPU (real GGUF model or synthetic weights) and measure speed and quality.")
+
+    public enum Mode: String, ExpressibleByArgument, CaseIterable, Sendable { case dense, lsh, topk, quest }
+    public enum OutputKind: String, ExpressibleByArgument, CaseIterable, Sendable { case table, json }
+    public enum Prefill: String, ExpressibleByArgument, CaseIterable, Sendable { case model, synthetic }
+
+    @Option(help: "A plan file from `pigplan export` (model shape, context, batch, attention, threads).")
+    public var plan: String?
+    @Option(help: "Model profile for synthetic weights (default llama-3.1-8b; ignored with --gguf).")
+    public var model: String?
+    @Option(help: "Keep only the first N layers of a synthetic model.")
+    public var layers: Int?
+    @Option(help: "A llama-architecture GGUF file (scripts/fetch-smollm2 fetches SmolLM2-135M).")
+    public var gguf: String?
+    @Option(help: "Prompt text file (tokenised with the GGUF's tokenizer); default: synthetic tokens.")
+    public var text: String?
+    @Option(help: "Prompt tokens per sequence (96k, 32768, ...); with --text, the first N tokens.", transform: Parse.tokens)
+    public var ctx: TokenCount?
+    @Option(help: "Independent sequences decoded together.")
+    public var batch: Int?
+    @Option(help: "Decode steps to time (and, with --quality, positions evaluated).")
+    public var steps: Int = 16
+    @Option(help: "Attention: dense, lsh (MagicPIG), topk (oracle) or quest (page selection).")
+    public var attention: Mode?
+    @Option(help: "K, bits per hash table (lsh).")
+    public var k: Int?
+    @Option(help: "L, hash tables (lsh).")
+    public var l: Int?
+    @Option(help: "Key budget of topk / quest: a fraction of the keys, or 'match' (what LSH (K, L) samples on the same run).")
+    public var budget: String = "match"
+    @Option(help: "Quest page size in keys.")
+    public var pageSize: Int = 16
+    @Option(help: "Worker threads (default: the cores available).")
+    public var threads: Int?
+    @Option(help: "Seed of every random choice (weights, projections, synthetic tokens).")
+    public var seed: UInt64 = 1
+    @Option(help: "Refuse to run above this memory, e.g. 8GB.", transform: Parse.bytes)
+    public var memoryLimit: Double?
+    @Option(help: "How the prompt's KV cache is made: model (run the prompt) or synthetic (seeded cache; decode timing only).")
+    public var prefill: Prefill = .model
+    @Flag(help: "Measure quality against dense: attention error, next-token agreement, perplexity.")
+    public var quality = false
+    @Flag(help: "Quality report: dense, LSH, oracle TopK and Quest side by side at the LSH run's budget.")
+    public var compare = false
+    @Option(help: "Output format: table or json.")
+    public var format: OutputKind = .table
+    @Option(help: "Profile folder overriding the built-in ones.")
+    public var profilesDir: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if let batch, batch < 1 { throw ValidationError("--batch \(batch): must be at least 1") }
+        if steps < 1 { throw ValidationError("--steps \(steps): must be at least 1") }
+        if let layers, layers < 1 { throw ValidationError("--layers \(layers): must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads \(threads): must be at least 1") }
+        if pageSize < 1 { throw ValidationError("--page-size \(pageSize): must be at least 1") }
+        if budget != "match", !(Double(budget).map { $0 > 0 && $0 <= 1 } ?? false) {
+            throw ValidationError("--budget \(budget): give a fraction in (0, 1] or 'match'")
+        }
+        if text != nil && gguf == nil { throw ValidationError("--text needs --gguf: synthetic weights have no tokenizer") }
+    }
+
+    /// The request these flags (and the plan file) describe, with `mode` as the attention.
+    func request(mode: AttentionMode, measureQuality: Bool) throws -> ExecutorRequest {
+        var planFile: PlanFile? = nil
+        if let plan {
+            do {
+                planFile = try JSONDecoder().decode(PlanFile.self, from: Data(contentsOf: URL(fileURLWithPath: plan)))
+            } catch let error as DecodingError {
+                throw ValidationError("--plan \(plan): not a pigplan plan file (\(Self.describe(error))); write one with `pigplan export --out FILE`")
+            } catch {
+                throw ValidationError("--plan \(plan): cannot be read (\(error.localizedDescription))")
+            }
+            if let version = planFile?.schemaVersion, version != PlanFile.currentSchemaVersion {
+                throw ValidationError("--plan \(plan): schemaVersion \(version) is not supported (this pigplan reads \(PlanFile.currentSchemaVersion))")
+            }
+        }
+        let weights: ExecutorRequest.Weights
+        if let gguf {
+            weights = .gguf(path: gguf)
+        } else if let planFile, model == nil {
+            weights = .synthetic(shape: planFile.modelShape, layers: layers, seed: seed)
+        } else {
+            let store = try ProfileStore.load(directory: profilesDir, environment: ProcessInfo.processInfo.environment)
+            weights = .synthetic(shape: try store.model(model ?? "llama-3.1-8b").shape, layers: layers, seed: seed)
+        }
+        let contextTokens = ctx?.value ?? planFile?.contextTokens
+        let prompt: ExecutorRequest.Prompt
+        if let text {
+            do { prompt = .text(try String(contentsOfFile: text, encoding: .utf8)) } catch {
+                throw ValidationError("--text \(text): cannot be read as UTF-8 text (\(error.localizedDescription))")
+            }
+        } else {
+            guard let contextTokens else { throw ValidationError("pass --ctx (prompt tokens), --text FILE or --plan FILE") }
+            prompt = .syntheticTokens(count: contextTokens)
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        return ExecutorRequest(
+            weights: weights, prompt: prompt, batch: batch ?? planFile?.batch ?? 1, decodeSteps: steps, attention: mode,
+            threads: threads ?? planFile.map { min($0.placement.cpuThreads, cores) }, seed: seed,
+            memoryLimitBytes: memoryLimit, measureQuality: measureQuality,
+            prefill: prefill == .synthetic ? .syntheticCache : .model,
+            maxPromptTokens: text != nil ? contextTokens : nil)
+    }
+
+    /// The attention mode of the flags (or plan), with "match" budgets resolved to `matched`.
+    func mode(matched: Double?) throws -> AttentionMode {
+        var planMode: AttentionMode? = nil
+        if let plan, let data = try? Data(contentsOf: URL(fileURLWithPath: plan)),
+           let file = try? JSONDecoder().decode(PlanFile.self, from: data) { planMode = file.attention }
+        let lsh = LSHParameters(hashBitsPerTable: k ?? planMode?.lsh?.hashBitsPerTable ?? 10,
+                                tableCount: l ?? planMode?.lsh?.tableCount ?? 150)
+        let fraction = Double(budget) ?? matched
+        switch attention {
+        case .dense?: return .dense
+        case .lsh?: return .lshSampled(lsh)
+        case .topk?:
+            guard let fraction else { throw ValidationError("--attention topk --budget match needs an LSH run first; use --compare or give --budget 0.02") }
+            return .topK(budgetFraction: fraction)
+        case .quest?:
+            guard let fraction else { throw ValidationError("--attention quest --budget match needs an LSH run first; use --compare or give --budget 0.02") }
+            return .quest(pageSize: pageSize, budgetFraction: fraction)
+        case nil:
+            return planMode ?? .lshSampled(lsh)
+        }
+    }
+
+    public func run() throws {
+        if compare {
+            let report = try QualityComparison.run(self)
+            print(format == .json ? try PlanRenderer.json(report) : report.table(), terminator: "")
+            return
+        }
+        let needsMatch = (attention == .topk || attention == .quest) && Double(budget) == nil
+        var matched: Double? = nil
+        if needsMatch {
+            let probe = try Executor.run(try request(mode: try mode(matched: nil).lsh.map { .lshSampled($0) } ?? .lshSampled(LSHParameters(hashBitsPerTable: k ?? 10, tableCount: l ?? 150)), measureQuality: false))
+            matched = probe.measured.sampledFraction?.mean
+        }
+        let report = try Executor.run(try request(mode: try mode(matched: matched), measureQuality: quality))
+        print(format == .json ? try PlanRenderer.json(report) : Self.table(report), terminator: "")
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let c): return "missing key '\((c.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+            return "bad value at '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    static func table(_ r: ExecutorReport) -> String {
+        var rows: [(String, String)] = [
+            ("model", "\(r.modelName), \(r.shape.layerCount) layers (dense \(r.denseLayers.map(String.init).joined(separator: ", "))), \(r.weightPrecision.rawValue) weights"),
+            ("run", "\(r.attention.name)\(r.attention.lsh.map { " (K, L) = \($0)" } ?? ""), batch \(r.batch), \(r.promptTokens) prompt tokens, \(r.decodeSteps) steps, \(r.threads) threads, seed \(r.seed)"),
+            ("throughput", "\(Format.number(r.measured.tokensPerSecond)) tokens/s (\(Format.seconds(r.measured.stepSeconds)) per step)"),
+            ("prefill", "\(Format.seconds(r.measured.prefillSeconds)) (index build \(Format.seconds(r.measured.indexBuildSeconds)))"),
+        ]
+        let b = r.measured.breakdown
+        for (name, s) in [("  linear layers", b.linearSeconds), ("  hashing", b.hashingSeconds), ("  retrieval", b.retrievalSeconds),
+                          ("  sampled attention", b.sampledAttentionSeconds), ("  exact part", b.exactSeconds),
+                          ("  dense attention", b.denseAttentionSeconds), ("  other", b.otherSeconds)] where s > 0 {
+            rows.append((name, "\(Format.seconds(s)) per step (\(Format.number(100 * s / max(b.totalSeconds, 1e-30)))%)"))
+        }
+        if let f = r.measured.sampledFraction {
+            rows.append(("sampled fraction", "\(Format.number(f.mean * 100))% of the hashed span (mean over hashed layers)"))
+        }
+        if let q = r.quality {
+            var perplexity = "dense \(Format.number(q.dense.perplexity))"
+            if let m = q.mode { perplexity += ", \(m.attention.name) \(Format.number(m.perplexity))" }
+            if let t = q.topKAtSameBudget { perplexity += ", topk at the same budget \(Format.number(t.perplexity))" }
+            rows.append(("perplexity", perplexity))
+            rows.append(("next-token agreement", "\(Format.number(q.nextTokenAgreement * 100))% over \(q.positions) positions"))
+            if let e = q.attentionRelativeL2Error { rows.append(("attention error", "\(Format.number(e * 100))% relative L2 vs dense (mean)")) }
+        }
+        if let text = r.generatedText?.first { rows.append(("generated", text.replacingOccurrences(of: "\n", with: "\\n"))) }
+        return PlanRenderer.aligned(rows)
+    }
+}

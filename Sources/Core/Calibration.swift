@@ -65,6 +65,12 @@ public struct CPUKernelCosts: Codable, Sendable, Hashable {
     public var linearLayers: [CPULinearRow]?
     /// Engine parameters fitted on this host (override the engine profile's).
     public var engine: EngineParameters?
+    /// CPU-only machines: per layer and sequence, the decode work outside the projections and
+    /// attention (embedding, norms, RoPE, KV stores, residuals), seconds.
+    public var otherSecondsPerLayerPerSequence: Double?
+    /// Sampled fractions measured on the synthetic keys calibration ran (used by `validate`,
+    /// not for real models, whose keys differ).
+    public var syntheticSampledFractions: [SampledFractionPoint]?
 
     public struct CPULinearRow: Codable, Sendable, Hashable {
         public var batch: Int

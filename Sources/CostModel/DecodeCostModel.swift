@@ -203,8 +203,13 @@ public struct DecodeCostModel: Sendable {
 
     /// Fixed per-step costs: GPU launches (layers x launch) and the engine's CPU round trip
     /// (S x roundTrip) for layers attended on the CPU.
-    public func overheadSeconds(_ config: DecodeConfiguration) -> Double {
+    /// On a CPU-only machine: layers x B x the calibrated per-layer, per-sequence remainder
+    /// (embedding, norms, RoPE, KV stores).
+    public func overheadSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         var seconds = 0.0
+        if hardware.gpu == nil, let other = hardware.calibration?.cpu?.otherSecondsPerLayerPerSequence {
+            seconds += Double(model.layerCount) * batch * other
+        }
         if let gpu = hardware.gpu { seconds += Double(model.layerCount) * gpu.launchOverheadSecondsPerLayer }
         if hardware.gpu != nil, config.placement.kvDevice == .cpu {
             seconds += Double(sparseLayerCount(config)) * engine.roundTripOverheadSecondsPerLayer
@@ -344,7 +349,7 @@ public struct DecodeCostModel: Sendable {
         t.gpuAttentionSeconds = gpuAttentionSeconds(config, batch: batch)
         t.exactPartSeconds = exactPartSeconds(config, batch: batch)
         t.transferSeconds = transferSeconds(config, batch: batch)
-        t.overheadSeconds = overheadSeconds(config)
+        t.overheadSeconds = overheadSeconds(config, batch: batch)
         t.retrievalSeconds = retrievalSeconds(config, batch: batch)
         t.sampledAttentionSeconds = sampledAttentionSeconds(config, batch: batch)
         t.cpuAttentionSeconds = cpuAttentionSeconds(config, batch: batch)

@@ -27,7 +27,8 @@ public struct ProfileStore: Sendable {
     }
 
     /// Loads the built-in profiles, then the files of `directory` (a `--profiles-dir`) or, when
-    /// it is nil, of the directory named by `PIGPLAN_PROFILES_DIR` in `environment`. A user file
+    /// it is nil, of the directory named by `PIGPLAN_PROFILES_DIR` in `environment`, or else of
+    /// `~/.pigplan/profiles` when it exists. A user file
     /// replaces the built-in file with the same relative path (e.g. `gpus/h200.json`).
     public static func load(directory: String? = nil, environment: [String: String] = [:]) throws(ProfileError) -> ProfileStore {
         var files: [String: SourceFile] = [:]
@@ -35,10 +36,17 @@ public struct ProfileStore: Sendable {
             files[path] = SourceFile(relativePath: path, displayPath: "Profiles/\(path) (built in)", text: text)
         }
         let overlay = directory ?? environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+            ?? userDirectory(environment).flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
         if let overlay {
             for file in try readDirectory(overlay) { files[file.relativePath] = file }
         }
         return try ProfileStore(files: files.values.sorted { $0.relativePath < $1.relativePath })
+    }
+
+    /// `~/.pigplan/profiles`: where `pigplan calibrate` writes by default, read when it exists
+    /// and neither `--profiles-dir` nor `PIGPLAN_PROFILES_DIR` is given.
+    public static func userDirectory(_ environment: [String: String]) -> String? {
+        environment["HOME"].map { $0 + "/.pigplan/profiles" }
     }
 
     /// The built-in profiles only.

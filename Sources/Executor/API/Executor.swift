@@ -147,20 +147,43 @@ public enum Executor {
 
     /// Loads, prefills, decodes and measures. Throws before allocating when memory would not fit.
     public static func run(_ request: ExecutorRequest) throws -> ExecutorReport {
+        var cache: LoadedWeights? = nil
+        return try run(request, reusing: &cache)
+    }
+
+    /// Weights loaded for one request, kept to serve the next ones with the same weights
+    /// (calibration and validation run many configurations of one model).
+    public struct LoadedWeights: @unchecked Sendable {
+        let source: ExecutorRequest.Weights
+        let precision: WeightPrecision
+        let weights: ModelWeights
+    }
+
+    /// Like `run(_:)`, but reuses `cache` when it holds the same weights, and leaves this run's
+    /// weights in it.
+    public static func run(_ request: ExecutorRequest, reusing cache: inout LoadedWeights?) throws -> ExecutorReport {
         let v = try resolve(request)
         let need = requirement(request, v)
         if let limit = request.memoryLimitBytes, need.totalBytes > limit {
             throw ExecutorError.insufficientMemory(required: need, limitBytes: limit, limitSource: "memoryLimitBytes")
         }
-        if let avail = availableMemoryBytes(), need.totalBytes > avail {
+        // Weights already held in `cache` for this request are not allocated again.
+        let reusing = cache.map { $0.source == request.weights && $0.precision == v.precision } ?? false
+        if let avail = availableMemoryBytes(), need.totalBytes - (reusing ? need.weightsBytes : 0) > avail {
             throw ExecutorError.insufficientMemory(required: need, limitBytes: avail, limitSource: "MemAvailable in /proc/meminfo")
         }
         let runner = ParallelRunner(threads: v.threads)
         let weights: ModelWeights
-        switch request.weights {
-        case .gguf: weights = try GGUFModelLoader.load(v.file!, precision: v.precision, layers: nil, runner: runner)
-        case .synthetic(let shape, let layers, let seed):
-            weights = SyntheticWeights.make(shape: shape, layers: layers, seed: seed, precision: v.precision, runner: runner)
+        if reusing, let cached = cache {
+            weights = cached.weights
+        } else {
+            cache = nil  // release the old weights before loading new ones
+            switch request.weights {
+            case .gguf: weights = try GGUFModelLoader.load(v.file!, precision: v.precision, layers: nil, runner: runner)
+            case .synthetic(let shape, let layers, let seed):
+                weights = SyntheticWeights.make(shape: shape, layers: layers, seed: seed, precision: v.precision, runner: runner)
+            }
+            cache = LoadedWeights(source: request.weights, precision: v.precision, weights: weights)
         }
         var shape = weights.shape
         shape.denseLayers = v.denseLayers

@@ -1,0 +1,176 @@
+import Core
+import CostModel
+import Executor
+import Foundation
+
+/// `pigplan calibrate`: measures this machine with the executor's own kernels and fits a CPU-only
+/// system profile (its linear layers run on the CPU too).
+///
+/// Runs (synthetic weights of `shape` cut to `layers` blocks, a seeded synthetic KV cache so no
+/// prefill is timed, weights generated once and reused): read bandwidth with 1 and all threads
+/// over a buffer far larger than the last-level cache (cold, as a decode step sees memory);
+/// dense decoding at several batches and contexts (linear layers, dense attention, the
+/// remainder); LSH decoding at several (K, L), contexts and batches (hashing, retrieval, sampled
+/// attention and the sampled fraction of the synthetic keys). Each cost-model parameter is then
+/// fitted as in `CalibrationFit`.
+public struct LocalCalibrator: Sendable {
+    public var shape: ModelShape
+    public var layers: Int
+    public var threads: Int
+    public var quick: Bool
+    public var seed: UInt64
+
+    public init(shape: ModelShape, layers: Int, threads: Int, quick: Bool, seed: UInt64 = 7) {
+        self.shape = shape
+        self.layers = layers
+        self.threads = threads
+        self.quick = quick
+        self.seed = seed
+    }
+
+    /// The (K, L) the calibration measures (and `validate` runs).
+    public static let lshSettings = [LSHParameters(hashBitsPerTable: 8, tableCount: 75),
+                                     LSHParameters(hashBitsPerTable: 9, tableCount: 120),
+                                     LSHParameters(hashBitsPerTable: 10, tableCount: 150)]
+
+    public struct Result: Sendable {
+        public var cpu: CPUProfile
+        public var system: SystemProfile
+        public var runs: Int
+        public var seconds: Double
+    }
+
+    /// The shape the executor runs: `layers` blocks, the model's dense layers among them.
+    public var runShape: ModelShape {
+        var s = shape
+        s.layerCount = min(layers, shape.layerCount)
+        s.denseLayers = shape.denseLayers.filter { $0 < s.layerCount }
+        return s
+    }
+
+    func request(_ mode: AttentionMode, batch: Int, context: Int, steps: Int) -> ExecutorRequest {
+        ExecutorRequest(weights: .synthetic(shape: shape, layers: layers, seed: seed), prompt: .syntheticTokens(count: context),
+                        batch: batch, decodeSteps: steps, attention: mode, threads: threads, seed: seed, prefill: .syntheticCache)
+    }
+
+    public func run(progress: (String) -> Void) throws -> Result {
+        let started = Clock.now()
+        let hostName = ProcessInfo.processInfo.hostName
+        progress("read bandwidth (1 and \(threads) threads, cold)")
+        let bufferBytes = quick ? 256 << 20 : 1 << 30
+        let oneThread = MemoryBandwidth.measureRead(bytes: bufferBytes, threads: 1)
+        let allThreads = MemoryBandwidth.measureRead(bytes: bufferBytes, threads: threads)
+
+        let steps = quick ? 3 : 6
+        var cache: Executor.LoadedWeights? = nil
+        var dense: [ExecutorReport] = []
+        let denseGrid: [(Int, Int)] = quick ? [(1, 2048), (2, 4096)] : [(1, 2048), (2, 2048), (4, 2048), (1, 8192), (2, 8192), (4, 8192)]
+        for (i, (batch, context)) in denseGrid.enumerated() {
+            progress("dense decode \(i + 1)/\(denseGrid.count): batch \(batch), context \(context)")
+            dense.append(try Executor.run(request(.dense, batch: batch, context: context, steps: steps), reusing: &cache))
+        }
+        var lsh: [ExecutorReport] = []
+        let lshGrid: [(LSHParameters, Int, Int)] = quick
+            ? [(Self.lshSettings[0], 1, 8192), (Self.lshSettings[2], 2, 8192)]
+            : Self.lshSettings.flatMap { p in [(p, 1, 8192), (p, 2, 16384)] }
+        for (i, (p, batch, context)) in lshGrid.enumerated() {
+            progress("LSH decode \(i + 1)/\(lshGrid.count): \(p), batch \(batch), context \(context)")
+            lsh.append(try Executor.run(request(.lshSampled(p), batch: batch, context: context, steps: steps), reusing: &cache))
+        }
+        cache = nil
+        progress("fitting")
+        let result = fit(dense: dense, lsh: lsh, readAll: allThreads, readOne: oneThread, host: hostName)
+        return Result(cpu: result.cpu, system: result.system, runs: dense.count + lsh.count, seconds: Clock.now() - started)
+    }
+
+    /// The fitted profiles from measured runs (pure: tested with synthetic timings).
+    public func fit(dense: [ExecutorReport], lsh: [ExecutorReport], readAll: Double, readOne: Double, host: String)
+        -> (cpu: CPUProfile, system: SystemProfile)
+    {
+        let s = runShape
+        let memory = Self.physicalMemoryBytes() ?? 16e9
+        let cpu = CPUProfile(
+            name: "local-cpu", displayName: "This machine's CPU (\(host), measured)", coresPerSocket: threads, maxSockets: 1,
+            dramBandwidthBytesPerSecondPerSocket: readAll / 0.8, streamEfficiency: 0.8, perCoreReadBytesPerSecond: readOne,
+            remoteBandwidthFraction: 0.33, defaultMemoryBytesPerSocket: memory, flopsPerSecondPerCore: 32e9,
+            vectorISA: Executor.simdLevel >= 2 ? ["avx512f", "f16c", "fma"] : ["portable"],
+            source: "pigplan calibrate, \(Self.today())")
+        let unit = EngineParameters(
+            sampledAttentionBandwidthFraction: 1, denseAttentionBandwidthFraction: 1, gqaSharedReads: true,
+            retrievalSecondsPerTableWalk: 0, retrievalSecondsPerCandidate: 0, roundTripOverheadSecondsPerLayer: 0,
+            threadScalingEfficiency: 1, computesExactPart: true)
+        var costs = CPUKernelCosts(readBytesPerSecond: readAll, readBytesPerSecondOneThread: readOne, threads: threads)
+        func model(_ r: ExecutorReport, engine: EngineParameters, cpuProfile: CPUProfile = cpu) -> (DecodeCostModel, DecodeConfiguration) {
+            let hw = Hardware(name: "local", gpu: nil, cpu: cpuProfile, sockets: 1, threads: threads, cpuMemoryBytes: memory,
+                              gpuMemoryBytes: 0, numaLocal: true, link: nil,
+                              calibration: Calibration(source: "fit", cpu: costs))
+            let m = DecodeCostModel(hardware: hw, workload: Workload(model: s, contextTokens: r.promptTokens, generatedTokens: r.decodeSteps),
+                                    engine: engine, fractions: SampledFractionModel(override: r.measured.sampledFraction?.mean))
+            return (m, DecodeConfiguration(batch: r.batch, attention: r.attention, placement: Placement(kvDevice: .cpu, cpuThreads: threads)))
+        }
+        // Linear layers (LM head included) and the remainder, from every run.
+        let all = dense + lsh
+        let weightBytes = Double(s.layerCount) * s.linearBytesPerLayer + s.lmHeadBytes
+        costs.linearLayers = CalibrationFit.linearRows(all.map { (batch: $0.batch, seconds: $0.measured.breakdown.linearSeconds, bytes: weightBytes) })
+        costs.otherSecondsPerLayerPerSequence = CalibrationFit.median(all.map {
+            $0.measured.breakdown.otherSeconds / Double(s.layerCount * $0.batch)
+        })
+        // Dense attention (all layers of the dense runs, the dense layers of the LSH runs).
+        let denseBasis = all.map { r in let (m, c) = model(r, engine: unit); return m.cpuAttentionSeconds(c, batch: Double(r.batch)) }
+        let denseFraction = CalibrationFit.fraction(basis: denseBasis, measured: all.map(\.measured.breakdown.denseAttentionSeconds))
+        // Sampled attention, retrieval and hashing from the LSH runs.
+        let sampledBasis = lsh.map { r in let (m, c) = model(r, engine: unit); return m.sampledAttentionSeconds(c, batch: Double(r.batch)) }
+        let sampledFraction = CalibrationFit.fraction(basis: sampledBasis, measured: lsh.map(\.measured.breakdown.sampledAttentionSeconds))
+        var walkOnly = unit, candidateOnly = unit
+        walkOnly.retrievalSecondsPerTableWalk = 1
+        candidateOnly.retrievalSecondsPerCandidate = 1
+        let walkBasis = lsh.map { r in let (m, c) = model(r, engine: walkOnly); return m.retrievalSeconds(c, batch: Double(r.batch)) }
+        let candidateBasis = lsh.map { r in let (m, c) = model(r, engine: candidateOnly); return m.retrievalSeconds(c, batch: Double(r.batch)) }
+        let (walk, candidate) = CalibrationFit.twoTerm(x: walkBasis, y: candidateBasis, t: lsh.map(\.measured.breakdown.retrievalSeconds))
+        // Hashing runs on the CPU here: basis at 1 FLOP/s per core, so flops per core = basis / t.
+        var unitCPU = cpu
+        unitCPU.flopsPerSecondPerCore = 1
+        let hashBasis = lsh.map { r in let (m, c) = model(r, engine: unit, cpuProfile: unitCPU); return m.hashingSeconds(c, batch: Double(r.batch)) }
+        var fittedCPU = cpu
+        let flops = CalibrationFit.fraction(basis: hashBasis, measured: lsh.map(\.measured.breakdown.hashingSeconds))
+        if flops.isFinite && flops > 0 { fittedCPU.flopsPerSecondPerCore = flops }
+
+        costs.engine = EngineParameters(
+            sampledAttentionBandwidthFraction: sampledFraction.isFinite ? sampledFraction : 0.5,
+            denseAttentionBandwidthFraction: denseFraction.isFinite ? denseFraction : 0.8, gqaSharedReads: true,
+            retrievalSecondsPerTableWalk: walk, retrievalSecondsPerCandidate: candidate,
+            roundTripOverheadSecondsPerLayer: 0, threadScalingEfficiency: 1, computesExactPart: true)
+        var fractions: [SampledFractionPoint] = []
+        for (p, group) in Dictionary(grouping: lsh.filter { $0.attention.lsh != nil }, by: { $0.attention.lsh! }) {
+            let values = group.compactMap { $0.measured.sampledFraction?.mean }
+            if !values.isEmpty {
+                fractions.append(SampledFractionPoint(k: p.hashBitsPerTable, l: p.tableCount, fraction: values.reduce(0, +) / Double(values.count)))
+            }
+        }
+        costs.syntheticSampledFractions = fractions.sorted { ($0.k, $0.l) < ($1.k, $1.l) }
+        let system = SystemProfile(
+            name: "local", displayName: "This machine (\(host)), CPU only, calibrated", gpu: nil, cpu: fittedCPU.name, sockets: 1,
+            threads: threads, cpuMemoryBytes: memory * 0.9, numaLocal: true, link: nil,
+            calibration: Calibration(source: "pigplan calibrate\(quick ? " --quick" : "") on \(host)", measuredOn: Self.today(), host: host,
+                                     referenceModel: shape.name, cpu: costs),
+            note: "Written by `pigplan calibrate`: measured with the executor's kernels on \(s.name)-shaped synthetic layers.")
+        return (fittedCPU, system)
+    }
+
+    static func today() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date())
+    }
+
+    /// MemTotal from /proc/meminfo, bytes.
+    static func physicalMemoryBytes() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let kb = Double(parts[1]) { return kb * 1024 }
+        }
+        return nil
+    }
+}

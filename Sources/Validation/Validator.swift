@@ -1,0 +1,146 @@
+import Core
+import CostModel
+import Executor
+import Foundation
+
+/// `pigplan validate`: runs a grid of configurations on the executor and compares each
+/// measured decode step with the cost model's prediction on the calibrated local profile.
+public struct Validator: Sendable {
+    public struct Row: Codable, Sendable {
+        public var attention: AttentionMode
+        public var batch: Int
+        public var contextTokens: Int
+        public var predictedStepSeconds: Double
+        public var measuredStepSeconds: Double
+        public var predictedTokensPerSecond: Double
+        public var measuredTokensPerSecond: Double
+        public var absPercentError: Double
+        /// Sampled fraction the prediction used (calibration's synthetic measurement) and the run's.
+        public var predictedSampledFraction: Double?
+        public var measuredSampledFraction: Double?
+        public var predictedBreakdown: [String: Double]
+        public var measuredBreakdown: TimeBreakdown
+    }
+    public struct Summary: Codable, Sendable {
+        public var configurations: Int
+        public var medianAbsPercentError: Double
+        public var maxAbsPercentError: Double
+        public var meanAbsPercentError: Double
+    }
+    public struct PlanCheck: Codable, Sendable {
+        public var contextTokens: Int
+        public var chosen: String
+        public var chosenMeasuredTokensPerSecond: Double
+        public var bestValidated: String
+        public var bestMeasuredTokensPerSecond: Double
+        /// chosen / best measured.
+        public var ratio: Double
+    }
+    public struct Report: Codable, Sendable {
+        public var system: String
+        public var model: String
+        public var layers: Int
+        public var threads: Int
+        public var seed: UInt64
+        public var date: String
+        public var summary: Summary
+        public var rows: [Row]
+        public var planCheck: PlanCheck?
+    }
+
+    public var calibrator: LocalCalibrator
+    public var hardware: Hardware
+    public var engine: EngineParameters
+
+    public init(calibrator: LocalCalibrator, hardware: Hardware, engine: EngineParameters) {
+        self.calibrator = calibrator
+        self.hardware = hardware
+        self.engine = engine
+    }
+
+    public static func grid(quick: Bool) -> [(AttentionMode, Int, Int)] {
+        let modes: [AttentionMode] = [.dense] + (quick ? [LocalCalibrator.lshSettings[0], LocalCalibrator.lshSettings[2]] : LocalCalibrator.lshSettings)
+            .map { .lshSampled($0) }
+        let points: [(Int, Int)] = quick ? [(1, 4096), (4, 4096)] : [(1, 4096), (4, 4096), (1, 16384), (4, 16384), (8, 8192)]
+        return modes.flatMap { m in points.map { (m, $0.0, $0.1) } }
+    }
+
+    public func costModel(context: Int, steps: Int) -> DecodeCostModel {
+        DecodeCostModel(hardware: hardware, workload: Workload(model: calibrator.runShape, contextTokens: context, generatedTokens: steps),
+                        engine: engine,
+                        fractions: SampledFractionModel(measured: hardware.calibration?.cpu?.syntheticSampledFractions ?? [], defaultCorrection: 1.5))
+    }
+
+    public func predict(_ mode: AttentionMode, batch: Int, context: Int, steps: Int) -> StepCost {
+        let config = DecodeConfiguration(batch: batch, attention: mode, placement: Placement(kvDevice: .cpu, cpuThreads: calibrator.threads))
+        return costModel(context: context, steps: steps).step(config, batch: Double(batch))
+    }
+
+    public func run(quick: Bool, steps: Int, progress: (String) -> Void) throws -> Report {
+        var cache: Executor.LoadedWeights? = nil
+        var rows: [Row] = []
+        let grid = Self.grid(quick: quick)
+        for (i, (mode, batch, context)) in grid.enumerated() {
+            progress("\(i + 1)/\(grid.count): \(mode.name)\(mode.lsh.map { " \($0)" } ?? ""), batch \(batch), context \(context)")
+            let report = try Executor.run(calibrator.request(mode, batch: batch, context: context, steps: steps), reusing: &cache)
+            let predicted = predict(mode, batch: batch, context: report.promptTokens, steps: steps)
+            let measured = report.measured.stepSeconds
+            rows.append(Row(
+                attention: mode, batch: batch, contextTokens: report.promptTokens,
+                predictedStepSeconds: predicted.stepSeconds, measuredStepSeconds: measured,
+                predictedTokensPerSecond: predicted.tokensPerSecond, measuredTokensPerSecond: report.measured.tokensPerSecond,
+                absPercentError: 100 * abs(predicted.stepSeconds - measured) / measured,
+                predictedSampledFraction: predicted.sampledFraction, measuredSampledFraction: report.measured.sampledFraction?.mean,
+                predictedBreakdown: Dictionary(uniqueKeysWithValues: predicted.terms.named), measuredBreakdown: report.measured.breakdown))
+        }
+        let errors = rows.map(\.absPercentError)
+        let summary = Summary(configurations: rows.count, medianAbsPercentError: CalibrationFit.median(errors),
+                              maxAbsPercentError: errors.max() ?? .nan, meanAbsPercentError: errors.reduce(0, +) / Double(max(1, errors.count)))
+        return Report(system: hardware.name, model: calibrator.shape.name, layers: calibrator.runShape.layerCount,
+                      threads: calibrator.threads, seed: calibrator.seed, date: LocalCalibrator.today(), summary: summary,
+                      rows: rows, planCheck: nil)
+    }
+
+    /// Runs `mode` at `batch` on the executor (for the plan check).
+    public func measure(_ mode: AttentionMode, batch: Int, context: Int, steps: Int) throws -> ExecutorReport {
+        try Executor.run(calibrator.request(mode, batch: batch, context: context, steps: steps))
+    }
+
+    // MARK: - Output
+
+    public static func csv(_ report: Report) -> String {
+        var lines = ["attention,k,l,batch,contextTokens,predictedStepSeconds,measuredStepSeconds,predictedTokensPerSecond,measuredTokensPerSecond,absPercentError,predictedSampledFraction,measuredSampledFraction"]
+        for r in report.rows {
+            lines.append([r.attention.name, r.attention.lsh.map { "\($0.hashBitsPerTable)" } ?? "", r.attention.lsh.map { "\($0.tableCount)" } ?? "",
+                          "\(r.batch)", "\(r.contextTokens)", "\(r.predictedStepSeconds)", "\(r.measuredStepSeconds)",
+                          "\(r.predictedTokensPerSecond)", "\(r.measuredTokensPerSecond)", "\(r.absPercentError)",
+                          r.predictedSampledFraction.map { "\($0)" } ?? "", r.measuredSampledFraction.map { "\($0)" } ?? ""].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Two panels side by side: predicted vs measured step time with y = x, and tokens/s vs batch.
+    public static func svg(_ report: Report) -> String {
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+        var left = SVGPlot(title: "decode step: predicted vs measured (median error \(Format.number(report.summary.medianAbsPercentError))%)",
+                           xLabel: "measured step (s)", yLabel: "predicted step (s)")
+        left.diagonal = true
+        left.logScale = true
+        var right = SVGPlot(title: "throughput vs batch (dots measured, lines predicted)", xLabel: "batch", yLabel: "tokens/s")
+        let modes = Array(Set(report.rows.map { $0.attention.name + ($0.attention.lsh.map { " \($0)" } ?? "") })).sorted()
+        for (i, mode) in modes.enumerated() {
+            let rows = report.rows.filter { $0.attention.name + ($0.attention.lsh.map { " \($0)" } ?? "") == mode }
+            let color = colors[i % colors.count]
+            left.series.append(.init(name: mode, points: rows.map { (x: $0.measuredStepSeconds, y: $0.predictedStepSeconds) }, color: color, connected: false))
+            let context = rows.map(\.contextTokens).max() ?? 0
+            let atContext = rows.filter { $0.contextTokens == context }
+            right.series.append(.init(name: "\(mode) @\(TokenCount(context))", points: atContext.map { (x: Double($0.batch), y: $0.measuredTokensPerSecond) }, color: color, connected: false))
+            right.series.append(.init(name: "", points: atContext.map { (x: Double($0.batch), y: $0.predictedTokensPerSecond) }, color: color, connected: true))
+        }
+        right.series = right.series.filter { !$0.points.isEmpty }
+        let a = left.render(), b = right.render()
+        // Side by side in one document.
+        let strip = { (s: String) in s.split(separator: "\n").dropFirst().dropLast().joined(separator: "\n") }
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(left.width + right.width))\" height=\"\(Int(left.height))\">\n<g>\n\(strip(a))\n</g>\n<g transform=\"translate(\(Int(left.width)),0)\">\n\(strip(b))\n</g>\n</svg>\n"
+    }
+}

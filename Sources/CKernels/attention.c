@@ -303,7 +303,9 @@ void pp_set_gather_tuning(int aheadRows, int prefetchStrideBytes) {
 #endif
 }
 
+#if PP_X86
 static int simd_ok(size_t G, size_t d) { return d % 16 == 0 && d <= 256 && G <= PP_MAX_GROUP; }
+#endif
 
 void pp_attend_range(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
                      size_t ld, size_t r0, size_t r1, float *m, float *l, float *acc) {

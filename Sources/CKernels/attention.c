@@ -161,17 +161,19 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
                            : _mm512_add_epi32(_mm512_set1_epi32((int32_t)(r0 + j0)), lane);
         int32_t rowArr[16] __attribute__((aligned(64)));
         _mm512_store_si512((__m512i *)rowArr, rows);
-        if (idx && j0 == 0) { // the first rows: prefetch them now
+        if (j0 == 0) { // the first rows: prefetch them now
             for (size_t j = 0; j < ahead && j < count; j++) {
-                prefetch_row(K + (size_t)idx[j] * ld, rowBytes);
-                prefetch_row(V + (size_t)idx[j] * ld, rowBytes);
+                size_t r = idx ? (size_t)idx[j] : r0 + j;
+                prefetch_row(K + r * ld, rowBytes);
+                prefetch_row(V + r * ld, rowBytes);
             }
         }
         // (1) scores
         for (size_t j = 0; j < bl; j++) {
-            if (idx && j0 + j + ahead < count) { // keep `ahead` rows in flight
-                prefetch_row(K + (size_t)idx[j0 + j + ahead] * ld, rowBytes);
-                prefetch_row(V + (size_t)idx[j0 + j + ahead] * ld, rowBytes);
+            if (j0 + j + ahead < count) { // keep `ahead` rows in flight
+                size_t ahr = idx ? (size_t)idx[j0 + j + ahead] : r0 + j0 + j + ahead;
+                prefetch_row(K + ahr * ld, rowBytes);
+                prefetch_row(V + ahr * ld, rowBytes);
             }
             const uint16_t *kp = K + (size_t)rowArr[j] * ld;
             __m512 s[PP_MAX_GROUP];
@@ -301,7 +303,9 @@ void pp_set_gather_tuning(int aheadRows, int prefetchStrideBytes) {
 #endif
 }
 
+#if PP_X86
 static int simd_ok(size_t G, size_t d) { return d % 16 == 0 && d <= 256 && G <= PP_MAX_GROUP; }
+#endif
 
 void pp_attend_range(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
                      size_t ld, size_t r0, size_t r1, float *m, float *l, float *acc) {

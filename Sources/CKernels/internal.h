@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(_M_X64)
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(PP_FORCE_PORTABLE)
 #define PP_X86 1
 #include <immintrin.h>
 /// Functions compiled for AVX-512 (F, BW, VL), F16C and FMA; only called when pp_level >= 2.

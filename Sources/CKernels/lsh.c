@@ -136,14 +136,13 @@ size_t pp_lsh_retrieve(const uint16_t *qcodes, size_t G, size_t K, size_t L, con
                 const int32_t *bucket = start[t - t0];
                 for (int32_t x = 0; x < len[t - t0]; x++) {
                     size_t i = (size_t)(bucket[x] - indexBase);
+                    // Branch-free: seen once -> emit (second hit); unseen this epoch -> seen
+                    // once; already emitted -> unchanged.
                     uint32_t v = stamp[i];
-                    if (v == first) {       // second hit: emit
-                        stamp[i] = second;
-                        hm[i] |= bit;
-                        sampled++;
-                    } else if (v != second) { // first hit this epoch
-                        stamp[i] = first;
-                    }
+                    uint32_t hit2 = v == first;
+                    stamp[i] = hit2 ? second : (v == second ? second : first);
+                    hm[i] |= (uint8_t)(bit & (uint8_t)(0u - hit2));
+                    sampled += (int32_t)hit2;
                 }
             }
         }

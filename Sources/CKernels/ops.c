@@ -121,6 +121,21 @@ PP_AVX512 static double read_sum_avx512(const float *x, size_t n) {
 }
 #endif
 
+double pp_gather_read_sum(const uint16_t *rows, size_t ld, const int32_t *idx, size_t count, size_t width) {
+    // Plain C: sums the binary16 bit patterns as integers (only the reads matter), with the
+    // same prefetch distance as the attention kernel (16 rows).
+    uint64_t s = 0;
+    for (size_t j = 0; j < count; j++) {
+        if (j + 16 < count) {
+            const char *p = (const char *)(rows + (size_t)idx[j + 16] * ld);
+            for (size_t o = 0; o < width * 2; o += 64) __builtin_prefetch(p + o);
+        }
+        const uint16_t *r = rows + (size_t)idx[j] * ld;
+        for (size_t i = 0; i < width; i++) s += r[i];
+    }
+    return (double)s;
+}
+
 double pp_read_sum(const float *x, size_t n) {
 #if PP_X86
     if (pp_use_avx512()) return read_sum_avx512(x, n);

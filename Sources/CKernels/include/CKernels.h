@@ -31,6 +31,17 @@ int pp_set_simd_level(int level);
 /// Atomic fetch-and-add on a shared counter (work distribution from Swift threads).
 long pp_atomic_fetch_add(long *counter, long value);
 
+/// A persistent pool of `threads - 1` worker threads; `pp_pool_run` hands items 0..<count to the
+/// workers and the calling thread (fn(ctx, item, worker), worker in 0..<threads) and returns when
+/// all are done. Workers spin briefly between runs, then sleep. A run that finds the pool busy
+/// (concurrent or nested) executes serially on the caller.
+typedef struct pp_pool pp_pool;
+typedef void (*pp_task_fn)(void *ctx, long item, long worker);
+pp_pool *pp_pool_create(int threads);
+void pp_pool_destroy(pp_pool *pool);
+int pp_pool_threads(const pp_pool *pool);
+void pp_pool_run(pp_pool *pool, long count, pp_task_fn fn, void *ctx);
+
 // ---------------------------------------------------------------------------------------------
 // Conversions and GGUF dequantisation
 // ---------------------------------------------------------------------------------------------
@@ -215,6 +226,10 @@ void pp_fill_gaussian_f32(float *dst, size_t n, uint64_t seed, uint64_t start, f
 /// random row gathers over gigabytes of KV cache otherwise miss the TLB on nearly every row.
 /// Returns 0 on success, -1 where unsupported. p should be 2 MiB aligned.
 int pp_advise_huge_pages(void *p, size_t bytes);
+
+/// Reads rows idx[0..count) of `width` binary16 elements (stride ld) and returns a checksum: the
+/// random-row read ceiling the sampled-attention kernel is compared with.
+double pp_gather_read_sum(const uint16_t *rows, size_t ld, const int32_t *idx, size_t count, size_t width);
 
 /// Sum of n floats read sequentially (a STREAM-like read probe; the result defeats elimination).
 double pp_read_sum(const float *x, size_t n);

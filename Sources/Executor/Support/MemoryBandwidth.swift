@@ -29,3 +29,28 @@ public enum MemoryBandwidth {
         return best
     }
 }
+
+extension MemoryBandwidth {
+    /// Bytes per second of reading binary16 rows (each `width` elements, stride `ld`) at the given
+    /// row indices of each segment's base, segments shared out over `threads` threads: the ceiling
+    /// for row gathers in this access pattern. Best of `repetitions`.
+    public static func measureGather(segments: [(base: UnsafePointer<UInt16>, rows: [Int32])], ld: Int, width: Int,
+                                     threads: Int, repetitions: Int = 3) -> Double {
+        let runner = ParallelRunner(threads: threads)
+        let bases = segments.map { SendablePointer(UnsafeMutablePointer(mutating: $0.base)) }
+        let lists = segments.map { Buffer($0.rows) }
+        let ptrs = lists.map { SendablePointer($0.pointer) }
+        let counts = segments.map { $0.rows.count }
+        let total = counts.reduce(0, +)
+        var best = 0.0
+        for _ in 0..<repetitions {
+            let t0 = Clock.now()
+            runner.forEach(segments.count) { i, _ in
+                _ = pp_gather_read_sum(bases[i].p, ld, ptrs[i].p, counts[i], width)
+            }
+            best = max(best, Double(total * width * 2) / (Clock.now() - t0))
+        }
+        withExtendedLifetime(lists) {}
+        return best
+    }
+}

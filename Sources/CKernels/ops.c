@@ -84,12 +84,15 @@ static inline uint64_t splitmix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-/// Box-Muller on the two 32-bit halves of SplitMix64(seed + (i+1) * gamma).
+/// A unit-variance, nearly Gaussian value from SplitMix64(seed + (i+1) * gamma): the sum of its
+/// four 16-bit quarters as uniforms (Irwin-Hall of order 4, centred and scaled by sqrt(3)).
+/// Bounded at +-3.46 sigma; a few times cheaper than Box-Muller, which made synthetic weights of
+/// an 8B-shaped model take half a minute to generate.
 static inline float gaussian_at(uint64_t seed, uint64_t i) {
     uint64_t z = splitmix(seed + (i + 1) * 0x9E3779B97F4A7C15ull);
-    double u1 = ((double)(z >> 32) + 0.5) * (1.0 / 4294967296.0);
-    double u2 = (double)(z & 0xFFFFFFFFu) * (1.0 / 4294967296.0);
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+    float sum = (float)(z & 0xFFFF) + (float)((z >> 16) & 0xFFFF) + (float)((z >> 32) & 0xFFFF) + (float)(z >> 48);
+    // Each quarter is uniform on [0, 65535]: mean 32767.5, variance 65536^2 / 12 (nearly).
+    return (sum - 4.0f * 32767.5f) * (1.7320508f / 65536.0f);  // std of the sum = 65536 / sqrt(3)
 }
 
 void pp_fill_gaussian_f16(uint16_t *dst, size_t n, uint64_t seed, uint64_t start, float mean, float std) {

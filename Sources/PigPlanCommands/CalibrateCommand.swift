@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import Foundation
 import Profiles
+import Validation
 
 /// `pigplan calibrate`: measure this machine's kernels into a local system profile, or import GPU
 /// kernel tables measured elsewhere into a system profile.
@@ -14,8 +15,16 @@ public struct CalibrateCommand: ParsableCommand {
     public var importFile: String?
     @Option(help: "System profile the imported tables are merged into.")
     public var into: String?
-    @Option(help: "Profile folder the merged or measured system profile is written to (also \(ProfileStore.environmentVariable)); later runs read it with --profiles-dir.")
+    @Option(help: "Profile folder the merged or measured system profile is written to (default: $\(ProfileStore.environmentVariable), else ~/.pigplan/profiles, which pigplan reads by default).")
     public var profilesDir: String?
+    @Option(help: "Model profile whose shape the local measurements use (synthetic weights).")
+    public var model: String = "llama-3.1-8b"
+    @Option(help: "Layers of that model to run (the LM head and embedding are always there).")
+    public var layers: Int = 4
+    @Option(help: "Threads (default: the cores available).")
+    public var threads: Int?
+    @Flag(help: "A shorter measurement (under 20 seconds on a small machine).")
+    public var quick = false
 
     public init() {}
 
@@ -26,7 +35,8 @@ public struct CalibrateCommand: ParsableCommand {
     }
 
     func outputDirectory() throws -> String {
-        guard let dir = profilesDir ?? ProcessInfo.processInfo.environment[ProfileStore.environmentVariable] else {
+        let environment = ProcessInfo.processInfo.environment
+        guard let dir = profilesDir ?? environment[ProfileStore.environmentVariable] ?? ProfileStore.userDirectory(environment) else {
             throw ValidationError("pass --profiles-dir DIR: the folder the system profile is written to (and read from with --profiles-dir DIR)")
         }
         return dir
@@ -45,19 +55,54 @@ public struct CalibrateCommand: ParsableCommand {
             print("use it with: pigplan --profiles-dir \(dir) --hw \(into) --ctx 96k")
             return
         }
-        throw ValidationError("pass --import FILE --into SYSTEM")
+        try runLocal()
     }
 
-    /// Writes `DIR/systems/NAME.json` atomically (no partial file on failure).
-    static func writeSystem(_ system: SystemProfile, to dir: String) throws -> String {
-        let folder = URL(fileURLWithPath: dir).appendingPathComponent("systems")
-        let path = folder.appendingPathComponent("\(system.name).json")
+    /// Measures this machine and writes `cpus/local-cpu.json` and `systems/local.json`.
+    func runLocal() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads \(threads): must be at least 1") }
+        if layers < 1 { throw ValidationError("--layers \(layers): must be at least 1") }
+        let dir = try outputDirectory()
+        let exists = FileManager.default.fileExists(atPath: dir)
+        let store = try ProfileStore.load(directory: exists ? dir : nil, environment: [:])
+        let shape = try store.model(model).shape
+        let calibrator = LocalCalibrator(shape: shape, layers: layers, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                         quick: quick)
+        let progress = Progress(total: 1)
+        let result = try calibrator.run { progress.say($0) }
+        progress.done()
+        let cpuPath = try Self.writeProfile(result.cpu, kind: "cpus", name: result.cpu.name, to: dir)
+        let systemPath = try Self.writeSystem(result.system, to: dir)
+        let costs = result.system.calibration?.cpu
+        let engine = costs?.engine
+        print(PlanRenderer.aligned([
+            ("measured", "\(result.runs) executor runs in \(Format.seconds(result.seconds)) (\(calibrator.threads) threads, \(shape.name) x \(calibrator.runShape.layerCount) layers)"),
+            ("read bandwidth", "\(Format.bytes(costs?.readBytesPerSecond ?? 0))/s with \(calibrator.threads) threads, \(Format.bytes(costs?.readBytesPerSecondOneThread ?? 0))/s with 1"),
+            ("linear layers", (costs?.linearLayers ?? []).map { "batch \($0.batch): \(Format.bytes(1 / $0.secondsPerByte))/s" }.joined(separator: ", ")),
+            ("sampled attention", "\(Format.number((engine?.sampledAttentionBandwidthFraction ?? 0) * 100))% of read bandwidth over the bytes touched"),
+            ("dense attention", "\(Format.number((engine?.denseAttentionBandwidthFraction ?? 0) * 100))% of read bandwidth"),
+            ("retrieval", "\(Format.seconds(engine?.retrievalSecondsPerTableWalk ?? 0)) per table walk, \(Format.seconds(engine?.retrievalSecondsPerCandidate ?? 0)) per candidate"),
+            ("synthetic fractions", (costs?.syntheticSampledFractions ?? []).map { "(\($0.k), \($0.l)) \(Format.number($0.fraction * 100))%" }.joined(separator: ", ")),
+            ("wrote", "\(cpuPath), \(systemPath)"),
+        ]), terminator: "")
+        print("next: pigplan validate\(profilesDir.map { " --profiles-dir \($0)" } ?? "")   and   pigplan --hw local --model smollm2-135m --ctx 8k")
+    }
+
+    /// Writes `DIR/KIND/NAME.json` atomically.
+    static func writeProfile<T: Encodable>(_ value: T, kind: String, name: String, to dir: String) throws -> String {
+        let folder = URL(fileURLWithPath: dir).appendingPathComponent(kind)
+        let path = folder.appendingPathComponent("\(name).json")
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try Data(try ProfileStore.prettyJSON(system).utf8).write(to: path, options: .atomic)
+            try Data(try ProfileStore.prettyJSON(value).utf8).write(to: path, options: .atomic)
         } catch {
             throw ValidationError("cannot write \(path.path) (\(error.localizedDescription)); check --profiles-dir is writable")
         }
         return path.path
+    }
+
+    /// Writes `DIR/systems/NAME.json` atomically (no partial file on failure).
+    static func writeSystem(_ system: SystemProfile, to dir: String) throws -> String {
+        try writeProfile(system, kind: "systems", name: system.name, to: dir)
     }
 }

@@ -61,18 +61,19 @@ public struct LocalCalibrator: Sendable {
         let oneThread = MemoryBandwidth.measureRead(bytes: bufferBytes, threads: 1)
         let allThreads = MemoryBandwidth.measureRead(bytes: bufferBytes, threads: threads)
 
-        let steps = quick ? 3 : 6
+        let steps = quick ? 4 : 8
         var cache: Executor.LoadedWeights? = nil
         var dense: [ExecutorReport] = []
-        let denseGrid: [(Int, Int)] = quick ? [(1, 2048), (2, 4096)] : [(1, 2048), (2, 2048), (4, 2048), (1, 8192), (2, 8192), (4, 8192)]
+        let denseGrid: [(Int, Int)] = quick ? [(1, 2048), (4, 2048), (8, 2048)]
+            : [(1, 2048), (2, 2048), (4, 2048), (8, 2048), (1, 8192), (2, 8192), (4, 8192), (8, 8192)]
         for (i, (batch, context)) in denseGrid.enumerated() {
             progress("dense decode \(i + 1)/\(denseGrid.count): batch \(batch), context \(context)")
             dense.append(try Executor.run(request(.dense, batch: batch, context: context, steps: steps), reusing: &cache))
         }
         var lsh: [ExecutorReport] = []
         let lshGrid: [(LSHParameters, Int, Int)] = quick
-            ? [(Self.lshSettings[0], 1, 8192), (Self.lshSettings[2], 2, 8192)]
-            : Self.lshSettings.flatMap { p in [(p, 1, 8192), (p, 2, 16384)] }
+            ? [(Self.lshSettings[0], 1, 8192), (Self.lshSettings[2], 4, 8192)]
+            : Self.lshSettings.flatMap { p in [(p, 1, 8192), (p, 4, 16384)] }
         for (i, (p, batch, context)) in lshGrid.enumerated() {
             progress("LSH decode \(i + 1)/\(lshGrid.count): \(p), batch \(batch), context \(context)")
             lsh.append(try Executor.run(request(.lshSampled(p), batch: batch, context: context, steps: steps), reusing: &cache))

@@ -35,6 +35,15 @@ public struct Validator: Sendable {
         public var bestMeasuredTokensPerSecond: Double
         /// chosen / best measured.
         public var ratio: Double
+        public init(contextTokens: Int, chosen: String, chosenMeasuredTokensPerSecond: Double, bestValidated: String,
+                    bestMeasuredTokensPerSecond: Double, ratio: Double) {
+            self.contextTokens = contextTokens
+            self.chosen = chosen
+            self.chosenMeasuredTokensPerSecond = chosenMeasuredTokensPerSecond
+            self.bestValidated = bestValidated
+            self.bestMeasuredTokensPerSecond = bestMeasuredTokensPerSecond
+            self.ratio = ratio
+        }
     }
     public struct Report: Codable, Sendable {
         public var system: String
@@ -76,8 +85,8 @@ public struct Validator: Sendable {
         return costModel(context: context, steps: steps).step(config, batch: Double(batch))
     }
 
-    public func run(quick: Bool, steps: Int, progress: (String) -> Void) throws -> Report {
-        var cache: Executor.LoadedWeights? = nil
+    public func run(quick: Bool, steps: Int, reusing cache: inout Executor.LoadedWeights?,
+                    progress: (String) -> Void) throws -> Report {
         var rows: [Row] = []
         let grid = Self.grid(quick: quick)
         for (i, (mode, batch, context)) in grid.enumerated() {
@@ -101,9 +110,10 @@ public struct Validator: Sendable {
                       rows: rows, planCheck: nil)
     }
 
-    /// Runs `mode` at `batch` on the executor (for the plan check).
-    public func measure(_ mode: AttentionMode, batch: Int, context: Int, steps: Int) throws -> ExecutorReport {
-        try Executor.run(calibrator.request(mode, batch: batch, context: context, steps: steps))
+    /// Runs `mode` at `batch` on the executor (for the plan check), reusing `cache`'s weights.
+    public func measure(_ mode: AttentionMode, batch: Int, context: Int, steps: Int,
+                        reusing cache: inout Executor.LoadedWeights?) throws -> ExecutorReport {
+        try Executor.run(calibrator.request(mode, batch: batch, context: context, steps: steps), reusing: &cache)
     }
 
     // MARK: - Output

@@ -201,14 +201,14 @@ public enum Executor {
         // Timed greedy decode.
         let run = session.greedy(first: first, steps: request.decodeSteps, attention: attention)
         let stats = attention.statistics
-        let steps = Double(max(1, request.decodeSteps))
+        let steps = Double(max(1, run.timedSteps))
         var perStep = run.breakdown.scaled(1 / steps)
         perStep.otherSeconds = max(0, run.seconds / steps - perStep.linearSeconds - perStep.attentionSeconds)
         let sampled: ExecutorReport.SampledFraction? = stats.meanFraction.map {
             .init(perLayer: stats.fractionPerLayer, mean: $0)
         }
         let measured = ExecutorReport.Measured(
-            tokensPerSecond: run.seconds > 0 ? Double(request.batch * request.decodeSteps) / run.seconds : 0,
+            tokensPerSecond: run.seconds > 0 ? Double(request.batch * run.timedSteps) / run.seconds : 0,
             stepSeconds: run.seconds / steps, breakdown: perStep, prefillSeconds: prefillSeconds,
             indexBuildSeconds: indexSeconds, sampledFraction: sampled,
             keysTouchedPerQuery: stats.queries > 0 ? (stats.selectedKeys.reduce(0, +) + stats.exactKeys) / stats.queries : nil,

@@ -27,7 +27,7 @@ public struct ExecutorReport: Codable, Sendable {
     public var generatedText: [String]?
 
     public struct Measured: Codable, Sendable {
-        /// batch x decodeSteps / decode seconds.
+        /// batch x timed steps / their seconds (the first of two or more steps is a warm-up).
         public var tokensPerSecond: Double
         /// Mean seconds per decode step (whole batch).
         public var stepSeconds: Double

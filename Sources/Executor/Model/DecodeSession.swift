@@ -51,8 +51,10 @@ public final class DecodeSession: @unchecked Sendable {
 
     public struct GreedyRun: Sendable {
         public var tokens: [[Int]]
+        /// Seconds of the timed steps (all but the first when there are two or more).
         public var seconds: Double
         public var breakdown: TimeBreakdown
+        public var timedSteps: Int
     }
 
     /// `steps` greedy decode steps from `first` (one token per sequence) at positions
@@ -64,18 +66,27 @@ public final class DecodeSession: @unchecked Sendable {
         var current = first
         var out = first.map { [$0] }
         let V = shape.vocabSize
-        let t0 = Clock.now()
+        var t0 = Clock.now()
+        var timedSteps = steps
         for step in 0..<steps {
             let logits = decoder.decode(tokens: current, position: promptLength + step, attention: attention)
             for b in 0..<batch {
                 current[b] = pp_argmax(logits + b * V, V)
                 out[b].append(current[b])
             }
+            // The first step warms caches and page tables (weights and KV just written): with two
+            // or more steps it is decoded but not timed.
+            if step == 0 && steps > 1 {
+                attention.breakdown = TimeBreakdown()
+                decoder.linearSeconds = 0
+                timedSteps = steps - 1
+                t0 = Clock.now()
+            }
         }
         let seconds = Clock.now() - t0
         var br = attention.breakdown
         br.linearSeconds = decoder.linearSeconds
-        return GreedyRun(tokens: out, seconds: seconds, breakdown: br)
+        return GreedyRun(tokens: out, seconds: seconds, breakdown: br, timedSteps: timedSteps)
     }
 
     struct ForcedPass {

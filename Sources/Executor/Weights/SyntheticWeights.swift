@@ -4,7 +4,7 @@ import Core
 /// Seeded random weights of any `ModelShape` (binary16), so that long-context runs at real head
 /// and KV sizes need no checkpoint.
 ///
-/// Distributions (element-wise independent Gaussians, each matrix from its own seed derived from
+/// Distributions (element-wise independent, nearly Gaussian: sums of four uniforms with unit variance, see pp_fill_gaussian_f16; each matrix from its own seed derived from
 /// the run seed, layer and role):
 /// - embedding row t = mu + z_t, z_t ~ N(0, I) and one shared mu ~ N(0, I): every token carries
 ///   the same offset, so after RMSNorm the keys W_k x share a mean offset W_k mu / rms (before

@@ -47,7 +47,8 @@ let package = Package(
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles"], exclude: ["h200-host-kernels.json"]),
         // Golden/ holds reference outputs read by path (scripts/reference_smollm2.py writes them).
         .testTarget(name: "ExecutorTests", dependencies: ["Executor"], exclude: ["Golden"]),
-        .testTarget(name: "CommandsTests", dependencies: ["PigPlanCommands"]),
+        .testTarget(name: "CommandsTests", dependencies: ["PigPlanCommands", "Executor"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "CostModel", "Core"]),
     ],
     swiftLanguageModes: [.v6]
 )

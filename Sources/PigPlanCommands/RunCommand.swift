@@ -72,7 +72,7 @@ public struct RunCommand: ParsableCommand {
     }
 
     /// The request these flags (and the plan file) describe, with `mode` as the attention.
-    func request(mode: AttentionMode, measureQuality: Bool) throws -> ExecutorRequest {
+    public func request(mode: AttentionMode, measureQuality: Bool) throws -> ExecutorRequest {
         var planFile: PlanFile? = nil
         if let plan {
             do {
@@ -115,7 +115,7 @@ public struct RunCommand: ParsableCommand {
     }
 
     /// The attention mode of the flags (or plan), with "match" budgets resolved to `matched`.
-    func mode(matched: Double?) throws -> AttentionMode {
+    public func mode(matched: Double?) throws -> AttentionMode {
         var planMode: AttentionMode? = nil
         if let plan, let data = try? Data(contentsOf: URL(fileURLWithPath: plan)),
            let file = try? JSONDecoder().decode(PlanFile.self, from: data) { planMode = file.attention }

@@ -57,13 +57,13 @@ public enum PlanRenderer {
             ("plan", "\(mode), batch \(r.plan.batch)"),
             ("placement", placementText(r)),
             ("throughput", "\(Format.number(r.prediction.tokensPerSecond)) tokens/s"),
-            ("step time", "\(Format.seconds(r.prediction.stepSeconds)) per token (\(r.prediction.schedule.rawValue); GPU side \(Format.seconds(r.prediction.gpuSideSeconds)), CPU side \(Format.seconds(r.prediction.cpuSideSeconds)))"),
-            ("time to first token", Format.seconds(r.prediction.timeToFirstTokenSeconds)),
+            ("step time", "\(Format.seconds(r.prediction.stepSeconds)) per token (\(r.prediction.schedule.rawValue); \(c.gpu == nil ? "projections" : "GPU side") \(Format.seconds(r.prediction.gpuSideSeconds)), \(c.gpu == nil ? "attention" : "CPU side") \(Format.seconds(r.prediction.cpuSideSeconds)))"),
+            ("time to first token", Format.seconds(r.prediction.timeToFirstTokenSeconds) + (r.plan.batch > 1 ? " (prefill of the whole batch)" : "")),
         ]
         if let f = r.prediction.sampledFraction {
             rows.append(("sampled keys", "\(Format.number(f * 100))% of the hashed span (\(r.prediction.sampledFractionSource ?? "model")), \(Format.number(r.prediction.keysPerQuery)) keys per query head"))
         }
-        rows.append(("GPU memory", "\(Format.bytes(r.memory.gpuBytes)) of \(Format.bytes(r.memory.gpuAvailableBytes))"))
+        if c.gpu != nil { rows.append(("GPU memory", "\(Format.bytes(r.memory.gpuBytes)) of \(Format.bytes(r.memory.gpuAvailableBytes))")) }
         rows.append(("CPU memory", "\(Format.bytes(r.memory.cpuBytes)) of \(Format.bytes(r.memory.cpuAvailableBytes))"))
         out += aligned(rows)
 

@@ -76,7 +76,8 @@ public struct SVGPlot: Sendable {
             for p in pts {
                 out += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"3\" fill=\"\(s.color)\"/>\n"
             }
-            let ly = margin.top + 14 + Double(i) * 16
+            guard !s.name.isEmpty else { continue }
+            let ly = margin.top + 14 + Double(series.prefix(i).filter { !$0.name.isEmpty }.count) * 16
             out += "<circle cx=\"\(f(width - margin.right + 14))\" cy=\"\(f(ly - 4))\" r=\"4\" fill=\"\(s.color)\"/>\n"
             out += "<text x=\"\(f(width - margin.right + 24))\" y=\"\(f(ly))\">\(escape(s.name))</text>\n"
         }

@@ -18,7 +18,9 @@ public struct ValidateCommand: ParsableCommand {
     @Option(help: "Layers of the calibration's model to run (default: as calibrated, 4).")
     public var layers: Int = 4
     @Option(help: "Decode steps timed per configuration.")
-    public var steps: Int = 6
+    public var steps: Int = 8
+    @Option(help: "Passes over the grid (each configuration keeps its median run; default 2, 1 with --quick).")
+    public var repeats: Int?
     @Flag(help: "A small grid (under a minute).")
     public var quick = false
     @Option(help: "Folder for validation.csv, validation.json and validation.svg.")
@@ -45,7 +47,7 @@ public struct ValidateCommand: ParsableCommand {
         let validator = Validator(calibrator: calibrator, hardware: hardware, engine: engine)
         let progress = Progress(total: 1)
         var cache: Executor.LoadedWeights? = nil
-        var report = try validator.run(quick: quick, steps: steps, reusing: &cache) { progress.say($0) }
+        var report = try validator.run(quick: quick, steps: steps, repeats: repeats ?? (quick ? 1 : 2), reusing: &cache) { progress.say($0) }
         if !noPlanCheck {
             progress.say("running the MILP's plan for \(hw)")
             report.planCheck = try planCheck(validator, report: report, reusing: &cache)

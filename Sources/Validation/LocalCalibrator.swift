@@ -89,7 +89,7 @@ public struct LocalCalibrator: Sendable {
         -> (cpu: CPUProfile, system: SystemProfile)
     {
         let s = runShape
-        let memory = Self.physicalMemoryBytes() ?? 16e9
+        let memory = Executor.memoryInfoBytes("MemTotal") ?? 16e9
         let cpu = CPUProfile(
             name: "local-cpu", displayName: "This machine's CPU (\(host), measured)", coresPerSocket: threads, maxSockets: 1,
             dramBandwidthBytesPerSecondPerSocket: readAll / 0.8, streamEfficiency: 0.8, perCoreReadBytesPerSecond: readOne,
@@ -163,15 +163,5 @@ public struct LocalCalibrator: Sendable {
         f.dateFormat = "yyyy-MM-dd"
         f.timeZone = TimeZone(identifier: "UTC")
         return f.string(from: Date())
-    }
-
-    /// MemTotal from /proc/meminfo, bytes.
-    static func physicalMemoryBytes() -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
-            let parts = line.split(separator: " ")
-            if parts.count >= 2, let kb = Double(parts[1]) { return kb * 1024 }
-        }
-        return nil
     }
 }

@@ -85,13 +85,24 @@ public struct Validator: Sendable {
         return costModel(context: context, steps: steps).step(config, batch: Double(batch))
     }
 
-    public func run(quick: Bool, steps: Int, reusing cache: inout Executor.LoadedWeights?,
+    public func run(quick: Bool, steps: Int, repeats: Int = 1, reusing cache: inout Executor.LoadedWeights?,
                     progress: (String) -> Void) throws -> Report {
-        var rows: [Row] = []
         let grid = Self.grid(quick: quick)
-        for (i, (mode, batch, context)) in grid.enumerated() {
-            progress("\(i + 1)/\(grid.count): \(mode.name)\(mode.lsh.map { " \($0)" } ?? ""), batch \(batch), context \(context)")
-            let report = try Executor.run(calibrator.request(mode, batch: batch, context: context, steps: steps), reusing: &cache)
+        // Passes over the whole grid, so a slow spell of a shared machine hits one measurement of
+        // several configurations rather than every measurement of one.
+        var reports: [[ExecutorReport]] = Array(repeating: [], count: grid.count)
+        for pass in 0..<max(1, repeats) {
+            for (i, (mode, batch, context)) in grid.enumerated() {
+                let label = repeats > 1 ? "pass \(pass + 1)/\(repeats), " : ""
+                progress("\(label)\(i + 1)/\(grid.count): \(mode.name)\(mode.lsh.map { " \($0)" } ?? ""), batch \(batch), context \(context)")
+                reports[i].append(try Executor.run(calibrator.request(mode, batch: batch, context: context, steps: steps), reusing: &cache))
+            }
+        }
+        var rows: [Row] = []
+        for (i, (mode, batch, _)) in grid.enumerated() {
+            // The median run by step time (for two, the faster: noise only ever adds time).
+            let sorted = reports[i].sorted { $0.measured.stepSeconds < $1.measured.stepSeconds }
+            let report = sorted[(sorted.count - 1) / 2]
             let predicted = predict(mode, batch: batch, context: report.promptTokens, steps: steps)
             let measured = report.measured.stepSeconds
             rows.append(Row(

@@ -52,9 +52,12 @@ public enum Executor {
     }
 
     /// Memory the system can give (MemAvailable from /proc/meminfo), bytes; nil when unknown.
-    public static func availableMemoryBytes() -> Double? {
+    public static func availableMemoryBytes() -> Double? { memoryInfoBytes("MemAvailable") }
+
+    /// A field of /proc/meminfo (e.g. "MemTotal"), bytes; nil when unknown.
+    public static func memoryInfoBytes(_ field: String) -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
             let parts = line.split(separator: " ")
             if parts.count >= 2, let kb = Double(parts[1]) { return kb * 1024 }
         }

@@ -1,4 +1,9 @@
 import CGLPK
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Solves a `LinearProgram` with GLPK's branch-and-cut (glp_intopt, presolver on).
 ///
@@ -25,6 +30,13 @@ public struct GLPKSolver: LinearProgramSolver {
             return SolveResult(status: .failed, objective: nil, values: [], message: "the program has no variables")
         }
         _ = glp_term_out(GLP_OFF)
+        // GLPK cannot continue after an internal error: it calls this hook, then aborts. With its
+        // terminal output off the user would see nothing, so say what happened first. Inputs are
+        // validated above, so reaching it is a pigplan bug.
+        glp_error_hook({ _ in
+            let message = "pigplan: GLPK stopped on an internal error (a pigplan bug: please report it with the command line)\n"
+            _ = message.withCString { write(2, $0, strlen($0)) }
+        }, nil)
         guard let lp = glp_create_prob() else {
             return SolveResult(status: .failed, objective: nil, values: [], message: "GLPK could not allocate a problem")
         }

@@ -31,12 +31,27 @@ extension PlanOptimizer {
                 explanation: "at batch \(Int(batch)) every option needs at least \(Format.bytes(least.gpuBytes)) of GPU memory (\(Format.bytes(hw.gpuMemoryBytes)) available). Lower --ctx or --batch, or use a GPU with more memory.")
         }
         let bothFit = memories.filter { ($0.gpuBytes <= hw.gpuMemoryBytes || hw.gpu == nil) && $0.cpuBytes <= hw.cpuMemoryBytes }
-        if bothFit.isEmpty, let least = gpuFits.min(by: { $0.cpuBytes < $1.cpuBytes }) {
-            let perToken = least.cpuBytes / Double(model.workload.contextTokens)
-            let fitTokens = Int(hw.cpuMemoryBytes / max(perToken, 1))
+        if bothFit.isEmpty,
+           let (option, least) = zip(all, memories).filter({ $0.1.gpuBytes <= hw.gpuMemoryBytes || hw.gpu == nil })
+               .min(by: { $0.1.cpuBytes < $1.1.cpuBytes }) {
+            // Split the CPU bytes into what grows with the context and what does not (the
+            // tables' 2^K bucket ranges, a CPU-only machine's weights).
+            var oneToken = model
+            oneToken.workload.contextTokens = 1
+            let fixed = oneToken.memory(option, batch: batch).cpuBytes
+            let available = Format.bytes(hw.cpuMemoryBytes)
+            if fixed > hw.cpuMemoryBytes {
+                let what = option.attention.lsh.map { "the hash tables' bucket ranges at (K, L) = \($0) (L x 2^K ranges per layer, KV head and sequence)" }
+                    ?? "the model's weights"
+                return Infeasibility(
+                    bindingConstraint: "CPU memory",
+                    explanation: "at batch \(Int(batch)) \(what) alone need \(Format.bytes(fixed)) of CPU memory, whatever the context, and \(hw.name) has \(available). Use a smaller K or L (--k / --l), or raise --cpu-memory if the host has more.")
+            }
+            let perToken = (least.cpuBytes - fixed) / Double(model.workload.contextTokens)
+            let fitTokens = Int((hw.cpuMemoryBytes - fixed) / max(perToken, 1))
             return Infeasibility(
                 bindingConstraint: "CPU memory",
-                explanation: "at batch \(Int(batch)) the smallest option needs \(Format.bytes(least.cpuBytes)) of CPU memory for KV cache and hash tables, and \(hw.name) has \(Format.bytes(hw.cpuMemoryBytes)). Lower --ctx to about \(TokenCount(max(1, fitTokens / 1024 * 1024))) or below, raise --cpu-memory if the host has more, or use more sockets.")
+                explanation: "at batch \(Int(batch)) the smallest option needs \(Format.bytes(least.cpuBytes)) of CPU memory for KV cache and hash tables, and \(hw.name) has \(available). Lower --ctx to about \(TokenCount(max(1, fitTokens / 1024 * 1024))) or below, raise --cpu-memory if the host has more, or use more sockets.")
         }
         if let bound = space.maxStepSeconds {
             let fastest = zip(all, memories)

@@ -123,6 +123,13 @@ import Testing
         #expect(message.contains("--ctx"))
     }
 
+    @Test func tablesTooLargeForAnyContextNameKAndL() {
+        let message = errorMessage(["--hw", "rtx4090", "--ctx", "96k", "--k", "20", "--l", "4096", "--batch", "1"]) ?? ""
+        #expect(message.contains("CPU memory"))
+        #expect(message.contains("--k / --l"))
+        #expect(!message.contains("Lower --ctx"))
+    }
+
     @Test func accuracyFloorThatNothingMeets() {
         let message = errorMessage(["--hw", "rtx4090", "--ctx", "96k", "--k", "12", "--min-sampled-fraction", "0.5"]) ?? ""
         #expect(message.contains("accuracy floor"))

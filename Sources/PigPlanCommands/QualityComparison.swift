@@ -27,14 +27,16 @@ public struct QualityComparison: Codable, Sendable {
     public var rows: [Row]
 
     static func run(_ command: RunCommand) throws -> QualityComparison {
-        let lshMode = try command.mode(matched: nil).lsh.map { AttentionMode.lshSampled($0) }
-            ?? .lshSampled(LSHParameters(hashBitsPerTable: 10, tableCount: 150))
-        let lsh = try Executor.run(try command.request(mode: lshMode, measureQuality: true))
+        let file = try command.planFile()
+        var cache: Executor.LoadedWeights? = nil
+        let lsh = try Executor.run(try command.request(mode: .lshSampled(command.lshParameters(file)), measureQuality: true, planFile: file),
+                                   reusing: &cache)
         guard let q = lsh.quality, let lshQuality = q.mode else {
             throw ExecutorError.invalidRequest(field: "quality", reason: "the LSH run measured no quality (prompt too short to hash?)")
         }
         let budget = Double(command.budget) ?? lsh.measured.sampledFraction?.mean ?? 0.02
-        let quest = try Executor.run(try command.request(mode: .quest(pageSize: command.pageSize, budgetFraction: budget), measureQuality: true))
+        let quest = try Executor.run(try command.request(mode: .quest(pageSize: command.pageSize, budgetFraction: budget), measureQuality: true, planFile: file),
+                                     reusing: &cache)
         let d = Double(lsh.shape.headDim)
         let rowBytes = 2 * d * 2
         let span = Double(lsh.hashedSpanTokens)

@@ -71,21 +71,35 @@ public struct RunCommand: ParsableCommand {
         if text != nil && gguf == nil { throw ValidationError("--text needs --gguf: synthetic weights have no tokenizer") }
     }
 
+    /// The plan file of `--plan`, decoded and checked (nil without `--plan`).
+    func planFile() throws -> PlanFile? {
+        guard let plan else { return nil }
+        let file: PlanFile
+        do {
+            file = try JSONDecoder().decode(PlanFile.self, from: Data(contentsOf: URL(fileURLWithPath: plan)))
+        } catch let error as DecodingError {
+            throw ValidationError("--plan \(plan): not a pigplan plan file (\(Self.describe(error))); write one with `pigplan export --out FILE`")
+        } catch {
+            throw ValidationError("--plan \(plan): cannot be read (\(error.localizedDescription))")
+        }
+        guard file.schemaVersion == PlanFile.currentSchemaVersion else {
+            throw ValidationError("--plan \(plan): schemaVersion \(file.schemaVersion) is not supported (this pigplan reads \(PlanFile.currentSchemaVersion))")
+        }
+        return file
+    }
+
+    /// (K, L) of the flags, else of the plan file, else (10, 150).
+    func lshParameters(_ planFile: PlanFile?) -> LSHParameters {
+        LSHParameters(hashBitsPerTable: k ?? planFile?.attention.lsh?.hashBitsPerTable ?? 10,
+                      tableCount: l ?? planFile?.attention.lsh?.tableCount ?? 150)
+    }
+
     /// The request these flags (and the plan file) describe, with `mode` as the attention.
     public func request(mode: AttentionMode, measureQuality: Bool) throws -> ExecutorRequest {
-        var planFile: PlanFile? = nil
-        if let plan {
-            do {
-                planFile = try JSONDecoder().decode(PlanFile.self, from: Data(contentsOf: URL(fileURLWithPath: plan)))
-            } catch let error as DecodingError {
-                throw ValidationError("--plan \(plan): not a pigplan plan file (\(Self.describe(error))); write one with `pigplan export --out FILE`")
-            } catch {
-                throw ValidationError("--plan \(plan): cannot be read (\(error.localizedDescription))")
-            }
-            if let version = planFile?.schemaVersion, version != PlanFile.currentSchemaVersion {
-                throw ValidationError("--plan \(plan): schemaVersion \(version) is not supported (this pigplan reads \(PlanFile.currentSchemaVersion))")
-            }
-        }
+        try request(mode: mode, measureQuality: measureQuality, planFile: try planFile())
+    }
+
+    func request(mode: AttentionMode, measureQuality: Bool, planFile: PlanFile?) throws -> ExecutorRequest {
         let weights: ExecutorRequest.Weights
         if let gguf {
             weights = .gguf(path: gguf)
@@ -116,23 +130,22 @@ public struct RunCommand: ParsableCommand {
 
     /// The attention mode of the flags (or plan), with "match" budgets resolved to `matched`.
     public func mode(matched: Double?) throws -> AttentionMode {
-        var planMode: AttentionMode? = nil
-        if let plan, let data = try? Data(contentsOf: URL(fileURLWithPath: plan)),
-           let file = try? JSONDecoder().decode(PlanFile.self, from: data) { planMode = file.attention }
-        let lsh = LSHParameters(hashBitsPerTable: k ?? planMode?.lsh?.hashBitsPerTable ?? 10,
-                                tableCount: l ?? planMode?.lsh?.tableCount ?? 150)
+        try mode(matched: matched, planFile: try planFile())
+    }
+
+    func mode(matched: Double?, planFile: PlanFile?) throws -> AttentionMode {
         let fraction = Double(budget) ?? matched
         switch attention {
         case .dense?: return .dense
-        case .lsh?: return .lshSampled(lsh)
+        case .lsh?: return .lshSampled(lshParameters(planFile))
         case .topk?:
-            guard let fraction else { throw ValidationError("--attention topk --budget match needs an LSH run first; use --compare or give --budget 0.02") }
+            guard let fraction else { throw ValidationError("--attention topk --budget match needs the LSH run's fraction; give --budget 0.02 or use --compare") }
             return .topK(budgetFraction: fraction)
         case .quest?:
-            guard let fraction else { throw ValidationError("--attention quest --budget match needs an LSH run first; use --compare or give --budget 0.02") }
+            guard let fraction else { throw ValidationError("--attention quest --budget match needs the LSH run's fraction; give --budget 0.02 or use --compare") }
             return .quest(pageSize: pageSize, budgetFraction: fraction)
         case nil:
-            return planMode ?? .lshSampled(lsh)
+            return planFile?.attention ?? .lshSampled(lshParameters(planFile))
         }
     }
 
@@ -142,13 +155,17 @@ public struct RunCommand: ParsableCommand {
             print(format == .json ? try PlanRenderer.json(report) : report.table(), terminator: "")
             return
         }
-        let needsMatch = (attention == .topk || attention == .quest) && Double(budget) == nil
+        let file = try planFile()
+        var cache: Executor.LoadedWeights? = nil
         var matched: Double? = nil
-        if needsMatch {
-            let probe = try Executor.run(try request(mode: try mode(matched: nil).lsh.map { .lshSampled($0) } ?? .lshSampled(LSHParameters(hashBitsPerTable: k ?? 10, tableCount: l ?? 150)), measureQuality: false))
+        if (attention == .topk || attention == .quest) && Double(budget) == nil {
+            // "match": the fraction LSH at the flags' (or plan's) (K, L) samples on this prompt.
+            let probe = try Executor.run(try request(mode: .lshSampled(lshParameters(file)), measureQuality: false, planFile: file),
+                                         reusing: &cache)
             matched = probe.measured.sampledFraction?.mean
         }
-        let report = try Executor.run(try request(mode: try mode(matched: matched), measureQuality: quality))
+        let report = try Executor.run(try request(mode: try mode(matched: matched, planFile: file), measureQuality: quality, planFile: file),
+                                      reusing: &cache)
         print(format == .json ? try PlanRenderer.json(report) : Self.table(report), terminator: "")
     }
 

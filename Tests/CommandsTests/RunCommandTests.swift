@@ -32,6 +32,13 @@ import Testing
         }
     }
 
+    @Test(arguments: ["topk", "quest"])
+    func matchedBudgetRunsAnLSHProbeFirst(_ mode: String) throws {
+        var run = try RunCommand.parse(["--model", "smollm2-135m", "--layers", "2", "--ctx", "600", "--steps", "2",
+                                        "--attention", mode, "--k", "6", "--l", "40", "--threads", "1", "--format", "json"])
+        try run.run()
+    }
+
     @Test func badInputsSayWhatToDo() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -41,12 +41,6 @@ public struct GPUKernelTables: Codable, Sendable {
         }
     }
     public struct Rows<Row: Codable & Sendable>: Codable, Sendable { public var rows: [Row] }
-    public struct LinearRow: Codable, Sendable {
-        public var batch: Int
-        public var layerSeconds: Double
-        public var lmHeadSeconds: Double
-    }
-
     public var measuredOn: String?
     public var description: String?
     /// Model profile whose shape the tables were measured with (default llama-3.1-8b, the shape
@@ -55,7 +49,7 @@ public struct GPUKernelTables: Codable, Sendable {
     public var gpu: GPU
     public var host: Host
     public var ceilings: Ceilings?
-    public var decodeLinearLayers: Rows<LinearRow>
+    public var decodeLinearLayers: Rows<Calibration.LinearLayerRow>
     public var gpuDecodeAttention: Rows<Calibration.AttentionRow>
     public var pcie: Rows<Calibration.CopyRow>
 
@@ -85,6 +79,9 @@ public struct GPUKernelTables: Codable, Sendable {
         return tables
     }
 
+    /// Checks the tables with the same rules as a profile's `calibration` (ProfileValidator),
+    /// naming keys as this file spells them, so an import can never write a profile that later
+    /// fails to load.
     func validate(file: String) throws(ProfileError) {
         func bad(_ key: String, _ reason: String) -> ProfileError {
             .invalidFile(file: file, keyPath: key, reason: reason, fix: "re-measure, or correct the value (Profiles/README.md, GPU calibration import)")
@@ -92,22 +89,18 @@ public struct GPUKernelTables: Codable, Sendable {
         guard !decodeLinearLayers.rows.isEmpty else { throw bad("decodeLinearLayers.rows", "is empty") }
         guard !gpuDecodeAttention.rows.isEmpty else { throw bad("gpuDecodeAttention.rows", "is empty") }
         guard !pcie.rows.isEmpty else { throw bad("pcie.rows", "is empty") }
-        for (i, r) in decodeLinearLayers.rows.enumerated() {
-            if r.batch < 1 { throw bad("decodeLinearLayers.rows[\(i)].batch", "must be at least 1, found \(r.batch)") }
-            if !(r.layerSeconds > 0) { throw bad("decodeLinearLayers.rows[\(i)].layerSeconds", "must be positive, found \(r.layerSeconds)") }
-            if !(r.lmHeadSeconds > 0) { throw bad("decodeLinearLayers.rows[\(i)].lmHeadSeconds", "must be positive, found \(r.lmHeadSeconds)") }
-        }
-        for (i, r) in gpuDecodeAttention.rows.enumerated() {
-            if r.batch < 1 { throw bad("gpuDecodeAttention.rows[\(i)].batch", "must be at least 1, found \(r.batch)") }
-            if r.contextTokens < 1 { throw bad("gpuDecodeAttention.rows[\(i)].contextTokens", "must be at least 1, found \(r.contextTokens)") }
-            if !(r.seconds > 0) { throw bad("gpuDecodeAttention.rows[\(i)].seconds", "must be positive, found \(r.seconds)") }
-        }
-        for (i, r) in pcie.rows.enumerated() {
-            if !(r.bytes > 0) { throw bad("pcie.rows[\(i)].bytes", "must be positive, found \(r.bytes)") }
-            if !(r.hostToDeviceSeconds > 0) { throw bad("pcie.rows[\(i)].hostToDeviceSeconds", "must be positive, found \(r.hostToDeviceSeconds)") }
-            if !(r.deviceToHostSeconds > 0) { throw bad("pcie.rows[\(i)].deviceToHostSeconds", "must be positive, found \(r.deviceToHostSeconds)") }
-        }
         if host.cpuCores < 1 { throw bad("host.cpuCores", "must be at least 1, found \(host.cpuCores)") }
+        do {
+            try ProfileValidator(decoder: ProfileDecoder(file: file, kind: .system, name: "")).check(calibration(source: file), "calibration")
+        } catch {
+            guard case .invalidFile(_, let key, let reason, let fix) = error else { throw error }
+            let renamed = key.map { k in
+                [("calibration.gpuLinearLayers", "decodeLinearLayers.rows"), ("calibration.gpuDecodeAttention", "gpuDecodeAttention.rows"),
+                 ("calibration.pcie", "pcie.rows"), ("calibration.cpu", "ceilings")]
+                    .reduce(k) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+            }
+            throw .invalidFile(file: file, keyPath: renamed, reason: reason + " (rows are matched after sorting)", fix: fix)
+        }
     }
 
     /// The tables as a system profile's `calibration`.
@@ -119,8 +112,8 @@ public struct GPUKernelTables: Codable, Sendable {
         return Calibration(
             source: source, measuredOn: measuredOn, host: [gpu.name, host.cpu].compactMap { $0 }.joined(separator: " + "),
             referenceModel: referenceModel ?? "llama-3.1-8b",
-            gpuLinearLayers: decodeLinearLayers.rows.map { .init(batch: $0.batch, layerSeconds: $0.layerSeconds, lmHeadSeconds: $0.lmHeadSeconds) },
-            gpuDecodeAttention: gpuDecodeAttention.rows, pcie: pcie.rows, cpu: cpu)
+            gpuLinearLayers: decodeLinearLayers.rows.sorted { $0.batch < $1.batch },
+            gpuDecodeAttention: gpuDecodeAttention.rows, pcie: pcie.rows.sorted { $0.bytes < $1.bytes }, cpu: cpu)
     }
 }
 

@@ -70,6 +70,10 @@ import Testing
             ("gpuDecodeAttention.rows[0].seconds", {
                 $0["gpuDecodeAttention"] = ["rows": [["batch": 1, "contextTokens": 4096, "seconds": -1.0]]]
             }),
+            ("gpuDecodeAttention.rows[1]", {
+                $0["gpuDecodeAttention"] = ["rows": [["batch": 1, "contextTokens": 4096, "seconds": 1e-4],
+                                                     ["batch": 1, "contextTokens": 4096, "seconds": 2e-4]]]
+            }),
             ("decodeLinearLayers.rows[0].layerSeconds", {
                 $0["decodeLinearLayers"] = ["rows": [["batch": 1, "layerSeconds": "fast", "lmHeadSeconds": 1e-4]]]
             }),

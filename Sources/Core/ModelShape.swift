@@ -56,6 +56,11 @@ public struct ModelShape: Codable, Sendable, Hashable {
         self.maxContextTokens = maxContextTokens
     }
 
+    /// Distinct dense layers that exist in this model.
+    public var mandatoryDenseLayerCount: Int {
+        Set(denseLayers.filter { $0 >= 0 && $0 < layerCount }).count
+    }
+
     /// G = H_q / H_kv.
     public var groupSize: Int { queryHeadCount / kvHeadCount }
     public var queryWidth: Int { queryHeadCount * headDim }

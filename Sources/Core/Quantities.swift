@@ -56,7 +56,6 @@ public enum Format {
         if s >= 1e-3 { return String(format2: s * 1e3, suffix: " ms") }
         return String(format2: s * 1e6, suffix: " us")
     }
-    public static func rate(_ r: Double) -> String { String(format2: r, suffix: "") }
     /// Three significant digits.
     public static func number(_ x: Double) -> String { String(format2: x, suffix: "") }
 }

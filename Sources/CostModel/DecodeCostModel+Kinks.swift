@@ -30,12 +30,9 @@ extension DecodeCostModel {
                     / (gpu.denseBF16FlopsPerSecond * gpu.efficiency.matmulFlops)
                 kinks.append(memory / perBatch)
             }
-            for table in [hostToDevice, deviceToHost].compactMap({ $0 }) {
-                for bytes in table.xs {
-                    kinks.append(bytes / hostBoundBytesPerSequence(config))
-                    kinks.append(bytes / deviceBoundBytesPerSequence())
-                }
-            }
+            // Copies to the host carry the query; copies to the device carry the partial output.
+            for bytes in deviceToHost?.xs ?? [] { kinks.append(bytes / hostBoundBytesPerSequence(config)) }
+            for bytes in hostToDevice?.xs ?? [] { kinks.append(bytes / deviceBoundBytesPerSequence()) }
         }
         if config.placement.schedule == .pipelined { kinks = kinks.map { $0 * 2 } }
         return kinks.filter { $0.isFinite && $0 > 0 }

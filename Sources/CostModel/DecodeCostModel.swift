@@ -23,6 +23,7 @@ public struct DecodeCostModel: Sendable {
         self.engine = engine
         self.fractions = fractions
         self.calibrationShape = calibrationShape
+        mandatoryDenseLayers = workload.model.mandatoryDenseLayerCount
         if let rows = hardware.calibration?.gpuLinearLayers, !rows.isEmpty {
             linearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.layerSeconds) }, nondecreasing: true)
             lmHeadTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.lmHeadSeconds) }, nondecreasing: true)
@@ -59,6 +60,8 @@ public struct DecodeCostModel: Sendable {
     }
 
     var linearTable: PiecewiseLinear?
+    /// The model's dense layers (counted once: `denseLayerCount` runs in every evaluation).
+    var mandatoryDenseLayers = 0
     var lmHeadTable: PiecewiseLinear?
     var attentionFit: GPUAttentionFit?
     var hostToDevice: PiecewiseLinear?
@@ -82,8 +85,7 @@ public struct DecodeCostModel: Sendable {
         switch config.attention {
         case .dense: return config.placement.kvDevice == .gpu && hardware.gpu != nil ? model.layerCount : 0
         case .lshSampled, .topK, .quest:
-            let mandatory = Set(model.denseLayers.filter { $0 >= 0 && $0 < model.layerCount }).count
-            return min(model.layerCount, mandatory + config.placement.extraDenseLayers)
+            return min(model.layerCount, mandatoryDenseLayers + config.placement.extraDenseLayers)
         }
     }
     /// S: layers whose long span is sampled (LSH/TopK/Quest) or attended on the CPU (dense, KV in CPU).
@@ -184,9 +186,10 @@ public struct DecodeCostModel: Sendable {
         Double(model.queryHeadCount * model.headDim) * 2 + Double(model.queryHeadCount) * 4
     }
 
-    /// CPU <-> GPU copies for layers attended on the CPU: S x (copy_H2D(B x bytes_out) +
-    /// copy_D2H(B x bytes_back)); calibrated copies interpolate the measured table, otherwise
-    /// each copy costs latency + bytes / practical bandwidth.
+    /// CPU <-> GPU copies for layers attended on the CPU: S x (copy_D2H(B x host-bound bytes:
+    /// the query and its codes) + copy_H2D(B x device-bound bytes: partial output and
+    /// log-sum-exp)); calibrated copies interpolate the measured table, otherwise each copy
+    /// costs latency + bytes / practical bandwidth.
     public func transferSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         guard hardware.gpu != nil, config.placement.kvDevice == .cpu else { return 0 }
         let s = Double(sparseLayerCount(config))
@@ -220,7 +223,8 @@ public struct DecodeCostModel: Sendable {
     // MARK: - CPU side
 
     /// Bandwidth the CPU reaches with `threads` over `sockets`, as `fraction` of what it reads:
-    /// min(threads x per-core, sockets x socket) x fraction x scaling, where a socket gives its
+    /// min(threads x per-core x scaling, sockets x socket) x fraction (scaling is the engine's
+    /// thread-scaling efficiency, applied with more than one thread), where a socket gives its
     /// STREAM bandwidth when NUMA-local, and with interleaved pages a 1/s local, (s-1)/s remote
     /// mix at remoteFraction. Calibrated hosts use the measured read bandwidths instead of the
     /// datasheet ones.
@@ -279,7 +283,7 @@ public struct DecodeCostModel: Sendable {
     /// on the GPU (KV and tables in HBM): bytes / (BW x gather efficiency).
     public func sampledAttentionSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         guard config.attention != .dense else { return 0 }
-        if case .quest(let pageSize, let f) = config.attention, let gpu = hardware.gpu {
+        if case .quest(let pageSize, let f) = config.attention, config.placement.kvDevice == .gpu, let gpu = hardware.gpu {
             return questSeconds(pageSize: pageSize, budget: f, sparseLayers: sparseLayerCount(config), batch: batch, gpu: gpu)
         }
         let bytes = sampledAttentionBytes(config, batch: batch)

@@ -24,7 +24,7 @@ public struct BruteForceOptimizer: Sendable {
         var best: Result? = nil
         var evaluations = 0
         for option in optimizer.options {
-            let low = max(space.batch ?? 1, option.placement.schedule == .pipelined ? 2 : 1)
+            let low = space.lowestBatch(for: option)
             let high = space.batch ?? space.maxBatch
             guard low <= high else { continue }
             for batch in low...high {

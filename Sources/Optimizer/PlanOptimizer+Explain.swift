@@ -7,9 +7,9 @@ extension PlanOptimizer {
         let all = options
         let hw = model.hardware
         guard !all.isEmpty else {
-            let grid = space.hashBits.flatMap { k in space.tableCounts.map { LSHParameters(hashBitsPerTable: k, tableCount: $0) } }
-            let best = grid.max { model.fractions.fraction($0) < model.fractions.fraction($1) }
-            let detail = best.map { "the most accurate option in the grid, \($0), samples \(percent(model.fractions.fraction($0)))" } ?? "the (K, L) grid is empty"
+            let fractions = space.lshGrid.map { ($0, model.lshStatistics($0).fraction) }
+            let best = fractions.max { $0.1 < $1.1 }
+            let detail = best.map { "the most accurate option in the grid, \($0.0), samples \(percent($0.1))" } ?? "the (K, L) grid is empty"
             return Infeasibility(
                 bindingConstraint: "accuracy floor",
                 explanation: "no (K, L) meets the accuracy floor of \(percent(space.minSampledFraction ?? 0)) sampled: \(detail). Lower --min-sampled-fraction (or --quality), or allow smaller K / larger L with --k / --l.")
@@ -41,8 +41,12 @@ extension PlanOptimizer {
             let fixed = oneToken.memory(option, batch: batch).cpuBytes
             let available = Format.bytes(hw.cpuMemoryBytes)
             if fixed > hw.cpuMemoryBytes {
-                let what = option.attention.lsh.map { "the hash tables' bucket ranges at (K, L) = \($0) (L x 2^K ranges per layer, KV head and sequence)" }
-                    ?? "the model's weights"
+                var parts: [String] = []
+                if hw.gpu == nil { parts.append("the model's weights (\(Format.bytes(model.workload.model.weightBytes)))") }
+                if let lsh = option.attention.lsh {
+                    parts.append("the hash tables' bucket ranges at (K, L) = \(lsh) (L x 2^K ranges per layer, KV head and sequence)")
+                }
+                let what = parts.isEmpty ? "what does not depend on the context" : parts.joined(separator: " and ")
                 return Infeasibility(
                     bindingConstraint: "CPU memory",
                     explanation: "at batch \(Int(batch)) \(what) alone need \(Format.bytes(fixed)) of CPU memory, whatever the context, and \(hw.name) has \(available). Use a smaller K or L (--k / --l), or raise --cpu-memory if the host has more.")
@@ -56,7 +60,7 @@ extension PlanOptimizer {
         if let bound = space.maxStepSeconds {
             let fastest = zip(all, memories)
                 .filter { ($0.1.gpuBytes <= hw.gpuMemoryBytes || hw.gpu == nil) && $0.1.cpuBytes <= hw.cpuMemoryBytes }
-                .map { model.step($0.0, batch: $0.0.placement.schedule == .pipelined ? max(2, batch) : batch).stepSeconds }
+                .map { model.stepSeconds($0.0, batch: Double(space.lowestBatch(for: $0.0))) }
                 .min() ?? .infinity
             return Infeasibility(
                 bindingConstraint: "latency",

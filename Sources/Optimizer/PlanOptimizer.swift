@@ -65,8 +65,7 @@ public struct PlanOptimizer: Sendable {
         self.model = model
         self.space = space
         self.solver = solver
-        self.model.precompute(space.hashBits.flatMap { k in space.tableCounts.map { LSHParameters(hashBitsPerTable: k, tableCount: $0) } }
-            + space.extraAttentionModes.compactMap(\.lsh))
+        self.model.precompute((space.lsh ? space.lshGrid : []) + space.extraAttentionModes.compactMap(\.lsh))
     }
 
     /// One option with the batch ranges where it fits in memory, and its linear pieces.
@@ -79,7 +78,7 @@ public struct PlanOptimizer: Sendable {
     }
 
     public var options: [DecodeConfiguration] {
-        space.options(on: model.hardware, model: model.workload.model, fraction: model.fractions.fraction)
+        space.options(on: model.hardware, model: model.workload.model, engine: model.engine) { model.lshStatistics($0).fraction }
     }
 
     /// Memory as m0 + m1 B (exactly linear in B).
@@ -111,7 +110,7 @@ public struct PlanOptimizer: Sendable {
         let all = options
         for option in all {
             var high = maxBatch(option)
-            let low = max(space.batch ?? 1, option.placement.schedule == .pipelined ? 2 : 1)
+            let low = space.lowestBatch(for: option)
             guard high >= low else { continue }
             if let bound = space.maxStepSeconds {
                 guard model.stepSeconds(option, batch: Double(low)) <= bound * (1 + 1e-12) else { continue }
@@ -220,14 +219,13 @@ public struct PlanOptimizer: Sendable {
     {
         var lp = LinearProgram(sense: .maximize)
         var y: [Int] = [], b: [Int] = []
-        for (j, (i, s)) in pairs.enumerated() {
+        for (j, (_, s)) in pairs.enumerated() {
             let yj = lp.addVariable("y\(j)", kind: .binary, objective: -lambda * s.interceptSeconds)
             let bj = lp.addVariable("B\(j)", kind: .integer, lower: 0, upper: Double(s.upper),
                                     objective: 1 - lambda * s.slopeSecondsPerSequence)
             y.append(yj); b.append(bj)
             lp.addConstraint("lower\(j)", [(bj, 1), (yj, -Double(s.lower))], lower: 0)
             lp.addConstraint("upper\(j)", [(bj, 1), (yj, -Double(s.upper))], upper: 0)
-            _ = i
         }
         lp.addConstraint("choose one", y.map { ($0, 1.0) }, lower: 1, upper: 1)
         let gpuCap = model.hardware.gpuMemoryBytes

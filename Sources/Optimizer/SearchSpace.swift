@@ -13,8 +13,6 @@ public struct SearchSpace: Sendable, Hashable {
     public var extraAttentionModes: [AttentionMode] = []
     /// Where the long span's KV may live; nil means every device the hardware has.
     public var kvDevices: [Device]? = nil
-    /// LSH may keep the hashed layers' KV and tables in GPU memory (the engine supports it).
-    public var lshOnGPU: Bool = false
     /// Extra dense layers beyond the model's mandatory ones.
     public var extraDenseLayers: [Int] = [0, 2, 4]
     public var schedules: [Schedule] = Schedule.allCases
@@ -33,30 +31,45 @@ public struct SearchSpace: Sendable, Hashable {
     public init() {}
 
     /// Every (attention, placement) option of this space on `hardware`; batch is chosen later.
-    public func options(on hardware: Hardware, model: ModelShape, fraction: (LSHParameters) -> Double) -> [DecodeConfiguration] {
+    /// The (K, L) pairs of the grid.
+    public var lshGrid: [LSHParameters] {
+        hashBits.flatMap { k in tableCounts.map { LSHParameters(hashBitsPerTable: k, tableCount: $0) } }
+    }
+
+    /// The lowest batch an option may run: the fixed batch, and two micro-batches when pipelined.
+    public func lowestBatch(for option: DecodeConfiguration) -> Int {
+        max(batch ?? 1, option.placement.schedule == .pipelined ? 2 : 1)
+    }
+
+    /// Every (attention, placement) option of this space on `hardware` that `engine` can run:
+    /// LSH keeps its tables in GPU memory only for engines that sample there, pipelining only for
+    /// engines that split micro-batches, and Quest reads its pages from GPU memory.
+    public func options(on hardware: Hardware, model: ModelShape, engine: EngineParameters,
+                        fraction: (LSHParameters) -> Double) -> [DecodeConfiguration] {
         let devices = (kvDevices ?? (hardware.gpu == nil ? [.cpu] : [.cpu, .gpu]))
             .filter { hardware.gpu != nil || $0 == .cpu }
         let socketChoices = sockets.map { [$0] } ?? Array(1...max(1, hardware.sockets))
         var modes: [AttentionMode] = []
         if dense { modes.append(.dense) }
         if lsh {
-            for k in hashBits { for l in tableCounts {
-                let p = LSHParameters(hashBitsPerTable: k, tableCount: l)
-                if let floor = minSampledFraction, fraction(p) < floor { continue }
+            for p in lshGrid where minSampledFraction.map({ fraction(p) >= $0 }) ?? true {
                 modes.append(.lshSampled(p))
-            } }
+            }
         }
         modes += extraAttentionModes
         var result: [DecodeConfiguration] = []
         let coresPerSocket = max(1, hardware.threads / max(1, hardware.sockets))
         for mode in modes {
-            for device in devices where !(mode.lsh != nil && device == .gpu && !lshOnGPU) {
-                let extras = mode.lsh == nil ? [0] : extraDenseLayers.filter { $0 >= 0 && $0 + model.denseLayers.count < model.layerCount }
+            for device in devices {
+                if mode.lsh != nil && device == .gpu && !engine.samplesOnGPU { continue }
+                if case .quest = mode, device != .gpu { continue }
+                let extras = mode.lsh == nil ? [0] : extraDenseLayers.filter { $0 >= 0 && $0 + model.mandatoryDenseLayerCount < model.layerCount }
                 for extra in extras {
                     let usedSockets = device == .gpu && hardware.gpu != nil ? [socketChoices[0]] : socketChoices
                     for socketCount in usedSockets {
                         let threadCount = threads ?? min(hardware.threads, coresPerSocket * socketCount)
-                        let scheduleChoices = (device == .cpu && hardware.gpu != nil) ? schedules : [.serial]
+                        let pipelines = device == .cpu && hardware.gpu != nil && engine.pipelinesMicroBatches
+                        let scheduleChoices = pipelines ? schedules : [.serial]
                         for schedule in scheduleChoices {
                             let placement = Placement(kvDevice: device, extraDenseLayers: extra, cpuThreads: threadCount,
                                                       cpuSockets: socketCount, schedule: schedule)

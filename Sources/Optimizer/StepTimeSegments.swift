@@ -55,7 +55,6 @@ func linearSegments(maxBatch: Int, kinks: [Double], stepSeconds: (Int) -> Double
     for p in points.dropFirst() {
         add(start, p)
         start = p + 1
-        if start > maxBatch { break }
     }
     if start <= maxBatch && (segments.last?.upper ?? 0) < maxBatch { add(start, maxBatch) }
     return segments

@@ -68,7 +68,7 @@ public struct CalibrateCommand: ParsableCommand {
         let shape = try store.model(model).shape
         let calibrator = LocalCalibrator(shape: shape, layers: layers, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                          quick: quick)
-        let progress = Progress(total: 1)
+        let progress = Progress()
         let result = try calibrator.run { progress.say($0) }
         progress.done()
         let cpuPath = try Self.writeProfile(result.cpu, kind: "cpus", name: result.cpu.name, to: dir)

@@ -34,7 +34,7 @@ public struct ExportCommand: ParsableCommand {
                 model: options.workload.modelConfig ?? options.workload.model, modelShape: request.workload.model,
                 contextTokens: request.workload.contextTokens, generatedTokens: request.workload.generatedTokens,
                 batch: report.plan.batch,
-                attention: report.plan.k.flatMap { k in report.plan.l.map { .lshSampled(LSHParameters(hashBitsPerTable: k, tableCount: $0)) } } ?? .dense,
+                attention: report.plan.mode,
                 placement: report.plan.placement, hardware: request.hardware.name, engine: report.plan.engine,
                 predicted: .init(tokensPerSecond: report.prediction.tokensPerSecond, stepSeconds: report.prediction.stepSeconds,
                                  sampledFraction: report.prediction.sampledFraction))

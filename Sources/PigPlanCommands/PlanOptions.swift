@@ -65,8 +65,6 @@ public struct PlanOptions: ParsableArguments {
         let (profile, workload) = try self.workload.resolve(store)
         let engine = try Planner.engine(named: decisions.engine, store: store, hardware: hw)
         var space = SearchSpace()
-        space.lshOnGPU = engine.samplesOnGPU
-        if !engine.pipelinesMicroBatches { space.schedules = [.serial] }
         // Batch, K and L all fixed: evaluate that one configuration as MagicPIG runs it (its
         // mandatory dense layers only, serial) unless placement flags say otherwise.
         let evaluateOnly = decisions.batch != nil && decisions.k != nil && decisions.l != nil

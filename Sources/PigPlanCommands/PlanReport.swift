@@ -7,6 +7,8 @@ import Solver
 public struct PlanReport: Codable, Sendable {
     public struct PlanSection: Codable, Sendable {
         public var attention: String
+        /// The attention mode with its parameters (as in the plan file).
+        public var mode: AttentionMode
         public var batch: Int
         /// K, or nil when dense.
         public var k: Int?

@@ -81,7 +81,7 @@ public enum Planner {
             context: .init(hardware: hw.name, gpu: hw.gpu?.name, cpu: hw.cpu.name, sockets: hw.sockets, threads: hw.threads,
                            model: request.workload.model.name, contextTokens: request.workload.contextTokens,
                            generatedTokens: request.workload.generatedTokens, calibrated: hw.calibration != nil),
-            plan: .init(attention: config.attention.name, batch: config.batch, k: config.attention.lsh?.hashBitsPerTable,
+            plan: .init(attention: config.attention.name, mode: config.attention, batch: config.batch, k: config.attention.lsh?.hashBitsPerTable,
                         l: config.attention.lsh?.tableCount, placement: config.placement, engine: request.engineName,
                         denseLayers: model.denseLayerCount(config), sparseLayers: model.sparseLayerCount(config)),
             prediction: .init(tokensPerSecond: cost.tokensPerSecond, stepSeconds: cost.stepSeconds,

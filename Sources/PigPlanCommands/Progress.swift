@@ -5,8 +5,6 @@ import Foundation
 final class Progress: @unchecked Sendable {
     let started = Date()
     let interactive = isatty(2) != 0
-    init(total: Int) {}
-
     func say(_ message: String) {
         let elapsed = String(format: "%5.1fs", Date().timeIntervalSince(started))
         let line = "[\(elapsed)] \(message)"

@@ -15,7 +15,7 @@ public struct ValidateCommand: ParsableCommand {
 
     @Option(help: "System profile to validate (written by `pigplan calibrate`).")
     public var hw: String = "local"
-    @Option(help: "Layers of the calibration's model to run (default: as calibrated, 4).")
+    @Option(help: "Layers of the calibration's model to run (calibrate runs 4).")
     public var layers: Int = 4
     @Option(help: "Decode steps timed per configuration.")
     public var steps: Int = 8
@@ -45,7 +45,7 @@ public struct ValidateCommand: ParsableCommand {
         let shape = try store.model(hardware.calibration?.referenceModel ?? "llama-3.1-8b").shape
         let calibrator = LocalCalibrator(shape: shape, layers: layers, threads: costs.threads, quick: quick)
         let validator = Validator(calibrator: calibrator, hardware: hardware, engine: engine)
-        let progress = Progress(total: 1)
+        let progress = Progress()
         var cache: Executor.LoadedWeights? = nil
         var report = try validator.run(quick: quick, steps: steps, repeats: repeats ?? (quick ? 1 : 2), reusing: &cache) { progress.say($0) }
         if !noPlanCheck {

@@ -50,7 +50,7 @@ extension ProfileStore {
         if let cpuOverride, cpuOverride != cpuName {
             _ = try cpu(cpuOverride)
             cpuName = cpuOverride
-            if calibration?.cpu != nil { calibration?.cpu = nil }
+            calibration?.cpu = nil
         }
         let cpu = try self.cpu(cpuName)
 

@@ -45,7 +45,6 @@ public struct GLPKSolver: LinearProgramSolver {
 
         let columnCount = program.variables.count
         glp_add_cols(lp, Int32(columnCount))
-        var hasIntegers = false
         for (j, v) in program.variables.enumerated() {
             let col = Int32(j + 1)
             let (type, lo, hi) = Self.bounds(v.lower, v.upper)
@@ -53,8 +52,8 @@ public struct GLPKSolver: LinearProgramSolver {
             glp_set_obj_coef(lp, col, v.objective)
             switch v.kind {
             case .continuous: glp_set_col_kind(lp, col, GLP_CV)
-            case .integer: glp_set_col_kind(lp, col, GLP_IV); hasIntegers = true
-            case .binary: glp_set_col_kind(lp, col, GLP_BV); hasIntegers = true
+            case .integer: glp_set_col_kind(lp, col, GLP_IV)
+            case .binary: glp_set_col_kind(lp, col, GLP_BV)
             }
         }
         if !program.constraints.isEmpty {
@@ -82,7 +81,6 @@ public struct GLPKSolver: LinearProgramSolver {
         let status = glp_mip_status(lp)
         let values = (0..<columnCount).map { glp_mip_col_val(lp, Int32($0 + 1)) }
         let objective = glp_mip_obj_val(lp)
-        _ = hasIntegers
 
         switch (code, status) {
         case (0, GLP_OPT): return SolveResult(status: .optimal, objective: objective, values: values)

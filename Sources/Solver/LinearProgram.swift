@@ -44,10 +44,6 @@ public struct LinearProgram: Sendable, Hashable {
         return variables.count - 1
     }
 
-    public mutating func setObjective(_ index: Int, _ coefficient: Double) {
-        variables[index].objective = coefficient
-    }
-
     @discardableResult
     public mutating func addConstraint(_ name: String, _ terms: [(Int, Double)], lower: Double? = nil,
                                        upper: Double? = nil) -> Int {

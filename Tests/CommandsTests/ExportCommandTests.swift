@@ -10,7 +10,7 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("plan.json").path
-        var command = try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", out])
+        let command = try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", out])
         try command.run()
         let file = try JSONDecoder().decode(PlanFile.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
         #expect(file.schemaVersion == 1)
@@ -21,11 +21,18 @@ import Testing
     }
 
     @Test func unwritableDestinationLeavesNothing() throws {
-        let out = "/nonexistent-folder-\(UUID().uuidString)/plan.json"
-        var command = try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", out])
-        #expect(throws: (any Error).self) { try command.run() }
-        #expect(!FileManager.default.fileExists(atPath: out))
-        do { try command.run() } catch { #expect(ExportCommand.message(for: error).contains("cannot write")) }
+        // The destination's folder exists, but the destination is a folder itself: the write must
+        // fail with a message and leave no temporary or partial file beside it.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pigplan-export-\(UUID().uuidString)")
+        let blocker = dir.appendingPathComponent("plan.json")
+        try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let command = try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", blocker.path])
+        do { try command.run(); Issue.record("wrote over a folder") } catch {
+            #expect(ExportCommand.message(for: error).contains("cannot write"))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["plan.json"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: blocker.path).isEmpty)
     }
 
     @Test func magicPIGCommandLine() throws {

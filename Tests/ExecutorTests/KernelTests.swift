@@ -117,7 +117,7 @@ import Testing
             pp_attend_range(q, G, d, K, V, d, r0, r1, &m, &l, &acc)
             return (m, l, acc)
         }
-        var (fm, fl, facc) = partial(0, n)
+        let (fm, fl, facc) = partial(0, n)
         var full = facc
         pp_partial_finish(G, d, fl, facc, &full)
         var worst: Float = 0
@@ -130,7 +130,6 @@ import Testing
             worst = max(worst, zip(merged, full).map { abs($0 - $1) }.max()!)
             for g in 0..<G { worst = max(worst, abs(m1[g] - fm[g])) }
         }
-        _ = (fm, fl)
         print("log-sum-exp merge: max |merged - single pass| = \(worst) (tolerance 5e-6)")
         #expect(worst < 5e-6)
     }

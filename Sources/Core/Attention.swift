@@ -33,6 +33,9 @@ public enum AttentionMode: Sendable, Hashable {
         case .quest: return "quest"
         }
     }
+    /// `lsh (10, 150)`, `dense`, ...: the name with LSH's parameters.
+    public var label: String { name + (lsh.map { " \($0)" } ?? "") }
+
     public var lsh: LSHParameters? {
         if case .lshSampled(let p) = self { return p }
         return nil

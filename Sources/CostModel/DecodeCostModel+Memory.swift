@@ -1,6 +1,12 @@
 import Core
 
 extension DecodeCostModel {
+    /// The configuration's memory fits the machine: GPU bytes within usable GPU memory (when there
+    /// is a GPU) and CPU bytes within usable host memory.
+    public func fits(_ memory: MemoryBreakdown) -> Bool {
+        (hardware.gpu == nil || memory.gpuBytes <= hardware.gpuMemoryBytes) && memory.cpuBytes <= hardware.cpuMemoryBytes
+    }
+
     /// Bytes of one table index: int16 while n <= 65536, else int32.
     public var tableIndexBytes: Double { n <= 65_536 ? 2 : 4 }
 

@@ -29,9 +29,7 @@ public struct BruteForceOptimizer: Sendable {
             guard low <= high else { continue }
             for batch in low...high {
                 let memory = model.memory(option, batch: Double(batch))
-                let fits = (model.hardware.gpu == nil || memory.gpuBytes <= model.hardware.gpuMemoryBytes)
-                    && memory.cpuBytes <= model.hardware.cpuMemoryBytes
-                if !fits { if stopAtMemoryLimit { break } else { continue } }
+                if !model.fits(memory) { if stopAtMemoryLimit { break } else { continue } }
                 evaluations += 1
                 let stepSeconds = model.stepSeconds(option, batch: Double(batch))
                 if let bound = space.maxStepSeconds, stepSeconds > bound { continue }

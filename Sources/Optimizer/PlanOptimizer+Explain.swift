@@ -30,7 +30,7 @@ extension PlanOptimizer {
                 bindingConstraint: "GPU memory",
                 explanation: "at batch \(Int(batch)) every option needs at least \(Format.bytes(least.gpuBytes)) of GPU memory (\(Format.bytes(hw.gpuMemoryBytes)) available). Lower --ctx or --batch, or use a GPU with more memory.")
         }
-        let bothFit = memories.filter { ($0.gpuBytes <= hw.gpuMemoryBytes || hw.gpu == nil) && $0.cpuBytes <= hw.cpuMemoryBytes }
+        let bothFit = memories.filter(model.fits)
         if bothFit.isEmpty,
            let (option, least) = zip(all, memories).filter({ $0.1.gpuBytes <= hw.gpuMemoryBytes || hw.gpu == nil })
                .min(by: { $0.1.cpuBytes < $1.1.cpuBytes }) {
@@ -59,7 +59,7 @@ extension PlanOptimizer {
         }
         if let bound = space.maxStepSeconds {
             let fastest = zip(all, memories)
-                .filter { ($0.1.gpuBytes <= hw.gpuMemoryBytes || hw.gpu == nil) && $0.1.cpuBytes <= hw.cpuMemoryBytes }
+                .filter { model.fits($0.1) }
                 .map { model.stepSeconds($0.0, batch: Double(space.lowestBatch(for: $0.0))) }
                 .min() ?? .infinity
             return Infeasibility(

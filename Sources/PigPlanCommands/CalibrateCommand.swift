@@ -35,8 +35,8 @@ public struct CalibrateCommand: ParsableCommand {
     }
 
     func outputDirectory() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        guard let dir = profilesDir ?? environment[ProfileStore.environmentVariable] ?? ProfileStore.userDirectory(environment) else {
+        guard let dir = ProfileStore.overlayDirectory(directory: profilesDir, environment: ProcessInfo.processInfo.environment,
+                                                       existing: false) else {
             throw ValidationError("pass --profiles-dir DIR: the folder the system profile is written to (and read from with --profiles-dir DIR)")
         }
         return dir

@@ -25,11 +25,7 @@ extension ProfilesCommand {
                     rows.append([kind.rawValue, name, summary(of: kind, named: name, in: store)])
                 }
             }
-            let widths = (0..<2).map { column in rows.map { $0[column].count }.max() ?? 0 }
-            return rows.map { row in
-                row[0].padding(toLength: widths[0] + 2, withPad: " ", startingAt: 0)
-                    + row[1].padding(toLength: widths[1] + 2, withPad: " ", startingAt: 0) + row[2]
-            }.joined(separator: "\n") + "\n"
+            return PlanRenderer.columns(rows)
         }
 
         /// E.g. `NVIDIA H200 SXM, 141 GB, 4.80 TB/s, 989 TFLOP/s bf16, PCIe 5.0 x16`.

@@ -6,7 +6,7 @@ import Profiles
 public struct ProfilesDirectoryOptions: ParsableArguments {
     @Option(name: .customLong("profiles-dir"),
             help: ArgumentHelp("A directory of profile files that add to or replace the built-in ones.",
-                               discussion: "Default: $\(ProfileStore.environmentVariable), when set.",
+                               discussion: "Default: $\(ProfileStore.environmentVariable) when set, else ~/.pigplan/profiles when it exists.",
                                valueName: "dir"))
     public var profilesDirectory: String?
 

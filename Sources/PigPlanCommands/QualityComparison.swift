@@ -60,7 +60,7 @@ public struct QualityComparison: Codable, Sendable {
     }
 
     public func table() -> String {
-        var out = "\(model), \(promptTokens) prompt tokens, \(positions) positions evaluated, seed \(seed)\n"
+        let out = "\(model), \(promptTokens) prompt tokens, \(positions) positions evaluated, seed \(seed)\n"
         let header = ["mode", "keys", "perplexity", "agreement", "attn error", "keys/query", "KB/query"]
         var lines = [header]
         for r in rows {
@@ -74,10 +74,6 @@ public struct QualityComparison: Codable, Sendable {
                 r.bytesPerQuery.map { Format.number($0 / 1024) } ?? "-",
             ])
         }
-        let widths = header.indices.map { c in lines.map { $0[c].count }.max() ?? 0 }
-        for line in lines {
-            out += line.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined() + "\n"
-        }
-        return out
+        return out + PlanRenderer.columns(lines)
     }
 }

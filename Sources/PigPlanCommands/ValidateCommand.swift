@@ -78,7 +78,7 @@ public struct ValidateCommand: ParsableCommand {
         let plan = try PlanOptimizer(model: validator.costModel(context: context, steps: steps), space: space).optimize()
         let chosen = plan.configuration
         let measured = try validator.measure(chosen.attention, batch: chosen.batch, context: context, steps: steps, reusing: &cache)
-        func name(_ a: AttentionMode, _ b: Int) -> String { "\(a.name)\(a.lsh.map { " \($0)" } ?? "") batch \(b)" }
+        func name(_ a: AttentionMode, _ b: Int) -> String { "\(a.label) batch \(b)" }
         return .init(contextTokens: context, chosen: name(chosen.attention, chosen.batch),
                      chosenMeasuredTokensPerSecond: measured.measured.tokensPerSecond,
                      bestValidated: name(best.attention, best.batch), bestMeasuredTokensPerSecond: best.measuredTokensPerSecond,
@@ -101,14 +101,11 @@ public struct ValidateCommand: ParsableCommand {
         var out = "validate \(r.system): \(r.model) x \(r.layers) layers, \(r.threads) threads, seed \(r.seed)\n"
         var lines = [["attention", "batch", "context", "predicted", "measured", "error"]]
         for row in r.rows {
-            lines.append([row.attention.name + (row.attention.lsh.map { " \($0)" } ?? ""), "\(row.batch)", "\(TokenCount(row.contextTokens))",
+            lines.append([row.attention.label, "\(row.batch)", "\(TokenCount(row.contextTokens))",
                           Format.seconds(row.predictedStepSeconds), Format.seconds(row.measuredStepSeconds),
                           Format.number(row.absPercentError) + "%"])
         }
-        let widths = lines[0].indices.map { c in lines.map { $0[c].count }.max() ?? 0 }
-        for line in lines {
-            out += line.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined() + "\n"
-        }
+        out += PlanRenderer.columns(lines)
         out += "median |error| \(Format.number(r.summary.medianAbsPercentError))%, max \(Format.number(r.summary.maxAbsPercentError))% over \(r.summary.configurations) configurations\n"
         if let p = r.planCheck {
             out += "MILP plan at \(TokenCount(p.contextTokens)): \(p.chosen) measured \(Format.number(p.chosenMeasuredTokensPerSecond)) tokens/s; best validated \(p.bestValidated) \(Format.number(p.bestMeasuredTokensPerSecond)) tokens/s (\(Format.number(p.ratio * 100))%)\n"

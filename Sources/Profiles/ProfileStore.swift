@@ -35,9 +35,7 @@ public struct ProfileStore: Sendable {
         for (path, text) in embeddedProfileFiles {
             files[path] = SourceFile(relativePath: path, displayPath: "Profiles/\(path) (built in)", text: text)
         }
-        let overlay = directory ?? environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
-            ?? userDirectory(environment).flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-        if let overlay {
+        if let overlay = overlayDirectory(directory: directory, environment: environment, existing: true) {
             for file in try readDirectory(overlay) { files[file.relativePath] = file }
         }
         return try ProfileStore(files: files.values.sorted { $0.relativePath < $1.relativePath })
@@ -47,6 +45,16 @@ public struct ProfileStore: Sendable {
     /// and neither `--profiles-dir` nor `PIGPLAN_PROFILES_DIR` is given.
     public static func userDirectory(_ environment: [String: String]) -> String? {
         environment["HOME"].map { $0 + "/.pigplan/profiles" }
+    }
+
+    /// The user's profile folder: `directory` (`--profiles-dir`), else a non-empty
+    /// `PIGPLAN_PROFILES_DIR`, else `~/.pigplan/profiles` (when `existing`, only if it exists:
+    /// reading skips a folder nobody made; writing creates it).
+    public static func overlayDirectory(directory: String?, environment: [String: String], existing: Bool) -> String? {
+        if let directory { return directory }
+        if let variable = environment[environmentVariable], !variable.isEmpty { return variable }
+        guard let user = userDirectory(environment) else { return nil }
+        return !existing || FileManager.default.fileExists(atPath: user) ? user : nil
     }
 
     /// The built-in profiles only.

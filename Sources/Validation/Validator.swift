@@ -94,7 +94,7 @@ public struct Validator: Sendable {
         for pass in 0..<max(1, repeats) {
             for (i, (mode, batch, context)) in grid.enumerated() {
                 let label = repeats > 1 ? "pass \(pass + 1)/\(repeats), " : ""
-                progress("\(label)\(i + 1)/\(grid.count): \(mode.name)\(mode.lsh.map { " \($0)" } ?? ""), batch \(batch), context \(context)")
+                progress("\(label)\(i + 1)/\(grid.count): \(mode.label), batch \(batch), context \(context)")
                 reports[i].append(try Executor.run(calibrator.request(mode, batch: batch, context: context, steps: steps), reusing: &cache))
             }
         }
@@ -148,9 +148,9 @@ public struct Validator: Sendable {
         left.diagonal = true
         left.logScale = true
         var right = SVGPlot(title: "throughput vs batch (dots measured, lines predicted)", xLabel: "batch", yLabel: "tokens/s")
-        let modes = Array(Set(report.rows.map { $0.attention.name + ($0.attention.lsh.map { " \($0)" } ?? "") })).sorted()
+        let modes = Array(Set(report.rows.map(\.attention.label))).sorted()
         for (i, mode) in modes.enumerated() {
-            let rows = report.rows.filter { $0.attention.name + ($0.attention.lsh.map { " \($0)" } ?? "") == mode }
+            let rows = report.rows.filter { $0.attention.label == mode }
             let color = colors[i % colors.count]
             left.series.append(.init(name: mode, points: rows.map { (x: $0.measuredStepSeconds, y: $0.predictedStepSeconds) }, color: color, connected: false))
             let context = rows.map(\.contextTokens).max() ?? 0

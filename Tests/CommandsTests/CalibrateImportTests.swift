@@ -41,7 +41,7 @@ import Testing
         let file = dir.appendingPathComponent("tables.json")
         try tablesJSON().write(to: file, atomically: true, encoding: .utf8)
         let profiles = dir.appendingPathComponent("profiles").path
-        var command = try CalibrateCommand.parse(["--import", file.path, "--into", "rtx4090-epyc", "--profiles-dir", profiles])
+        let command = try CalibrateCommand.parse(["--import", file.path, "--into", "rtx4090-epyc", "--profiles-dir", profiles])
         try command.run()
         let store = try ProfileStore.load(directory: profiles)
         let system = try store.system("rtx4090-epyc")

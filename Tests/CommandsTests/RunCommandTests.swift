@@ -17,7 +17,7 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let plan = dir.appendingPathComponent("plan.json").path
-        var export = try ExportCommand.parse(["--hw", "h200", "--model", "smollm2-135m", "--ctx", "1024", "--batch", "2",
+        let export = try ExportCommand.parse(["--hw", "h200", "--model", "smollm2-135m", "--ctx", "1024", "--batch", "2",
                                               "--k", "8", "--l", "75", "--out", plan])
         try export.run()
         let run = try RunCommand.parse(["--plan", plan, "--layers", "2", "--steps", "3", "--threads", "1"])
@@ -34,7 +34,7 @@ import Testing
 
     @Test(arguments: ["topk", "quest"])
     func matchedBudgetRunsAnLSHProbeFirst(_ mode: String) throws {
-        var run = try RunCommand.parse(["--model", "smollm2-135m", "--layers", "2", "--ctx", "600", "--steps", "2",
+        let run = try RunCommand.parse(["--model", "smollm2-135m", "--layers", "2", "--ctx", "600", "--steps", "2",
                                         "--attention", mode, "--k", "6", "--l", "40", "--threads", "1", "--format", "json"])
         try run.run()
     }
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func memoryLimitRefusesBeforeAllocating() throws {
-        var run = try RunCommand.parse(["--model", "llama-3.1-8b", "--ctx", "96k", "--batch", "4", "--attention", "lsh", "--prefill", "synthetic",
+        let run = try RunCommand.parse(["--model", "llama-3.1-8b", "--ctx", "96k", "--batch", "4", "--attention", "lsh", "--prefill", "synthetic",
                                         "--memory-limit", "8GB", "--steps", "2"])
         do { try run.run(); Issue.record("ran over the memory limit") } catch {
             let message = RunCommand.message(for: error)

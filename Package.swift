@@ -48,7 +48,7 @@ let package = Package(
         // Golden/ holds reference outputs read by path (scripts/reference_smollm2.py writes them).
         .testTarget(name: "ExecutorTests", dependencies: ["Executor"], exclude: ["Golden"]),
         .testTarget(name: "CommandsTests", dependencies: ["PigPlanCommands", "Executor"]),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation", "CostModel", "Core"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "CostModel", "Core", "Executor"]),
     ],
     swiftLanguageModes: [.v6]
 )

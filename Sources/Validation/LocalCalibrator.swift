@@ -48,7 +48,7 @@ public struct LocalCalibrator: Sendable {
         return s
     }
 
-    func request(_ mode: AttentionMode, batch: Int, context: Int, steps: Int) -> ExecutorRequest {
+    public func request(_ mode: AttentionMode, batch: Int, context: Int, steps: Int) -> ExecutorRequest {
         ExecutorRequest(weights: .synthetic(shape: shape, layers: layers, seed: seed), prompt: .syntheticTokens(count: context),
                         batch: batch, decodeSteps: steps, attention: mode, threads: threads, seed: seed, prefill: .syntheticCache)
     }
@@ -80,16 +80,16 @@ public struct LocalCalibrator: Sendable {
         }
         cache = nil
         progress("fitting")
-        let result = fit(dense: dense, lsh: lsh, readAll: allThreads, readOne: oneThread, host: hostName)
+        let result = fit(dense: dense, lsh: lsh, readAll: allThreads, readOne: oneThread, host: hostName,
+                         memoryBytes: Executor.memoryInfoBytes("MemTotal") ?? 16e9)
         return Result(cpu: result.cpu, system: result.system, runs: dense.count + lsh.count, seconds: Clock.now() - started)
     }
 
     /// The fitted profiles from measured runs (pure: tested with synthetic timings).
-    public func fit(dense: [ExecutorReport], lsh: [ExecutorReport], readAll: Double, readOne: Double, host: String)
-        -> (cpu: CPUProfile, system: SystemProfile)
+    public func fit(dense: [ExecutorReport], lsh: [ExecutorReport], readAll: Double, readOne: Double, host: String,
+                    memoryBytes memory: Double) -> (cpu: CPUProfile, system: SystemProfile)
     {
         let s = runShape
-        let memory = Executor.memoryInfoBytes("MemTotal") ?? 16e9
         let cpu = CPUProfile(
             name: "local-cpu", displayName: "This machine's CPU (\(host), measured)", coresPerSocket: threads, maxSockets: 1,
             dramBandwidthBytesPerSecondPerSocket: readAll / 0.8, streamEfficiency: 0.8, perCoreReadBytesPerSecond: readOne,

@@ -1,0 +1,70 @@
+import Core
+import CostModel
+import Executor
+import Testing
+import Validation
+
+/// `LocalCalibrator.fit` recovers known parameters: real (tiny) executor runs supply the
+/// configurations and sampled fractions; their measured times are replaced by times the cost
+/// model gives for known parameters; the fit must return those parameters.
+@Suite(.serialized) struct LocalCalibratorFitTests {
+    @Test func fitRecoversKnownParameters() throws {
+        let shape = ModelShape(name: "tiny", layerCount: 3, hiddenSize: 128, intermediateSize: 256, queryHeadCount: 4,
+                               kvHeadCount: 2, headDim: 32, vocabSize: 300, denseLayers: [0])
+        let calibrator = LocalCalibrator(shape: shape, layers: 3, threads: 1, quick: true)
+        var cache: Executor.LoadedWeights? = nil
+        var dense: [ExecutorReport] = [], lsh: [ExecutorReport] = []
+        for (batch, context) in [(1, 1024), (2, 1024), (4, 2048)] {
+            dense.append(try Executor.run(calibrator.request(.dense, batch: batch, context: context, steps: 2), reusing: &cache))
+        }
+        for (k, l, batch) in [(6, 40, 1), (7, 60, 2), (6, 80, 4)] {
+            let mode = AttentionMode.lshSampled(LSHParameters(hashBitsPerTable: k, tableCount: l))
+            lsh.append(try Executor.run(calibrator.request(mode, batch: batch, context: 2048, steps: 2), reusing: &cache))
+        }
+        // The truth: bandwidths, per-byte linear rates and engine parameters.
+        let readAll = 30e9, readOne = 16e9, otherPerLayer = 20e-6
+        let truth = EngineParameters(sampledAttentionBandwidthFraction: 0.3, denseAttentionBandwidthFraction: 0.7, gqaSharedReads: true,
+                                     retrievalSecondsPerTableWalk: 80e-9, retrievalSecondsPerCandidate: 4e-9,
+                                     roundTripOverheadSecondsPerLayer: 0, threadScalingEfficiency: 1, computesExactPart: true)
+        let secondsPerByte: [Int: Double] = [1: 1 / 25e9, 2: 1 / 24e9, 4: 1 / 20e9]
+        let cpu = CPUProfile(name: "local-cpu", displayName: "t", coresPerSocket: 1, maxSockets: 1,
+                             dramBandwidthBytesPerSecondPerSocket: readAll / 0.8, streamEfficiency: 0.8, perCoreReadBytesPerSecond: readOne,
+                             remoteBandwidthFraction: 0.33, defaultMemoryBytesPerSocket: 8e9, flopsPerSecondPerCore: 10e9,
+                             vectorISA: [], source: "t")
+        let costs = CPUKernelCosts(readBytesPerSecond: readAll, readBytesPerSecondOneThread: readOne, threads: 1)
+        let hardware = Hardware(name: "local", gpu: nil, cpu: cpu, sockets: 1, threads: 1, cpuMemoryBytes: 8e9, gpuMemoryBytes: 0,
+                                numaLocal: true, link: nil, calibration: Calibration(source: "t", cpu: costs))
+        func synthesize(_ r: inout ExecutorReport) {
+            let model = DecodeCostModel(hardware: hardware, workload: Workload(model: calibrator.runShape, contextTokens: r.promptTokens,
+                                                                              generatedTokens: r.decodeSteps),
+                                        engine: truth, fractions: SampledFractionModel(override: r.measured.sampledFraction?.mean))
+            let config = DecodeConfiguration(batch: r.batch, attention: r.attention, placement: Placement(kvDevice: .cpu, cpuThreads: 1))
+            let b = Double(r.batch)
+            let bytes = Double(calibrator.runShape.layerCount) * calibrator.runShape.linearBytesPerLayer + calibrator.runShape.lmHeadBytes
+            r.measured.breakdown.linearSeconds = bytes * secondsPerByte[r.batch]!
+            r.measured.breakdown.otherSeconds = Double(calibrator.runShape.layerCount) * b * otherPerLayer
+            r.measured.breakdown.denseAttentionSeconds = model.cpuAttentionSeconds(config, batch: b)
+            r.measured.breakdown.sampledAttentionSeconds = model.sampledAttentionSeconds(config, batch: b)
+            r.measured.breakdown.retrievalSeconds = model.retrievalSeconds(config, batch: b)
+            r.measured.breakdown.hashingSeconds = model.hashingSeconds(config, batch: b)
+        }
+        for i in dense.indices { synthesize(&dense[i]) }
+        for i in lsh.indices { synthesize(&lsh[i]) }
+        let (fitted, system) = calibrator.fit(dense: dense, lsh: lsh, readAll: readAll, readOne: readOne, host: "test", memoryBytes: 8e9)
+        let engine = try #require(system.calibration?.cpu?.engine)
+        func close(_ a: Double, _ b: Double, _ what: String) {
+            #expect(abs(a / b - 1) < 1e-6, "\(what): fitted \(a), true \(b)")
+        }
+        print("fitted: sampled \(engine.sampledAttentionBandwidthFraction), dense \(engine.denseAttentionBandwidthFraction), walk \(engine.retrievalSecondsPerTableWalk), candidate \(engine.retrievalSecondsPerCandidate), flops/core \(fitted.flopsPerSecondPerCore)")
+        close(engine.sampledAttentionBandwidthFraction, 0.3, "sampled attention fraction")
+        close(engine.denseAttentionBandwidthFraction, 0.7, "dense attention fraction")
+        close(engine.retrievalSecondsPerTableWalk, 80e-9, "seconds per table walk")
+        close(engine.retrievalSecondsPerCandidate, 4e-9, "seconds per candidate")
+        close(fitted.flopsPerSecondPerCore, 10e9, "hashing FLOP/s per core")
+        close(system.calibration?.cpu?.otherSecondsPerLayerPerSequence ?? 0, otherPerLayer, "remainder per layer and sequence")
+        for row in system.calibration?.cpu?.linearLayers ?? [] {
+            close(row.secondsPerByte, secondsPerByte[row.batch]!, "linear seconds per byte at batch \(row.batch)")
+        }
+        #expect(system.calibration?.cpu?.syntheticSampledFractions?.count == 3)
+    }
+}

@@ -26,20 +26,29 @@ public struct StepTerms: Codable, Sendable, Hashable {
 
     public init() {}
 
+    /// Every term once, in display order: its name in reports, where it is stored, and whether
+    /// it is CPU attention-side work (else GPU side, or the linear-layer device's).
+    nonisolated(unsafe) public static let all: [(name: String, path: WritableKeyPath<StepTerms, Double>, cpuSide: Bool)] = [
+        ("linearLayers", \.linearLayersSeconds, false), ("lmHead", \.lmHeadSeconds, false), ("hashing", \.hashingSeconds, false),
+        ("gpuAttention", \.gpuAttentionSeconds, false), ("exactPart", \.exactPartSeconds, false),
+        ("transfers", \.transferSeconds, false), ("overhead", \.overheadSeconds, false),
+        ("retrieval", \.retrievalSeconds, true), ("sampledAttention", \.sampledAttentionSeconds, true),
+        ("cpuAttention", \.cpuAttentionSeconds, true),
+    ]
+
     /// Work on the GPU side (or the linear-layer device), including copies.
-    public var gpuSideSeconds: Double {
-        linearLayersSeconds + lmHeadSeconds + hashingSeconds + gpuAttentionSeconds + exactPartSeconds
-            + transferSeconds + overheadSeconds
-    }
+    public var gpuSideSeconds: Double { Self.all.reduce(0) { $1.cpuSide ? $0 : $0 + self[keyPath: $1.path] } }
     /// Work on the CPU attention side.
-    public var cpuSideSeconds: Double { retrievalSeconds + sampledAttentionSeconds + cpuAttentionSeconds }
+    public var cpuSideSeconds: Double { Self.all.reduce(0) { $1.cpuSide ? $0 + self[keyPath: $1.path] : $0 } }
 
     /// Named terms in display order.
-    public var named: [(String, Double)] {
-        [("linearLayers", linearLayersSeconds), ("lmHead", lmHeadSeconds), ("hashing", hashingSeconds),
-         ("gpuAttention", gpuAttentionSeconds), ("exactPart", exactPartSeconds), ("transfers", transferSeconds),
-         ("overhead", overheadSeconds), ("retrieval", retrievalSeconds),
-         ("sampledAttention", sampledAttentionSeconds), ("cpuAttention", cpuAttentionSeconds)]
+    public var named: [(String, Double)] { Self.all.map { ($0.name, self[keyPath: $0.path]) } }
+
+    /// Every term multiplied by `k` (two micro-batches report twice the half-batch work).
+    func scaled(by k: Double) -> StepTerms {
+        var t = self
+        for term in Self.all { t[keyPath: term.path] *= k }
+        return t
     }
 }
 

@@ -398,14 +398,3 @@ public struct DecodeCostModel: Sendable {
         return f * hashedTokens + exactTokens
     }
 }
-
-extension StepTerms {
-    /// Every term multiplied by `k` (two micro-batches report twice the half-batch work).
-    func scaled(by k: Double) -> StepTerms {
-        var t = self
-        t.linearLayersSeconds *= k; t.lmHeadSeconds *= k; t.hashingSeconds *= k; t.gpuAttentionSeconds *= k
-        t.exactPartSeconds *= k; t.transferSeconds *= k; t.overheadSeconds *= k; t.retrievalSeconds *= k
-        t.sampledAttentionSeconds *= k; t.cpuAttentionSeconds *= k
-        return t
-    }
-}

@@ -1,4 +1,5 @@
 import Core
+import CostModel
 import Foundation
 
 /// Turns a `PlanReport` into text: an aligned table, JSON or CSV.
@@ -70,10 +71,8 @@ public enum PlanRenderer {
         if explain {
             out += "\nwhere the time goes (one step)\n"
             let total = r.prediction.breakdown.values.reduce(0, +)
-            let order = ["linearLayers", "lmHead", "hashing", "gpuAttention", "exactPart", "transfers", "overhead",
-                         "retrieval", "sampledAttention", "cpuAttention"]
             var termRows: [(String, String)] = []
-            for name in order {
+            for name in StepTerms.all.map(\.name) {
                 guard let s = r.prediction.breakdown[name], s > 0 else { continue }
                 termRows.append(("  " + name, "\(Format.seconds(s))  \(Format.number(100 * s / max(total, 1e-30)))%"))
             }

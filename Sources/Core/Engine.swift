@@ -24,12 +24,15 @@ public struct EngineParameters: Codable, Sendable, Hashable {
     public var samplesOnGPU: Bool
     /// The engine can split a batch into two micro-batches and overlap CPU and GPU work.
     public var pipelinesMicroBatches: Bool
+    /// GPU launch cost per layer and step under this engine (e.g. lower with CUDA graphs);
+    /// nil uses the GPU profile's `launchOverheadSecondsPerLayer`.
+    public var gpuLaunchOverheadSecondsPerLayer: Double?
 
     public init(sampledAttentionBandwidthFraction: Double, denseAttentionBandwidthFraction: Double,
                 gqaSharedReads: Bool, retrievalSecondsPerTableWalk: Double, retrievalSecondsPerCandidate: Double,
                 roundTripOverheadSecondsPerLayer: Double, threadScalingEfficiency: Double, computesExactPart: Bool,
                 parallelOverQueryHeads: Bool = false, samplesOnGPU: Bool = false,
-                pipelinesMicroBatches: Bool = true) {
+                pipelinesMicroBatches: Bool = true, gpuLaunchOverheadSecondsPerLayer: Double? = nil) {
         self.sampledAttentionBandwidthFraction = sampledAttentionBandwidthFraction
         self.denseAttentionBandwidthFraction = denseAttentionBandwidthFraction
         self.gqaSharedReads = gqaSharedReads
@@ -41,6 +44,7 @@ public struct EngineParameters: Codable, Sendable, Hashable {
         self.parallelOverQueryHeads = parallelOverQueryHeads
         self.samplesOnGPU = samplesOnGPU
         self.pipelinesMicroBatches = pipelinesMicroBatches
+        self.gpuLaunchOverheadSecondsPerLayer = gpuLaunchOverheadSecondsPerLayer
     }
 }
 

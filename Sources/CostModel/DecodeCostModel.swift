@@ -204,7 +204,8 @@ public struct DecodeCostModel: Sendable {
         return link.latencySeconds + bytes / link.practicalBandwidthBytesPerSecond
     }
 
-    /// Fixed per-step costs: GPU launches (layers x launch) and the engine's CPU round trip
+    /// Fixed per-step costs: GPU launches (layers x launch, the engine's figure when it has one,
+    /// else the GPU profile's) and the engine's CPU round trip
     /// (S x roundTrip) for layers attended on the CPU.
     /// On a CPU-only machine: layers x B x the calibrated per-layer, per-sequence remainder
     /// (embedding, norms, RoPE, KV stores).
@@ -213,7 +214,9 @@ public struct DecodeCostModel: Sendable {
         if hardware.gpu == nil, let other = hardware.calibration?.cpu?.otherSecondsPerLayerPerSequence {
             seconds += Double(model.layerCount) * batch * other
         }
-        if let gpu = hardware.gpu { seconds += Double(model.layerCount) * gpu.launchOverheadSecondsPerLayer }
+        if let gpu = hardware.gpu {
+            seconds += Double(model.layerCount) * (engine.gpuLaunchOverheadSecondsPerLayer ?? gpu.launchOverheadSecondsPerLayer)
+        }
         if hardware.gpu != nil, config.placement.kvDevice == .cpu {
             seconds += Double(sparseLayerCount(config)) * engine.roundTripOverheadSecondsPerLayer
         }

@@ -197,6 +197,9 @@ struct ProfileValidator {
         try nonNegative(e.retrievalSecondsPerCandidate, key + ".retrievalSecondsPerCandidate", unit: "seconds")
         try nonNegative(e.roundTripOverheadSecondsPerLayer, key + ".roundTripOverheadSecondsPerLayer", unit: "seconds")
         try fraction(e.threadScalingEfficiency, key + ".threadScalingEfficiency")
+        if let launch = e.gpuLaunchOverheadSecondsPerLayer {
+            try nonNegative(launch, key + ".gpuLaunchOverheadSecondsPerLayer", unit: "seconds")
+        }
     }
 
     // MARK: Across files

@@ -1,4 +1,5 @@
 #include "internal.h"
+#include <stdlib.h>
 
 #if PP_C_SOURCE_ACTIVE
 
@@ -12,12 +13,21 @@ int pp_simd_level_supported(void) {
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("f16c") &&
         __builtin_cpu_supports("fma"))
         return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma"))
+        return 1;
 #endif
     return 0;
 }
 
 // Lazily initialised: constructors run before any kernel call.
-__attribute__((constructor)) static void pp_init_level(void) { pp_level = pp_simd_level_supported(); }
+// PIGPLAN_SIMD_LEVEL=0|1|2 caps the level for the whole process (to compare paths or to work around
+// a CPU problem); it can only lower what the CPU supports.
+__attribute__((constructor)) static void pp_init_level(void) {
+    int best = pp_simd_level_supported();
+    const char *cap = getenv("PIGPLAN_SIMD_LEVEL");
+    if (cap && cap[0] >= '0' && cap[0] <= '2' && cap[1] == 0 && cap[0] - '0' < best) best = cap[0] - '0';
+    pp_level = best;
+}
 
 int pp_simd_level(void) {
     if (pp_level < 0) pp_level = pp_simd_level_supported();
@@ -27,7 +37,6 @@ int pp_simd_level(void) {
 int pp_set_simd_level(int level) {
     int best = pp_simd_level_supported();
     int l = level < best ? (level < 0 ? 0 : level) : best;
-    if (l == 1) l = 0; // no AVX2 path yet
     pp_thread_level = l;
     return l;
 }

@@ -11,6 +11,8 @@
 #include <immintrin.h>
 /// Functions compiled for AVX-512 (F, BW, VL), F16C and FMA; only called when pp_level >= 2.
 #define PP_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+/// Functions compiled for AVX2, F16C and FMA; only called when pp_level >= 1.
+#define PP_AVX2 __attribute__((target("avx2,f16c,fma")))
 #else
 #define PP_X86 0
 #endif
@@ -29,6 +31,8 @@ extern _Thread_local int pp_thread_level;
 
 /// The calling thread's override (tests) or the CPU's best level.
 static inline int pp_use_avx512(void) { return (pp_thread_level >= 0 ? pp_thread_level : pp_level) >= 2; }
+/// Level 1 and up: AVX2 + F16C + FMA (the linear-layer kernels have such a path).
+static inline int pp_use_avx2(void) { return (pp_thread_level >= 0 ? pp_thread_level : pp_level) >= 1; }
 
 static inline float pp_h2f(uint16_t h) { return pp_f16_to_f32_scalar(h); }
 static inline uint16_t pp_f2h(float f) { return pp_f32_to_f16_scalar(f); }

@@ -88,8 +88,7 @@ public struct PlanOptimizer: Sendable {
     }
 
     /// Largest batch that fits both memories (0 when not even one sequence fits), capped.
-    func maxBatch(_ config: DecodeConfiguration) -> Int {
-        let line = memoryLine(config)
+    func maxBatch(_ line: (gpu: (Double, Double), cpu: (Double, Double))) -> Int {
         var limit = Double(space.batch ?? space.maxBatch)
         for (m0, m1, cap) in [(line.gpu.0, line.gpu.1, model.hardware.gpuMemoryBytes),
                               (line.cpu.0, line.cpu.1, model.hardware.cpuMemoryBytes)] where m0 + m1 > 0 {
@@ -103,13 +102,18 @@ public struct PlanOptimizer: Sendable {
     /// with the batch, so an option can do no better than maxBatch / T(lowest batch); options
     /// whose bound is below the incumbent (the best option evaluated at its own largest batch)
     /// are dropped before their pieces are built (exact, as in branch and bound).
-    func candidates() -> (pool: [Candidate], options: Int) {
-        struct Fitting { var option: DecodeConfiguration; var low: Int; var high: Int }
+    func candidates() -> (pool: [Candidate], options: Int, incumbent: Double) {
+        struct Fitting {
+            var option: DecodeConfiguration
+            var low: Int
+            var high: Int
+            var line: (gpu: (Double, Double), cpu: (Double, Double))
+        }
         var fitting: [Fitting] = []
         var incumbent = 0.0
-        let all = options
-        for option in all {
-            var high = maxBatch(option)
+        for option in options {
+            let line = memoryLine(option)
+            var high = maxBatch(line)
             let low = space.lowestBatch(for: option)
             guard high >= low else { continue }
             if let bound = space.maxStepSeconds {
@@ -124,29 +128,21 @@ public struct PlanOptimizer: Sendable {
                     high = lo
                 }
             }
-            if pruneByBound {
-                incumbent = max(incumbent, Double(high) / model.stepSeconds(option, batch: Double(high)))
-            }
-            fitting.append(Fitting(option: option, low: low, high: high))
+            incumbent = max(incumbent, Double(high) / model.stepSeconds(option, batch: Double(high)))
+            fitting.append(Fitting(option: option, low: low, high: high, line: line))
         }
         var result: [Candidate] = []
         for f in fitting {
             if pruneByBound && Double(f.high) / model.stepSeconds(f.option, batch: Double(f.low)) < incumbent * (1 - 1e-9) {
                 continue
             }
-            let line = memoryLine(f.option)
-            var segments = linearSegments(maxBatch: f.high, kinks: model.batchKinks(f.option)) { b in
+            let segments = linearSegments(from: f.low, to: f.high, kinks: model.batchKinks(f.option)) { b in
                 model.stepSeconds(f.option, batch: Double(b))
             }
-            segments = segments.compactMap { s in
-                var s = s
-                s.lower = max(s.lower, f.low)
-                return s.lower <= s.upper ? s : nil
-            }
             guard !segments.isEmpty else { continue }
-            result.append(Candidate(configuration: f.option, maxBatch: f.high, segments: segments, gpuBytes: line.gpu, cpuBytes: line.cpu))
+            result.append(Candidate(configuration: f.option, maxBatch: f.high, segments: segments, gpuBytes: f.line.gpu, cpuBytes: f.line.cpu))
         }
-        return (result, fitting.count)
+        return (result, fitting.count, incumbent)
     }
 
     /// Solves the MILP with Dinkelbach iterations. Throws `Infeasibility` with the binding
@@ -154,23 +150,16 @@ public struct PlanOptimizer: Sendable {
     public func optimize() throws(Infeasibility) -> OptimizedPlan {
         let clock = ContinuousClock()
         let started = clock.now
-        let (pool, fittingOptions) = candidates()
+        let (pool, fittingOptions, incumbent) = candidates()
         let built = clock.now
         guard !pool.isEmpty else { throw explainInfeasibility() }
         var allPairs: [(Int, StepTimeSegment)] = []
         for (i, c) in pool.enumerated() { for s in c.segments { allPairs.append((i, s)) } }
 
-        // Incumbent: each option at the largest batch of its last segment that meets the latency
-        // bound (one evaluation per option). On a segment, B / (a + b B) is monotone in B, so its
-        // best rate is at an end: segments whose better end cannot beat the incumbent are pruned
-        // before the MILP, as branch-and-bound would (exact, not a heuristic).
-        var incumbent = 0.0
-        for candidate in pool {
-            guard let s = candidate.segments.last else { continue }
-            let b = Double(s.upper)
-            if let bound = space.maxStepSeconds, s.seconds(b) > bound { continue }
-            incumbent = max(incumbent, b / s.seconds(b))
-        }
+        // Incumbent: the best option at its largest batch within memory and latency (from
+        // `candidates`). On a segment, B / (a + b B) is monotone in B, so its best rate is at an
+        // end: segments whose better end cannot beat the incumbent are pruned before the MILP,
+        // as branch-and-bound would (exact, not a heuristic).
         let pairs = !pruneByBound ? allPairs : allPairs.filter { (_, s) in
             let bound = max(Double(s.lower) / s.seconds(Double(s.lower)), Double(s.upper) / s.seconds(Double(s.upper)))
             return bound >= incumbent * (1 - 1e-9)

@@ -11,13 +11,13 @@ public struct StepTimeSegment: Sendable, Hashable {
     public func seconds(_ batch: Double) -> Double { interceptSeconds + slopeSecondsPerSequence * batch }
 }
 
-/// Splits 1...maxBatch into integer ranges on which `stepSeconds` is linear: starts from the
+/// Splits lower...maxBatch into integer ranges on which `stepSeconds` is linear: starts from the
 /// cost model's kinks and bisects any range whose interior points leave the chord (relative
 /// tolerance 1e-10), so the segments reproduce the cost model exactly at every integer batch.
-func linearSegments(maxBatch: Int, kinks: [Double], stepSeconds: (Int) -> Double) -> [StepTimeSegment] {
-    guard maxBatch >= 1 else { return [] }
-    var cuts = Set<Int>([1, maxBatch])
-    for k in kinks where k > 1 && k < Double(maxBatch) {
+func linearSegments(from lower: Int = 1, to maxBatch: Int, kinks: [Double], stepSeconds: (Int) -> Double) -> [StepTimeSegment] {
+    guard maxBatch >= lower, lower >= 1 else { return [] }
+    var cuts = Set<Int>([lower, maxBatch])
+    for k in kinks where k > Double(lower) && k < Double(maxBatch) {
         cuts.insert(Int(k.rounded(.down)))
         cuts.insert(Int(k.rounded(.up)))
     }

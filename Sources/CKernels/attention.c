@@ -111,6 +111,75 @@ static void scores_scalar(const float *q, size_t G, size_t d, const uint16_t *K,
 }
 
 // ---------------------------------------------------------------------------------------------
+// AVX2 + F16C + FMA path (d a multiple of 8, d <= 512): the portable algorithm with its loops
+// over the head dimension in 8-wide vectors (each K and V row still read once for all G heads).
+// ---------------------------------------------------------------------------------------------
+#if PP_X86
+PP_AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+PP_AVX2 static inline void row_f32_avx2(const uint16_t *p, size_t d, float *out) {
+    for (size_t i = 0; i < d; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i))));
+}
+
+PP_AVX2 static inline float dot_avx2(const float *a, const float *b, size_t d) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    for (; i < d; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    return hsum8(_mm256_add_ps(s0, s1));
+}
+
+PP_AVX2 static void attend_avx2(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
+                                size_t ld, const int32_t *idx, size_t r0, size_t count,
+                                const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
+                                float *l, float *acc) {
+    float kr[PP_MAX_HEAD_DIM], vr[PP_MAX_HEAD_DIM];
+    for (size_t j = 0; j < count; j++) {
+        int64_t row = idx ? (int64_t)idx[j] : (int64_t)(r0 + j);
+        row_f32_avx2(K + (size_t)row * ld, d, kr);
+        int haveV = 0;
+        for (size_t g = 0; g < G; g++) {
+            if (headMask && !((headMask[j] >> g) & 1)) continue;
+            float s = dot_avx2(q + g * d, kr, d);
+            if (corr) s -= lut_lookup(corr, correction_cos(corr, g, s, row));
+            if (!haveV) { row_f32_avx2(V + (size_t)row * ld, d, vr); haveV = 1; }
+            float *ag = acc + g * d;
+            if (s > m[g]) {
+                __m256 scale = _mm256_set1_ps(isinf(m[g]) ? 0.0f : expf(m[g] - s));
+                l[g] *= _mm256_cvtss_f32(scale);
+                for (size_t i = 0; i < d; i += 8) _mm256_storeu_ps(ag + i, _mm256_mul_ps(_mm256_loadu_ps(ag + i), scale));
+                m[g] = s;
+            }
+            float p = expf(s - m[g]);
+            l[g] += p;
+            __m256 pv = _mm256_set1_ps(p);
+            for (size_t i = 0; i < d; i += 8)
+                _mm256_storeu_ps(ag + i, _mm256_fmadd_ps(pv, _mm256_loadu_ps(vr + i), _mm256_loadu_ps(ag + i)));
+        }
+    }
+}
+
+PP_AVX2 static void scores_avx2(const float *q, size_t G, size_t d, const uint16_t *K, size_t ld,
+                                size_t r0, size_t r1, float *s, size_t ldS) {
+    float kr[PP_MAX_HEAD_DIM];
+    for (size_t r = r0; r < r1; r++) {
+        row_f32_avx2(K + r * ld, d, kr);
+        for (size_t g = 0; g < G; g++) s[g * ldS + (r - r0)] = dot_avx2(q + g * d, kr, d);
+    }
+}
+
+static inline int avx2_ok(size_t d) { return d % 8 == 0 && d <= PP_MAX_HEAD_DIM; }
+#endif
+
+// ---------------------------------------------------------------------------------------------
 // AVX-512 path (d a multiple of 16, d <= 256, G <= 8)
 // ---------------------------------------------------------------------------------------------
 #if PP_X86
@@ -315,6 +384,10 @@ void pp_attend_range(const float *q, size_t G, size_t d, const uint16_t *K, cons
         attend_avx512(q, G, d, K, V, ld, NULL, r0, r1 - r0, NULL, NULL, m, l, acc);
         return;
     }
+    if (pp_use_avx2() && avx2_ok(d)) {
+        attend_avx2(q, G, d, K, V, ld, NULL, r0, r1 - r0, NULL, NULL, m, l, acc);
+        return;
+    }
 #endif
     attend_scalar(q, G, d, K, V, ld, NULL, r0, r1 - r0, NULL, NULL, m, l, acc);
 }
@@ -328,6 +401,10 @@ void pp_attend_gather(const float *q, size_t G, size_t d, const uint16_t *K, con
         attend_avx512(q, G, d, K, V, ld, idx, 0, count, headMask, correction, m, l, acc);
         return;
     }
+    if (pp_use_avx2() && avx2_ok(d)) {
+        attend_avx2(q, G, d, K, V, ld, idx, 0, count, headMask, correction, m, l, acc);
+        return;
+    }
 #endif
     attend_scalar(q, G, d, K, V, ld, idx, 0, count, headMask, correction, m, l, acc);
 }
@@ -336,6 +413,7 @@ void pp_scores_range(const float *q, size_t G, size_t d, const uint16_t *K, size
                      size_t r1, float *s, size_t ldS) {
 #if PP_X86
     if (pp_use_avx512() && simd_ok(G, d)) { scores_avx512(q, G, d, K, ld, r0, r1, s, ldS); return; }
+    if (pp_use_avx2() && avx2_ok(d)) { scores_avx2(q, G, d, K, ld, r0, r1, s, ldS); return; }
 #endif
     scores_scalar(q, G, d, K, ld, r0, r1, s, ldS);
 }

@@ -2,8 +2,8 @@
 // (dense, gathered, sampled), SimHash hashing, hash-table build and retrieval, bandwidth probes.
 //
 // Every kernel has a portable C path and, on x86-64, an AVX-512 (F + BW + VL) + F16C + FMA path
-// chosen at run time (__builtin_cpu_supports); the linear layers (most of a decode step) also have
-// an AVX2 + F16C + FMA path for CPUs without AVX-512. `pp_set_simd_level` lowers the level for tests that
+// chosen at run time (__builtin_cpu_supports); the linear layers and attention kernels (most of a
+// decode step) also have an AVX2 + F16C + FMA path for CPUs without AVX-512. `pp_set_simd_level` lowers the level for tests that
 // compare the paths. Nothing here allocates, threads or prints: callers (Swift) split work across
 // threads and own all memory. 16-bit floats travel as raw IEEE binary16 bits (`uint16_t`).
 #ifndef PIGPLAN_CKERNELS_H
@@ -21,7 +21,7 @@ extern "C" {
 // ---------------------------------------------------------------------------------------------
 
 /// Level used by kernels called on this thread: 0: portable C, 1: AVX2 + F16C + FMA (linear
-/// layers; other kernels portable), 2: AVX-512 + F16C + FMA.
+/// layers and attention; other kernels portable), 2: AVX-512 + F16C + FMA.
 int pp_simd_level(void);
 /// Best level this CPU supports (what every thread uses unless overridden).
 int pp_simd_level_supported(void);

@@ -43,6 +43,7 @@ let package = Package(
         .executableTarget(name: "executor-bench", dependencies: ["Executor", "Core"], path: "Benchmarks/ExecutorBench"),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel", "Profiles", "Fixtures"]),
+        .testTarget(name: "SolverTests", dependencies: ["Solver"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Solver", "Profiles", "Fixtures"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles"], exclude: ["h200-host-kernels.json"]),
         // Golden/ holds reference outputs read by path (scripts/reference_smollm2.py writes them).

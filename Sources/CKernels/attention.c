@@ -230,7 +230,7 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
                            : _mm512_add_epi32(_mm512_set1_epi32((int32_t)(r0 + j0)), lane);
         int32_t rowArr[16] __attribute__((aligned(64)));
         _mm512_store_si512((__m512i *)rowArr, rows);
-        if (j0 == 0) { // the first rows: prefetch them now
+        if (idx && j0 == 0) { // gathers: prefetch the first rows now (ranges stream: the hardware prefetches)
             for (size_t j = 0; j < ahead && j < count; j++) {
                 size_t r = idx ? (size_t)idx[j] : r0 + j;
                 prefetch_row(K + r * ld, rowBytes);
@@ -239,7 +239,7 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
         }
         // (1) scores
         for (size_t j = 0; j < bl; j++) {
-            if (j0 + j + ahead < count) { // keep `ahead` rows in flight
+            if (idx && j0 + j + ahead < count) { // gathers: keep `ahead` rows in flight
                 size_t ahr = idx ? (size_t)idx[j0 + j + ahead] : r0 + j0 + j + ahead;
                 prefetch_row(K + ahr * ld, rowBytes);
                 prefetch_row(V + ahr * ld, rowBytes);

@@ -24,11 +24,13 @@ public struct ExportCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let request = try options.request()
+        // A plan for the reference implementation is optimized for its kernels and orchestration.
+        let request = try options.request(defaultEngine: target == .magicpig ? "magicpig" : "pigplan")
         let report = try Planner.plan(request)
         switch target {
         case .magicpig:
             print(try Self.magicPIGCommand(report, request: request))
+            FileHandle.standardError.write(Data("note: the reference CPU kernels take their thread count at compile time: build them for \(report.plan.placement.cpuThreads) threads. Predicted with the \(report.plan.engine) engine: \(Format.number(report.prediction.tokensPerSecond)) tokens/s.\n".utf8))
         case .plan:
             let file = PlanFile(
                 model: options.workload.modelConfig ?? options.workload.model, modelShape: request.workload.model,

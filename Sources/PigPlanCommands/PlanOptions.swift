@@ -20,8 +20,8 @@ public struct DecisionOptions: ParsableArguments {
     public var minSampledFraction: Double?
     @Option(help: "Named accuracy floor: fast (1% sampled), balanced (2%), accurate (4%).")
     public var quality: QualityTier = .balanced
-    @Option(help: "Runtime whose kernels will run the plan (see `pigplan profiles list`): pigplan or magicpig.")
-    public var engine: String = "pigplan"
+    @Option(help: "Runtime whose kernels will run the plan (see `pigplan profiles list`): pigplan (default) or magicpig; `export --target magicpig` defaults to magicpig.")
+    public var engine: String?
     @Option(help: "Use this sampled fraction instead of the model (measured on your model and data).")
     public var sampledFraction: Double?
     @Option(help: "Largest batch size considered.")
@@ -59,11 +59,12 @@ public struct PlanOptions: ParsableArguments {
     @OptionGroup(title: "Decisions") public var decisions: DecisionOptions
     public init() {}
 
-    public func request() throws -> PlanRequest {
+    public func request(defaultEngine: String = "pigplan") throws -> PlanRequest {
+        let engineName = decisions.engine ?? defaultEngine
         let store = try hardware.store()
         let hw = try hardware.resolve(store)
         let (profile, workload) = try self.workload.resolve(store)
-        let engine = try Planner.engine(named: decisions.engine, store: store, hardware: hw)
+        let engine = try Planner.engine(named: engineName, store: store, hardware: hw)
         var space = SearchSpace()
         // Batch, K and L all fixed: evaluate that one configuration as MagicPIG runs it (its
         // mandatory dense layers only, serial) unless placement flags say otherwise.
@@ -94,11 +95,11 @@ public struct PlanOptions: ParsableArguments {
         }
         let calibrationShape = try hw.calibration?.referenceModel.map { try store.model($0).shape }
         var request = PlanRequest(
-            hardware: hw, model: profile, workload: workload, engineName: decisions.engine, engine: engine, space: space,
+            hardware: hw, model: profile, workload: workload, engineName: engineName, engine: engine, space: space,
             sampledFractionOverride: decisions.sampledFraction, questBudgetFraction: decisions.questBudget,
             calibrationShape: calibrationShape)
         if decisions.compareEngines {
-            request.comparisonEngines = try store.names(of: .engine).filter { $0 != decisions.engine }.map {
+            request.comparisonEngines = try store.names(of: .engine).filter { $0 != engineName }.map {
                 ($0, try Planner.engine(named: $0, store: store, hardware: hw))
             }
         }

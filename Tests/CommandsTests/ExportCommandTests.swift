@@ -42,4 +42,16 @@ import Testing
         #expect(line.contains("bench.py --model meta-llama/Llama-3.1-8B-Instruct --B 1 --P 98304 --M 98432 --K 10 --L 150"))
         #expect(line.contains("numactl -C 0-15"))
     }
+
+    @Test func magicPIGTargetPlansForTheReferenceEngine() throws {
+        let options = try PlanOptions.parse(["--hw", "h200-host16", "--ctx", "96k"])
+        let request = try options.request(defaultEngine: "magicpig")
+        #expect(request.engineName == "magicpig")
+        let report = try Planner.plan(request)
+        // The reference implementation does not pipeline micro-batches.
+        #expect(report.prediction.schedule == .serial)
+        // An explicit --engine still wins.
+        let ours = try PlanOptions.parse(["--hw", "h200-host16", "--ctx", "96k", "--engine", "pigplan"]).request(defaultEngine: "magicpig")
+        #expect(ours.engineName == "pigplan")
+    }
 }

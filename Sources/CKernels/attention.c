@@ -245,14 +245,24 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
                 prefetch_row(V + ahr * ld, rowBytes);
             }
             const uint16_t *kp = K + (size_t)rowArr[j] * ld;
-            __m512 s[PP_MAX_GROUP];
-            for (size_t g = 0; g < G; g++) s[g] = _mm512_setzero_ps();
-            for (size_t c = 0; c < chunks; c++) {
+            // Two accumulators per head (even and odd chunks) halve the FMA dependency chain.
+            __m512 s[PP_MAX_GROUP], s2[PP_MAX_GROUP];
+            for (size_t g = 0; g < G; g++) { s[g] = _mm512_setzero_ps(); s2[g] = _mm512_setzero_ps(); }
+            size_t c = 0;
+            for (; c + 2 <= chunks; c += 2) {
+                __m512 kv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp + 16 * c)));
+                __m512 kw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp + 16 * c + 16)));
+                for (size_t g = 0; g < G; g++) {
+                    s[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * d + 16 * c), kv, s[g]);
+                    s2[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * d + 16 * c + 16), kw, s2[g]);
+                }
+            }
+            for (; c < chunks; c++) {
                 __m512 kv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp + 16 * c)));
                 for (size_t g = 0; g < G; g++)
                     s[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * d + 16 * c), kv, s[g]);
             }
-            for (size_t g = 0; g < G; g++) sc[g][j] = _mm512_reduce_add_ps(s[g]);
+            for (size_t g = 0; g < G; g++) sc[g][j] = _mm512_reduce_add_ps(_mm512_add_ps(s[g], s2[g]));
         }
         // (2) per-head online softmax over the block
         __m128i maskBytes = headMask ? _mm_maskz_loadu_epi8(live, headMask + j0) : _mm_setzero_si128();
@@ -298,15 +308,29 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
         }
         // (3) V accumulation
         for (size_t c = 0; c < chunks; c++) {
-            __m512 a[PP_MAX_GROUP];
-            for (size_t g = 0; g < G; g++)
+            // Two accumulators per head (even and odd keys) halve the FMA dependency chain.
+            __m512 a[PP_MAX_GROUP], a2[PP_MAX_GROUP];
+            for (size_t g = 0; g < G; g++) {
                 a[g] = _mm512_mul_ps(_mm512_loadu_ps(acc + g * d + 16 * c), _mm512_set1_ps(alpha[g]));
-            for (size_t j = 0; j < bl; j++) {
+                a2[g] = _mm512_setzero_ps();
+            }
+            size_t j = 0;
+            for (; j + 2 <= bl; j += 2) {
+                __m512 vv = _mm512_cvtph_ps(
+                    _mm256_loadu_si256((const __m256i *)(V + (size_t)rowArr[j] * ld + 16 * c)));
+                __m512 vw = _mm512_cvtph_ps(
+                    _mm256_loadu_si256((const __m256i *)(V + (size_t)rowArr[j + 1] * ld + 16 * c)));
+                for (size_t g = 0; g < G; g++) {
+                    a[g] = _mm512_fmadd_ps(_mm512_set1_ps(sc[g][j]), vv, a[g]);
+                    a2[g] = _mm512_fmadd_ps(_mm512_set1_ps(sc[g][j + 1]), vw, a2[g]);
+                }
+            }
+            for (; j < bl; j++) {
                 __m512 vv = _mm512_cvtph_ps(
                     _mm256_loadu_si256((const __m256i *)(V + (size_t)rowArr[j] * ld + 16 * c)));
                 for (size_t g = 0; g < G; g++) a[g] = _mm512_fmadd_ps(_mm512_set1_ps(sc[g][j]), vv, a[g]);
             }
-            for (size_t g = 0; g < G; g++) _mm512_storeu_ps(acc + g * d + 16 * c, a[g]);
+            for (size_t g = 0; g < G; g++) _mm512_storeu_ps(acc + g * d + 16 * c, _mm512_add_ps(a[g], a2[g]));
         }
     }
 }

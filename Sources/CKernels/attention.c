@@ -115,15 +115,8 @@ static void scores_scalar(const float *q, size_t G, size_t d, const uint16_t *K,
 // over the head dimension in 8-wide vectors (each K and V row still read once for all G heads).
 // ---------------------------------------------------------------------------------------------
 #if PP_X86
-PP_AVX2 static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-
 PP_AVX2 static inline void row_f32_avx2(const uint16_t *p, size_t d, float *out) {
-    for (size_t i = 0; i < d; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i))));
+    for (size_t i = 0; i < d; i += 8) _mm256_storeu_ps(out + i, pp_ld8_f16(p + i));
 }
 
 PP_AVX2 static inline float dot_avx2(const float *a, const float *b, size_t d) {
@@ -134,7 +127,7 @@ PP_AVX2 static inline float dot_avx2(const float *a, const float *b, size_t d) {
         s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
     }
     for (; i < d; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    return hsum8(_mm256_add_ps(s0, s1));
+    return pp_hsum8(_mm256_add_ps(s0, s1));
 }
 
 PP_AVX2 static void attend_avx2(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,

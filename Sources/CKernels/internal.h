@@ -13,6 +13,16 @@
 #define PP_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
 /// Functions compiled for AVX2, F16C and FMA; only called when pp_level >= 1.
 #define PP_AVX2 __attribute__((target("avx2,f16c,fma")))
+
+/// Sum of the 8 lanes.
+PP_AVX2 static inline float pp_hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+/// 8 binary16 values widened to floats.
+PP_AVX2 static inline __m256 pp_ld8_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 #else
 #define PP_X86 0
 #endif

@@ -117,14 +117,7 @@ tile_t(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float
 // AVX2 + F16C + FMA (CPUs without AVX-512): tiles of up to 4 rows x 2 tokens in ymm registers
 // (8 accumulators, 4 weight and 2 input vectors fit the 16 registers), 8 inputs per step, the
 // last in % 8 inputs in scalar code.
-PP_AVX2 static inline float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
 PP_AVX2 static inline __m256 ld8_f32(const float *p) { return _mm256_loadu_ps(p); }
-PP_AVX2 static inline __m256 ld8_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 static inline float w_f32(const float *p) { return *p; }
 static inline float w_f16(const uint16_t *p) { return pp_h2f(*p); }
 
@@ -151,7 +144,7 @@ static inline float w_f16(const uint16_t *p) { return pp_h2f(*p); }
                 }                                                                                 \
                 for (int r = 0; r < R; r++)                                                       \
                     for (int c = 0; c < C; c++) {                                                 \
-                        float s = hsum256(acc[r][c]);                                             \
+                        float s = pp_hsum8(acc[r][c]);                                              \
                         for (size_t i = body; i < in; i++) s += LOAD1(w0 + r * in + i) * x0[c * ldx + i]; \
                         y[(m + c) * ldy + o + r] = s;                                             \
                     }                                                                             \
@@ -160,7 +153,7 @@ static inline float w_f16(const uint16_t *p) { return pp_h2f(*p); }
     }
 
 PP_DEFINE_AVX2_MATMUL(matmul_avx2_f32, float, ld8_f32, w_f32)
-PP_DEFINE_AVX2_MATMUL(matmul_avx2_f16, uint16_t, ld8_f16, w_f16)
+PP_DEFINE_AVX2_MATMUL(matmul_avx2_f16, uint16_t, pp_ld8_f16, w_f16)
 
 static inline __mmask16 tail_mask(size_t o, size_t o1) {
     if (o >= o1) return 0;

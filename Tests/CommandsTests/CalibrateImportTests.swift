@@ -29,14 +29,8 @@ import Testing
         return String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
     }
 
-    func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pigplan-calibrate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     @Test func importMergesIntoASystemTheCostModelThenUses() throws {
-        let dir = try temporaryDirectory()
+        let dir = try makeTemporaryDirectory("calibrate")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("tables.json")
         try tablesJSON().write(to: file, atomically: true, encoding: .utf8)
@@ -62,7 +56,7 @@ import Testing
     }
 
     @Test func malformedTablesNameTheKey() throws {
-        let dir = try temporaryDirectory()
+        let dir = try makeTemporaryDirectory("calibrate")
         defer { try? FileManager.default.removeItem(at: dir) }
         let cases: [(String, (inout [String: Any]) -> Void)] = [
             ("pcie", { $0.removeValue(forKey: "pcie") }),

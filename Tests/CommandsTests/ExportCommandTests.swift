@@ -6,8 +6,7 @@ import Testing
 
 @Suite struct ExportCommandTests {
     @Test func planFileRoundTrips() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pigplan-export-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try makeTemporaryDirectory("export")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("plan.json").path
         let command = try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", out])
@@ -23,7 +22,7 @@ import Testing
     @Test func unwritableDestinationLeavesNothing() throws {
         // The destination's folder exists, but the destination is a folder itself: the write must
         // fail with a message and leave no temporary or partial file beside it.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pigplan-export-\(UUID().uuidString)")
+        let dir = try makeTemporaryDirectory("export")
         let blocker = dir.appendingPathComponent("plan.json")
         try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func malformedProfileNamesFileKeyAndReason() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pigplan-cli-\(UUID().uuidString)")
+        let dir = try makeTemporaryDirectory("cli")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("gpus"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = """

@@ -7,14 +7,8 @@ import Testing
 
 /// `pigplan run`: plan files in, measured report out, and its error paths.
 @Suite(.serialized) struct RunCommandTests {
-    func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pigplan-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     @Test func exportedPlanRunsOnTheExecutor() throws {
-        let dir = try temporaryDirectory()
+        let dir = try makeTemporaryDirectory("run")
         defer { try? FileManager.default.removeItem(at: dir) }
         let plan = dir.appendingPathComponent("plan.json").path
         let export = try ExportCommand.parse(["--hw", "h200", "--model", "smollm2-135m", "--ctx", "1024", "--batch", "2",
@@ -40,7 +34,7 @@ import Testing
     }
 
     @Test func badInputsSayWhatToDo() throws {
-        let dir = try temporaryDirectory()
+        let dir = try makeTemporaryDirectory("run")
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.json")
         try "{\"schemaVersion\": 1}".write(to: bad, atomically: true, encoding: .utf8)

@@ -200,8 +200,31 @@ PP_AVX512 static inline void prefetch_row(const uint16_t *p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += (size_t)pp_prefetch_stride) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
 
+/// e^x of one scalar x <= 0 (the vector routine above on one lane; no libm call, no vzeroupper).
+PP_AVX512 static inline float exp_scalar512(float x) { return _mm512_cvtss_f32(exp512(_mm512_set1_ps(x))); }
+
+/// Lane j of the result is the sum of the 16 lanes of v[slot(j)], slot(j) = 4 (j mod 4) + j / 4:
+/// a tree of lane shuffles (45 operations for 16 sums, against about 8 for each single horizontal
+/// sum). The scores below store key j's products in v[slot(j)] so the sums come out in key order.
+PP_AVX512 static inline __m512 sum16x16(const __m512 *v) {
+    __m512 w[8], x[4], y[2];
+    for (int k = 0; k < 8; k++) // lanes 0-7: 8 partial sums of v[2k]; 8-15: of v[2k+1]
+        w[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0xEE));
+    for (int k = 0; k < 4; k++) // 128-bit lane i: 4 partial sums of v[4k+i]
+        x[k] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * k], w[2 * k + 1], 0x88),
+                             _mm512_shuffle_f32x4(w[2 * k], w[2 * k + 1], 0xDD));
+    for (int k = 0; k < 2; k++) // lane i: 2 sums of v[8k+i], 2 of v[8k+4+i]
+        y[k] = _mm512_add_ps(_mm512_shuffle_ps(x[2 * k], x[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_ps(x[2 * k], x[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    // lane i: sums of v[i], v[4+i], v[8+i], v[12+i], i.e. element 4i+r is the sum of v[4r+i]
+    return _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_ps(y[0], y[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+static inline size_t sum_slot(size_t j) { return 4 * (j & 3) + (j >> 2); }
+
 /// The kernel body, inlined into variants with compile-time G and d/16 (CH; 0 = read d) so that
-/// the per-head accumulators live in registers.
+/// the loops unroll and the accumulators live in registers.
 PP_AVX512 static inline __attribute__((always_inline)) void
 attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, const uint16_t *V,
                    size_t ld, const int32_t *idx, size_t r0, size_t count, const uint8_t *headMask,
@@ -210,11 +233,25 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
     const size_t chunks = CH ? CH : d / 16;
     const size_t rowBytes = d * 2;
     const size_t ahead = pp_gather_ahead; // rows prefetched ahead (gathers only)
-    float sc[PP_MAX_GROUP][16] __attribute__((aligned(64)));
+    // Keys scored together (they share each load of q) and 16-float chunks of the output
+    // accumulated together over a block (their accumulators stay in registers): at most 16
+    // accumulators either way.
+    enum { KB_MAX = 4, CG_MAX = 16 };
+    const size_t KB = G <= 4 ? 4 : 2;
+    const size_t CG = (16 / G < chunks) ? 16 / G : chunks;
+    __m512 part[PP_MAX_GROUP][16]; // per head, per key slot: the 16 unreduced lanes of q.k
+    float pb[PP_MAX_GROUP][16] __attribute__((aligned(64))); // per head: the block's weights
     float alpha[PP_MAX_GROUP];
+    __m512 lsum[PP_MAX_GROUP]; // per head: l as 16 lanes (reduced once at the end)
+    for (size_t g = 0; g < G; g++) lsum[g] = _mm512_zextps128_ps512(_mm_set_ss(l[g]));
     const __m512 negInf = _mm512_set1_ps(-INFINITY);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
+    if (idx) // gathers: prefetch the first rows now (ranges stream: the hardware prefetches)
+        for (size_t j = 0; j < ahead && j < count; j++) {
+            prefetch_row(K + (size_t)idx[j] * ld, rowBytes);
+            prefetch_row(V + (size_t)idx[j] * ld, rowBytes);
+        }
     for (size_t j0 = 0; j0 < count; j0 += 16) {
         size_t bl = count - j0 < 16 ? count - j0 : 16;
         __mmask16 live = (__mmask16)(bl == 16 ? 0xFFFF : ((1u << bl) - 1));
@@ -223,40 +260,36 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
                            : _mm512_add_epi32(_mm512_set1_epi32((int32_t)(r0 + j0)), lane);
         int32_t rowArr[16] __attribute__((aligned(64)));
         _mm512_store_si512((__m512i *)rowArr, rows);
-        if (idx && j0 == 0) { // gathers: prefetch the first rows now (ranges stream: the hardware prefetches)
-            for (size_t j = 0; j < ahead && j < count; j++) {
-                size_t r = idx ? (size_t)idx[j] : r0 + j;
-                prefetch_row(K + r * ld, rowBytes);
-                prefetch_row(V + r * ld, rowBytes);
-            }
-        }
-        // (1) scores
-        for (size_t j = 0; j < bl; j++) {
-            if (idx && j0 + j + ahead < count) { // gathers: keep `ahead` rows in flight
-                size_t ahr = idx ? (size_t)idx[j0 + j + ahead] : r0 + j0 + j + ahead;
-                prefetch_row(K + ahr * ld, rowBytes);
-                prefetch_row(V + ahr * ld, rowBytes);
-            }
-            const uint16_t *kp = K + (size_t)rowArr[j] * ld;
-            // Two accumulators per head (even and odd chunks) halve the FMA dependency chain.
-            __m512 s[PP_MAX_GROUP], s2[PP_MAX_GROUP];
-            for (size_t g = 0; g < G; g++) { s[g] = _mm512_setzero_ps(); s2[g] = _mm512_setzero_ps(); }
-            size_t c = 0;
-            for (; c + 2 <= chunks; c += 2) {
-                __m512 kv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp + 16 * c)));
-                __m512 kw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp + 16 * c + 16)));
-                for (size_t g = 0; g < G; g++) {
-                    s[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * d + 16 * c), kv, s[g]);
-                    s2[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * d + 16 * c + 16), kw, s2[g]);
+        // (1) scores: KB keys at a time, all G heads, products left unreduced in part[][]
+        size_t j = 0;
+        for (; j < bl; j += KB) {
+            const uint16_t *kp[KB_MAX];
+            for (size_t u = 0; u < KB; u++) {
+                size_t jj = j + u < bl ? j + u : bl - 1; // past the end: repeat the last row (masked)
+                kp[u] = K + (size_t)rowArr[jj] * ld;
+                if (idx && j0 + j + u + ahead < count) { // gathers: keep `ahead` rows in flight
+                    size_t ahr = (size_t)idx[j0 + j + u + ahead];
+                    prefetch_row(K + ahr * ld, rowBytes);
+                    prefetch_row(V + ahr * ld, rowBytes);
                 }
             }
-            for (; c < chunks; c++) {
-                __m512 kv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp + 16 * c)));
-                for (size_t g = 0; g < G; g++)
-                    s[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * d + 16 * c), kv, s[g]);
+            __m512 s[KB_MAX][PP_MAX_GROUP];
+            for (size_t u = 0; u < KB; u++)
+                for (size_t g = 0; g < G; g++) s[u][g] = _mm512_setzero_ps();
+            for (size_t c = 0; c < chunks; c++) {
+                __m512 kv[KB_MAX];
+                for (size_t u = 0; u < KB; u++)
+                    kv[u] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp[u] + 16 * c)));
+                for (size_t g = 0; g < G; g++) {
+                    __m512 qv = _mm512_loadu_ps(q + g * d + 16 * c);
+                    for (size_t u = 0; u < KB; u++) s[u][g] = _mm512_fmadd_ps(qv, kv[u], s[u][g]);
+                }
             }
-            for (size_t g = 0; g < G; g++) sc[g][j] = _mm512_reduce_add_ps(_mm512_add_ps(s[g], s2[g]));
+            for (size_t u = 0; u < KB; u++)
+                for (size_t g = 0; g < G; g++) part[g][sum_slot(j + u)] = s[u][g];
         }
+        for (; j < 16; j++) // slots never written in a short block (their lanes are masked)
+            for (size_t g = 0; g < G; g++) part[g][sum_slot(j)] = _mm512_setzero_ps();
         // (2) per-head online softmax over the block
         __m128i maskBytes = headMask ? _mm_maskz_loadu_epi8(live, headMask + j0) : _mm_setzero_si128();
         __m512 kn = _mm512_setzero_ps();
@@ -264,14 +297,15 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
             __m512i rel = _mm512_sub_epi32(rows, _mm512_set1_epi32((int32_t)corr->normOffset));
             kn = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, rel, corr->keyNorm, 4);
         }
+        int rescale = 0;
         for (size_t g = 0; g < G; g++) {
-            __m512 s = _mm512_maskz_loadu_ps(live, sc[g]);
+            __m512 s = sum16x16(part[g]);
             __mmask16 valid = live;
             if (headMask)
                 valid &= _mm_test_epi8_mask(maskBytes, _mm_set1_epi8((char)(1u << g)));
+            alpha[g] = 1.0f;
             if (valid == 0) {
-                alpha[g] = 1.0f;
-                _mm512_store_ps(sc[g], _mm512_setzero_ps());
+                _mm512_store_ps(pb[g], _mm512_setzero_ps());
                 continue;
             }
             if (corr) {
@@ -290,42 +324,42 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
                 s = _mm512_sub_ps(s, _mm512_fmadd_ps(f, _mm512_sub_ps(b, a), a));
             }
             s = _mm512_mask_blend_ps(valid, negInf, s);
-            float bm = _mm512_reduce_max_ps(s);
-            float mOld = m[g];
-            float mNew = mOld > bm ? mOld : bm;
-            alpha[g] = isinf(mOld) ? 0.0f : expf(mOld - mNew);
-            __m512 p = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(s, _mm512_set1_ps(mNew))));
-            l[g] = l[g] * alpha[g] + _mm512_reduce_add_ps(p);
-            m[g] = mNew;
-            _mm512_store_ps(sc[g], p);
-        }
-        // (3) V accumulation
-        for (size_t c = 0; c < chunks; c++) {
-            // Two accumulators per head (even and odd keys) halve the FMA dependency chain.
-            __m512 a[PP_MAX_GROUP], a2[PP_MAX_GROUP];
-            for (size_t g = 0; g < G; g++) {
-                a[g] = _mm512_mul_ps(_mm512_loadu_ps(acc + g * d + 16 * c), _mm512_set1_ps(alpha[g]));
-                a2[g] = _mm512_setzero_ps();
+            // The running maximum moves (and the state is rescaled) only when a score exceeds it.
+            if (_mm512_cmp_ps_mask(s, _mm512_set1_ps(m[g]), _CMP_GT_OQ)) {
+                float mOld = m[g], mNew = _mm512_reduce_max_ps(s);
+                alpha[g] = isinf(mOld) ? 0.0f : exp_scalar512(mOld - mNew);
+                lsum[g] = _mm512_mul_ps(lsum[g], _mm512_set1_ps(alpha[g]));
+                m[g] = mNew;
+                rescale = 1;
             }
-            size_t j = 0;
-            for (; j + 2 <= bl; j += 2) {
-                __m512 vv = _mm512_cvtph_ps(
-                    _mm256_loadu_si256((const __m256i *)(V + (size_t)rowArr[j] * ld + 16 * c)));
-                __m512 vw = _mm512_cvtph_ps(
-                    _mm256_loadu_si256((const __m256i *)(V + (size_t)rowArr[j + 1] * ld + 16 * c)));
+            __m512 p = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(s, _mm512_set1_ps(m[g]))));
+            lsum[g] = _mm512_add_ps(lsum[g], p);
+            _mm512_store_ps(pb[g], p);
+        }
+        // (3) V: CG chunks of all G outputs at a time, accumulated over the block's keys
+        for (size_t c0 = 0; c0 < chunks; c0 += CG) {
+            const size_t cg = chunks - c0 < CG ? chunks - c0 : CG;
+            __m512 a[PP_MAX_GROUP][CG_MAX];
+            for (size_t g = 0; g < G; g++)
+                for (size_t k = 0; k < cg; k++) {
+                    a[g][k] = _mm512_loadu_ps(acc + g * d + 16 * (c0 + k));
+                    if (rescale) a[g][k] = _mm512_mul_ps(a[g][k], _mm512_set1_ps(alpha[g]));
+                }
+            for (size_t jv = 0; jv < bl; jv++) {
+                const uint16_t *vp = V + (size_t)rowArr[jv] * ld + 16 * c0;
+                __m512 vv[CG_MAX];
+                for (size_t k = 0; k < cg; k++)
+                    vv[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vp + 16 * k)));
                 for (size_t g = 0; g < G; g++) {
-                    a[g] = _mm512_fmadd_ps(_mm512_set1_ps(sc[g][j]), vv, a[g]);
-                    a2[g] = _mm512_fmadd_ps(_mm512_set1_ps(sc[g][j + 1]), vw, a2[g]);
+                    __m512 pj = _mm512_set1_ps(pb[g][jv]);
+                    for (size_t k = 0; k < cg; k++) a[g][k] = _mm512_fmadd_ps(pj, vv[k], a[g][k]);
                 }
             }
-            for (; j < bl; j++) {
-                __m512 vv = _mm512_cvtph_ps(
-                    _mm256_loadu_si256((const __m256i *)(V + (size_t)rowArr[j] * ld + 16 * c)));
-                for (size_t g = 0; g < G; g++) a[g] = _mm512_fmadd_ps(_mm512_set1_ps(sc[g][j]), vv, a[g]);
-            }
-            for (size_t g = 0; g < G; g++) _mm512_storeu_ps(acc + g * d + 16 * c, _mm512_add_ps(a[g], a2[g]));
+            for (size_t g = 0; g < G; g++)
+                for (size_t k = 0; k < cg; k++) _mm512_storeu_ps(acc + g * d + 16 * (c0 + k), a[g][k]);
         }
     }
+    for (size_t g = 0; g < G; g++) l[g] = _mm512_reduce_add_ps(lsum[g]);
 }
 
 

@@ -1,9 +1,12 @@
 // Decode attention over binary16 K/V rows as partial softmaxes (see CKernels.h).
 //
-// The AVX-512 path works on blocks of 16 keys: (1) the G scores of each key (its K row is read
-// once for all G heads), (2) per head, vector online-softmax update of the block: optional
-// MagicPIG correction, masking, block maximum, rescale, exponentials, (3) the V rows of the block
-// accumulated into the G outputs chunk by chunk (each V row read once for all G heads).
+// The AVX-512 path works on blocks of 16 keys: (1) per key, the G dot products with its K row
+// (read once, in address order, for all G heads) left as 16-lane partial sums, which a shuffle
+// tree then reduces to one vector of 16 scores per head; (2) per head, a vector online-softmax
+// update of the block: optional MagicPIG correction, masking, a running maximum that moves (and
+// rescales) only when a score exceeds it, exponentials; (3) the block's V rows accumulated into
+// the G outputs a few 16-float chunks at a time, the accumulators in registers (each V row read
+// once for all G heads).
 #include "internal.h"
 
 #if PP_C_SOURCE_ACTIVE
@@ -233,11 +236,9 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
     const size_t chunks = CH ? CH : d / 16;
     const size_t rowBytes = d * 2;
     const size_t ahead = pp_gather_ahead; // rows prefetched ahead (gathers only)
-    // Keys scored together (they share each load of q) and 16-float chunks of the output
-    // accumulated together over a block (their accumulators stay in registers): at most 16
-    // accumulators either way.
-    enum { KB_MAX = 4, CG_MAX = 16 };
-    const size_t KB = G <= 4 ? 4 : 2;
+    // 16-float chunks of the output accumulated together over a block: their G x CG <= 16
+    // accumulators stay in registers.
+    enum { CG_MAX = 16 };
     const size_t CG = (16 / G < chunks) ? 16 / G : chunks;
     __m512 part[PP_MAX_GROUP][16]; // per head, per key slot: the 16 unreduced lanes of q.k
     float pb[PP_MAX_GROUP][16] __attribute__((aligned(64))); // per head: the block's weights
@@ -260,35 +261,26 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
                            : _mm512_add_epi32(_mm512_set1_epi32((int32_t)(r0 + j0)), lane);
         int32_t rowArr[16] __attribute__((aligned(64)));
         _mm512_store_si512((__m512i *)rowArr, rows);
-        // (1) scores: KB keys at a time, all G heads, products left unreduced in part[][]
+        // (1) scores: one key at a time, its K row read in address order (scoring 4 keys at a
+        // time to share the loads of q ran at the same speed in cache but 13-15% slower from
+        // DRAM, interleaving 4 rows' lines), all G heads, products left unreduced in part[][]
         size_t j = 0;
-        for (; j < bl; j += KB) {
-            const uint16_t *kp[KB_MAX];
-            for (size_t u = 0; u < KB; u++) {
-                size_t jj = j + u < bl ? j + u : bl - 1; // past the end: repeat the last row (masked)
-                kp[u] = K + (size_t)rowArr[jj] * ld;
-                if (idx && j0 + j + u + ahead < count) { // gathers: keep `ahead` rows in flight
-                    size_t ahr = (size_t)idx[j0 + j + u + ahead];
-                    prefetch_row(K + ahr * ld, rowBytes);
-                    prefetch_row(V + ahr * ld, rowBytes);
-                }
+        for (; j < bl; j++) {
+            if (idx && j0 + j + ahead < count) { // gathers: keep `ahead` rows in flight
+                size_t ahr = (size_t)idx[j0 + j + ahead];
+                prefetch_row(K + ahr * ld, rowBytes);
+                prefetch_row(V + ahr * ld, rowBytes);
             }
-            __m512 s[KB_MAX][PP_MAX_GROUP];
-            for (size_t u = 0; u < KB; u++)
-                for (size_t g = 0; g < G; g++) s[u][g] = _mm512_setzero_ps();
+            const uint16_t *kp = K + (size_t)rowArr[j] * ld;
+            __m512 s[PP_MAX_GROUP];
+            for (size_t g = 0; g < G; g++) s[g] = _mm512_setzero_ps();
             for (size_t c = 0; c < chunks; c++) {
-                __m512 kv[KB_MAX];
-                for (size_t u = 0; u < KB; u++)
-                    kv[u] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp[u] + 16 * c)));
-                for (size_t g = 0; g < G; g++) {
-                    __m512 qv = _mm512_loadu_ps(q + g * d + 16 * c);
-                    for (size_t u = 0; u < KB; u++) s[u][g] = _mm512_fmadd_ps(qv, kv[u], s[u][g]);
-                }
+                __m512 kv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kp + 16 * c)));
+                for (size_t g = 0; g < G; g++) s[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * d + 16 * c), kv, s[g]);
             }
-            for (size_t u = 0; u < KB; u++)
-                for (size_t g = 0; g < G; g++) part[g][sum_slot(j + u)] = s[u][g];
+            for (size_t g = 0; g < G; g++) part[g][sum_slot(j)] = s[g];
         }
-        for (; j < 16; j++) // slots never written in a short block (their lanes are masked)
+        for (; j < 16; j++) // slots a short block leaves (their lanes are masked)
             for (size_t g = 0; g < G; g++) part[g][sum_slot(j)] = _mm512_setzero_ps();
         // (2) per-head online softmax over the block
         __m128i maskBytes = headMask ? _mm_maskz_loadu_epi8(live, headMask + j0) : _mm_setzero_si128();

@@ -5,6 +5,20 @@
 
 #if PP_C_SOURCE_ACTIVE
 
+/// Transposed weights Wt (in x out), outputs o0 ..< o1: each input row scaled into a row of
+/// outputs, so that the inner loop runs over contiguous memory (and vectorises).
+static void matmul_t_portable(const float *Wt, size_t in, size_t out, const float *x, size_t ldx,
+                              float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
+    for (size_t m = 0; m < M; m++) {
+        float *yr = y + m * ldy;
+        for (size_t o = o0; o < o1; o++) yr[o] = 0;
+        for (size_t i = 0; i < in; i++) {
+            const float xi = x[m * ldx + i], *w = Wt + i * out;
+            for (size_t o = o0; o < o1; o++) yr[o] += w[o] * xi;
+        }
+    }
+}
+
 static void matmul_scalar_f32(const float *W, size_t in, const float *x, size_t ldx, float *y,
                               size_t ldy, size_t M, size_t o0, size_t o1) {
     for (size_t o = o0; o < o1; o++) {
@@ -155,6 +169,42 @@ static inline float w_f16(const uint16_t *p) { return pp_h2f(*p); }
 PP_DEFINE_AVX2_MATMUL(matmul_avx2_f32, float, ld8_f32, w_f32)
 PP_DEFINE_AVX2_MATMUL(matmul_avx2_f16, uint16_t, pp_ld8_f16, w_f16)
 
+/// Tile of C <= 2 tokens x 32 outputs (4 vectors): 8 accumulators, 4 weight vectors and a
+/// broadcast fit the 16 ymm registers (3 tokens spilled: 48 against 76 GFLOP/s here). C is a
+/// compile-time constant so that the accumulators stay in registers.
+PP_AVX2 static inline __attribute__((always_inline)) void
+tile_t_avx2(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float *y,
+            size_t ldy, size_t o, size_t m, const int C) {
+    __m256 acc[2][4];
+    for (int c = 0; c < C; c++)
+        for (int v = 0; v < 4; v++) acc[c][v] = _mm256_setzero_ps();
+    for (size_t i = 0; i < in; i++) {
+        const float *w = Wt + i * out + o;
+        __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+        __m256 w2 = _mm256_loadu_ps(w + 16), w3 = _mm256_loadu_ps(w + 24);
+        for (int c = 0; c < C; c++) {
+            __m256 xb = _mm256_broadcast_ss(x + (m + c) * ldx + i);
+            acc[c][0] = _mm256_fmadd_ps(w0, xb, acc[c][0]);
+            acc[c][1] = _mm256_fmadd_ps(w1, xb, acc[c][1]);
+            acc[c][2] = _mm256_fmadd_ps(w2, xb, acc[c][2]);
+            acc[c][3] = _mm256_fmadd_ps(w3, xb, acc[c][3]);
+        }
+    }
+    for (int c = 0; c < C; c++)
+        for (int v = 0; v < 4; v++) _mm256_storeu_ps(y + (m + c) * ldy + o + 8 * v, acc[c][v]);
+}
+
+PP_AVX2 static void matmul_t_avx2(const float *Wt, size_t in, size_t out, const float *x,
+                                  size_t ldx, float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
+    size_t o = o0;
+    for (; o + 32 <= o1; o += 32) {
+        size_t m = 0;
+        for (; m + 2 <= M; m += 2) tile_t_avx2(Wt, in, out, x, ldx, y, ldy, o, m, 2);
+        for (; m < M; m++) tile_t_avx2(Wt, in, out, x, ldx, y, ldy, o, m, 1);
+    }
+    matmul_t_portable(Wt, in, out, x, ldx, y, ldy, M, o, o1); // the last o1 - o < 32 outputs
+}
+
 static inline __mmask16 tail_mask(size_t o, size_t o1) {
     if (o >= o1) return 0;
     return o1 - o >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (o1 - o)) - 1);
@@ -186,13 +236,9 @@ void pp_matmul_t_f32(const float *Wt, size_t in, size_t out, const float *x, siz
                      size_t ldy, size_t M, size_t o0, size_t o1) {
 #if PP_X86
     if (pp_use_avx512()) { matmul_t_avx512(Wt, in, out, x, ldx, y, ldy, M, o0, o1); return; }
+    if (pp_use_avx2()) { matmul_t_avx2(Wt, in, out, x, ldx, y, ldy, M, o0, o1); return; }
 #endif
-    for (size_t m = 0; m < M; m++)
-        for (size_t o = o0; o < o1; o++) {
-            float s = 0;
-            for (size_t i = 0; i < in; i++) s += Wt[i * out + o] * x[m * ldx + i];
-            y[m * ldy + o] = s;
-        }
+    matmul_t_portable(Wt, in, out, x, ldx, y, ldy, M, o0, o1);
 }
 
 void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,

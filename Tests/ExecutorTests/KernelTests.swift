@@ -64,6 +64,30 @@ import Testing
         #expect(worst < 1e-5)
     }
 
+    /// The SimHash projections' kernel: transposed weights (in x out), any output sub-range.
+    @Test(arguments: levels)
+    func transposedMatmulMatchesReference(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        var worst = 0.0
+        for (inW, out, m, o0, o1) in [(16, 40, 1, 0, 40), (64, 1500, 3, 0, 1500), (128, 150, 5, 3, 71), (48, 33, 2, 32, 33)] {
+            let Wt = gaussians(inW * out, seed: UInt64(inW + out)), x = gaussians(m * inW, seed: 8)
+            var y = [Float](repeating: .nan, count: m * out)
+            pp_matmul_t_f32(Wt, inW, out, x, inW, &y, out, m, o0, o1)
+            for t in 0..<m {
+                for o in o0..<o1 {
+                    var s = 0.0
+                    for i in 0..<inW { s += Double(Wt[i * out + o]) * Double(x[t * inW + i]) }
+                    worst = max(worst, abs(Double(y[t * out + o]) - s) / (1 + abs(s)))
+                }
+                // Outputs outside o0 ..< o1 are left alone.
+                #expect((0..<o0).allSatisfy { y[t * out + $0].isNaN } && (o1..<out).allSatisfy { y[t * out + $0].isNaN })
+            }
+        }
+        print("transposed matmul level \(level): max relative error \(worst) (tolerance 1e-5)")
+        #expect(worst < 1e-5)
+    }
+
     /// Softmax attention in Double over rows `rows` with optional per-row bias.
     func referenceAttention(q: [Float], G: Int, d: Int, K: [UInt16], V: [UInt16], rows: [Int], heads: (Int, Int) -> Bool,
                             bias: (Int, Int, Double) -> Double) -> [Double] {

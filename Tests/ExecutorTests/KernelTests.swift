@@ -114,7 +114,7 @@ import Testing
         defer { pp_set_simd_level(99) }
         pp_set_simd_level(level)
         var worst = 0.0
-        for (G, d, n) in [(1, 16, 1), (3, 64, 37), (4, 128, 300), (2, 48, 17), (8, 32, 65), (5, 128, 77), (6, 128, 200), (2, 256, 50)] {
+        for (G, d, n) in [(1, 16, 1), (3, 64, 37), (4, 128, 300), (2, 48, 17), (8, 32, 65), (5, 128, 77), (6, 128, 200), (2, 256, 50), (12, 64, 40)] {
             let q = gaussians(G * d, seed: UInt64(d), scale: 0.5)
             let K = gaussians(n * d, seed: 11).map { pp_f32_to_f16_scalar($0) }
             let V = gaussians(n * d, seed: 12).map { pp_f32_to_f16_scalar($0) }

@@ -101,53 +101,70 @@ size_t pp_collect_mask(uint8_t *headMask, size_t n, int32_t indexBase, int32_t *
     return count;
 }
 
+/// Bucket walks ahead of the current one whose entries are being prefetched; bucket bounds are
+/// prefetched twice as far ahead. The walks are latency-bound: each bucket is a random spot in
+/// a table of tens of megabytes, so the misses of many buckets must overlap.
+#ifndef PP_RETRIEVE_AHEAD
+#define PP_RETRIEVE_AHEAD 8
+#endif
+
 size_t pp_lsh_retrieve(const uint16_t *qcodes, size_t G, size_t K, size_t L, const int32_t *offsets,
                        const int32_t *entries, size_t ldEntries, size_t n, int32_t indexBase,
                        pp_retrieval_scratch *scratch, int32_t *idxOut, uint8_t *maskOut,
                        int32_t *sampledPerHead) {
-    (void)n;
-    const size_t stride = ((size_t)1 << K) + 1;
+    const size_t stride = ((size_t)1 << K) + 1, W = G * L, D = PP_RETRIEVE_AHEAD;
     uint32_t *stamp = scratch->stamp;
     uint8_t *hm = scratch->headMask;
-    for (size_t g = 0; g < G; g++) {
-        // stamp[i] = epoch << 1 | emitted: (epoch, seen once) or (epoch, emitted).
-        if (scratch->epoch >= 0x7FFFFFFEu) {
-            memset(stamp, 0, scratch->capacity * sizeof(uint32_t));
-            scratch->epoch = 0;
-        }
-        uint32_t e = ++scratch->epoch;
-        uint32_t first = e << 1, second = first | 1;
-        int32_t sampled = 0;
-        uint8_t bit = (uint8_t)(1u << g);
-        // Tables in groups of 32: prefetch the bucket bounds, then the bucket starts, then walk,
-        // so the cache misses of different tables overlap.
-        for (size_t t0 = 0; t0 < L; t0 += 32) {
-            size_t t1 = t0 + 32 < L ? t0 + 32 : L;
-            const int32_t *start[32];
-            int32_t len[32];
-            for (size_t t = t0; t < t1; t++) __builtin_prefetch(offsets + t * stride + qcodes[g * L + t]);
-            for (size_t t = t0; t < t1; t++) {
-                const int32_t *o = offsets + t * stride + qcodes[g * L + t];
-                start[t - t0] = entries + t * ldEntries + o[0];
-                len[t - t0] = o[1] - o[0];
-                __builtin_prefetch(start[t - t0]);
+    // Walk w = g L + t is head g's bucket in table t; ring buffers of the bounds of walks ahead.
+    const int32_t *start[PP_RETRIEVE_AHEAD + 1];
+    int32_t len[PP_RETRIEVE_AHEAD + 1];
+#define PP_BOUNDS(w) (offsets + ((w) % L) * stride + qcodes[w])
+#define PP_LOCATE(w)                                                                               \
+    do {                                                                                           \
+        const int32_t *o = PP_BOUNDS(w);                                                           \
+        const int32_t *st = entries + ((w) % L) * ldEntries + o[0];                                \
+        start[(w) % (D + 1)] = st;                                                                 \
+        len[(w) % (D + 1)] = o[1] - o[0];                                                          \
+        for (int32_t x = 0; x < o[1] - o[0]; x += 16) __builtin_prefetch(st + x);                  \
+        __builtin_prefetch(st + (o[1] - o[0]) - 1);                                                \
+    } while (0)
+    for (size_t w = 0; w < 2 * D && w < W; w++) __builtin_prefetch(PP_BOUNDS(w));
+    for (size_t w = 0; w < D && w < W; w++) PP_LOCATE(w);
+    uint32_t first = 0, second = 0;
+    int32_t sampled = 0;
+    uint8_t bit = 0;
+    for (size_t w = 0; w < W; w++) {
+        if (w + 2 * D < W) __builtin_prefetch(PP_BOUNDS(w + 2 * D));
+        if (w + D < W) PP_LOCATE(w + D);
+        if (w % L == 0) { // a new head: a new epoch
+            if (w > 0) sampledPerHead[w / L - 1] = sampled;
+            // stamp[i] = epoch << 1 | emitted: (epoch, seen once) or (epoch, emitted).
+            if (scratch->epoch >= 0x7FFFFFFEu) {
+                memset(stamp, 0, scratch->capacity * sizeof(uint32_t));
+                scratch->epoch = 0;
             }
-            for (size_t t = t0; t < t1; t++) {
-                const int32_t *bucket = start[t - t0];
-                for (int32_t x = 0; x < len[t - t0]; x++) {
-                    size_t i = (size_t)(bucket[x] - indexBase);
-                    // Branch-free: seen once -> emit (second hit); unseen this epoch -> seen
-                    // once; already emitted -> unchanged.
-                    uint32_t v = stamp[i];
-                    uint32_t hit2 = v == first;
-                    stamp[i] = hit2 ? second : (v == second ? second : first);
-                    hm[i] |= (uint8_t)(bit & (uint8_t)(0u - hit2));
-                    sampled += (int32_t)hit2;
-                }
-            }
+            uint32_t e = ++scratch->epoch;
+            first = e << 1;
+            second = first | 1;
+            sampled = 0;
+            bit = (uint8_t)(1u << (w / L));
         }
-        sampledPerHead[g] = sampled;
+        const int32_t *bucket = start[w % (D + 1)];
+        const int32_t count = len[w % (D + 1)];
+        for (int32_t x = 0; x < count; x++) {
+            size_t i = (size_t)(bucket[x] - indexBase);
+            // Branch-free: seen once -> emit (second hit); unseen this epoch -> seen once;
+            // already emitted -> unchanged.
+            uint32_t v = stamp[i];
+            uint32_t hit2 = v == first;
+            stamp[i] = hit2 ? second : (v == second ? second : first);
+            hm[i] |= (uint8_t)(bit & (uint8_t)(0u - hit2));
+            sampled += (int32_t)hit2;
+        }
     }
+#undef PP_LOCATE
+#undef PP_BOUNDS
+    if (W > 0) sampledPerHead[G - 1] = sampled;
     return pp_collect_mask(hm, n, indexBase, idxOut, maskOut);
 }
 

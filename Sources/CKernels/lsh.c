@@ -11,6 +11,13 @@ PP_AVX512 static inline uint64_t collect_nonzero64(const uint8_t *p) {
     __m512i v = _mm512_loadu_si512((const void *)p);
     return (uint64_t)_mm512_test_epi8_mask(v, v);
 }
+/// The same with two 32-byte AVX2 compares.
+PP_AVX2 static inline uint64_t collect_nonzero64_avx2(const uint8_t *p) {
+    const __m256i zero = _mm256_setzero_si256();
+    uint32_t lo = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)p), zero));
+    uint32_t hi = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 32)), zero));
+    return ~((uint64_t)hi << 32 | lo);
+}
 #endif
 
 void pp_sum_keys(const uint16_t *K, size_t ld, size_t d, size_t r0, size_t r1, double *sum) {
@@ -77,10 +84,11 @@ size_t pp_collect_mask(uint8_t *headMask, size_t n, int32_t indexBase, int32_t *
     size_t count = 0;
     size_t i = 0;
 #if PP_X86
-    if (pp_use_avx512()) {
+    const int wide = pp_use_avx512(), avx2 = pp_use_avx2();
+    if (wide || avx2) {
         // Skip 64 zero bytes at a time (sampled keys are a few percent of the span).
         for (; i + 64 <= n; i += 64) {
-            uint64_t nz = collect_nonzero64(headMask + i);
+            uint64_t nz = wide ? collect_nonzero64(headMask + i) : collect_nonzero64_avx2(headMask + i);
             while (nz) {
                 size_t j = i + (size_t)__builtin_ctzll(nz);
                 nz &= nz - 1;

@@ -5,6 +5,25 @@ import Testing
 @testable import Executor
 
 @Suite struct LSHTests {
+    /// Collecting the sampled rows (non-zero head-mask bytes) at every SIMD level equals a plain
+    /// scan, and leaves the mask cleared, at lengths around the 64-byte steps.
+    @Test(arguments: KernelTests.levels)
+    func collectMaskMatchesScan(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        var g = SplitMix64Test(seed: 5)
+        for n in [1, 63, 64, 65, 127, 1000, 4097] {
+            var mask = (0..<n).map { _ in g.next() % 23 == 0 ? UInt8(1 + g.next() % 255) : 0 }
+            let expected = mask.enumerated().filter { $0.element != 0 }
+            var idx = [Int32](repeating: -1, count: n), out = [UInt8](repeating: 0, count: n)
+            let count = pp_collect_mask(&mask, n, 100, &idx, &out)
+            #expect(count == expected.count)
+            #expect(Array(idx.prefix(count)) == expected.map { Int32(100 + $0.offset) })
+            #expect(Array(out.prefix(count)) == expected.map(\.element))
+            #expect(mask.allSatisfy { $0 == 0 })
+        }
+    }
+
     /// Table build + two-hit retrieval equal brute-force collision counting, over a grid of
     /// (K, L, n, G); one scratch is reused across all cases (its epochs must isolate them).
     @Test func retrievalEqualsBruteForceCollisionCounting() {

@@ -19,6 +19,23 @@ enum TestFiles {
         "SKIPPED \(what): SmolLM2 GGUF not found in $PIGPLAN_MODEL_CACHE or ~/.cache/pigplan/models/ (run scripts/fetch-smollm2)"
     }
 
+    /// The first `characters` characters of the Jargon File (public domain), from Debian's
+    /// dict-jargon package (which .ci/run installs); nil when the package is absent.
+    static func jargonFile(characters: Int) -> String? {
+        let path = "/usr/share/dictd/jargon.dict.dz"
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-dc", path]
+        let pipe = Pipe()
+        gzip.standardOutput = pipe
+        guard (try? gzip.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        gzip.waitUntilExit()
+        guard gzip.terminationStatus == 0, let text = String(data: data, encoding: .utf8) else { return nil }
+        return String(text.prefix(characters))
+    }
+
     /// Directory of this file (for golden files).
     static func here(_ file: String = #filePath) -> String { (file as NSString).deletingLastPathComponent }
 }

@@ -41,10 +41,10 @@ do {
 }
 
 /// The dense kernel's arithmetic ceiling: the same layer over a cache-resident context (1024 keys
-/// per KV head, 4 MiB of K and V in all), so that the time is instructions, not DRAM traffic.
-/// Bytes of K and V per second, best of `rounds` rounds of 10 calls. Probed again in every round:
-/// on this VM the core's speed, not only the memory's, moves with the neighbours' load, so the
-/// roofline uses the best probe of the whole run.
+/// per KV head, 4 MiB of K and V in all: in L3 here, partly in L2), so that the time is
+/// instructions and on-chip traffic, not DRAM traffic. Bytes of K and V per second, best of
+/// `rounds` rounds of 10 calls. Probed again in every round: on this VM the core's speed, not only
+/// the memory's, moves with the neighbours' load, so the roofline uses the best probe so far.
 final class DenseCeiling {
     let n = 1024
     /// The best probe so far.

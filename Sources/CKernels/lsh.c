@@ -121,6 +121,7 @@ size_t pp_lsh_retrieve(const uint16_t *qcodes, size_t G, size_t K, size_t L, con
                        pp_retrieval_scratch *scratch, int32_t *idxOut, uint8_t *maskOut,
                        int32_t *sampledPerHead) {
     const size_t stride = ((size_t)1 << K) + 1, W = G * L, D = PP_RETRIEVE_AHEAD;
+    for (size_t g = 0; g < G; g++) sampledPerHead[g] = 0;
     uint32_t *stamp = scratch->stamp;
     uint8_t *hm = scratch->headMask;
     // Walk w = g L + t is head g's bucket in table t; ring buffers of the bounds of walks ahead.
@@ -133,8 +134,10 @@ size_t pp_lsh_retrieve(const uint16_t *qcodes, size_t G, size_t K, size_t L, con
         const int32_t *st = entries + ((w) % L) * ldEntries + o[0];                                \
         start[(w) % (D + 1)] = st;                                                                 \
         len[(w) % (D + 1)] = o[1] - o[0];                                                          \
-        for (int32_t x = 0; x < o[1] - o[0]; x += 16) __builtin_prefetch(st + x);                  \
-        __builtin_prefetch(st + (o[1] - o[0]) - 1);                                                \
+        /* at most 16 lines: huge buckets (small K) would only evict useful data */             \
+        const int32_t lines = o[1] - o[0] < 256 ? o[1] - o[0] : 256;                               \
+        for (int32_t x = 0; x < lines; x += 16) __builtin_prefetch(st + x);                        \
+        if (lines > 0) __builtin_prefetch(st + lines - 1);                                         \
     } while (0)
     for (size_t w = 0; w < 2 * D && w < W; w++) __builtin_prefetch(PP_BOUNDS(w));
     for (size_t w = 0; w < D && w < W; w++) PP_LOCATE(w);

@@ -30,7 +30,8 @@ import Testing
         var g = SplitMix64Test(seed: 17)
         let capacity = 1500
         let stamp = Buffer<UInt32>(count: capacity), mask = Buffer<UInt8>(count: capacity)
-        var scratch = pp_retrieval_scratch(stamp: stamp.pointer, headMask: mask.pointer, epoch: 0, capacity: capacity)
+        // Epochs start just below the wrap, so the grid also crosses the reset of the stamps.
+        var scratch = pp_retrieval_scratch(stamp: stamp.pointer, headMask: mask.pointer, epoch: 0x7FFF_FFF0, capacity: capacity)
         var cases = 0, emitted = 0
         for K in [1, 4, 8, 10] {
             for L in [1, 2, 7, 40] {
@@ -78,6 +79,7 @@ import Testing
             }
         }
         print("retrieval vs brute force: \(cases) (K, L, n, G) cases, \(emitted) keys emitted, 0 differences (tolerance: exact)")
+        #expect(scratch.epoch < 0x7FFF_FFF0, "the grid should have crossed the epoch wrap")
     }
 
     /// u = 1 - (1-p^K)^L - L p^K (1-p^K)^(L-1) with p = 1 - theta/pi against Monte Carlo over

@@ -70,7 +70,7 @@ extension SmolLM2Tests {
     /// positions. (The README's 8k-context table measured 89% and +3% at (8, 75).)
     @Test func lshKeepsQualityOnRealText() throws {
         guard let path = TestFiles.smolLM2 else { print(TestFiles.skipMessage("real-text LSH")); return }
-        guard let text = TestFiles.jargonFile(characters: 14_000) else {
+        guard let text = try TestFiles.jargonFile(characters: 14_000) else {
             print("SKIPPED real-text LSH: /usr/share/dictd/jargon.dict.dz not found (apt-get install dict-jargon)")
             return
         }

@@ -234,7 +234,7 @@ public enum Executor {
 }
 
 extension Executor {
-    /// Kernel path in use: 0 portable C, 2 AVX-512 + F16C + FMA.
+    /// Kernel path in use: 0 portable C, 1 AVX2 + F16C + FMA, 2 AVX-512 + F16C + FMA.
     public static var simdLevel: Int { Int(pp_simd_level()) }
     /// Gather-kernel tuning (benchmarks): rows prefetched ahead, bytes between prefetches in a row.
     public static func setGatherTuning(ahead: Int32, prefetchStride: Int32) {

@@ -26,17 +26,19 @@ public struct QualityComparison: Codable, Sendable {
     public var seed: UInt64
     public var rows: [Row]
 
-    static func run(_ command: RunCommand) throws -> QualityComparison {
+    static func run(_ command: RunCommand, progress: RunProgress) throws -> QualityComparison {
         let file = try command.planFile()
         var cache: Executor.LoadedWeights? = nil
+        progress.label = "run 1/2 (LSH, dense, TopK)"
         let lsh = try Executor.run(try command.request(mode: .lshSampled(command.lshParameters(file)), measureQuality: true, planFile: file),
-                                   reusing: &cache)
+                                   reusing: &cache, progress: progress.handler)
         guard let q = lsh.quality, let lshQuality = q.mode else {
             throw ExecutorError.invalidRequest(field: "quality", reason: "the LSH run measured no quality (prompt too short to hash?)")
         }
         let budget = Double(command.budget) ?? lsh.measured.sampledFraction?.mean ?? 0.02
+        progress.label = "run 2/2 (Quest)"
         let quest = try Executor.run(try command.request(mode: .quest(pageSize: command.pageSize, budgetFraction: budget), measureQuality: true, planFile: file),
-                                     reusing: &cache)
+                                     reusing: &cache, progress: progress.handler)
         let d = Double(lsh.shape.headDim)
         let rowBytes = 2 * d * 2
         let span = Double(lsh.hashedSpanTokens)

@@ -150,8 +150,10 @@ public struct RunCommand: ParsableCommand {
     }
 
     public func run() throws {
+        let progress = RunProgress()
+        defer { progress.done() }
         if compare {
-            let report = try QualityComparison.run(self)
+            let report = try QualityComparison.run(self, progress: progress)
             print(format == .json ? try PlanRenderer.json(report) : report.table(), terminator: "")
             return
         }
@@ -160,12 +162,15 @@ public struct RunCommand: ParsableCommand {
         var matched: Double? = nil
         if (attention == .topk || attention == .quest) && Double(budget) == nil {
             // "match": the fraction LSH at the flags' (or plan's) (K, L) samples on this prompt.
+            progress.label = "LSH probe for the budget"
             let probe = try Executor.run(try request(mode: .lshSampled(lshParameters(file)), measureQuality: false, planFile: file),
-                                         reusing: &cache)
+                                         reusing: &cache, progress: progress.handler)
             matched = probe.measured.sampledFraction?.mean
+            progress.label = ""
         }
         let report = try Executor.run(try request(mode: try mode(matched: matched, planFile: file), measureQuality: quality, planFile: file),
-                                      reusing: &cache)
+                                      reusing: &cache, progress: progress.handler)
+        progress.done()
         print(format == .json ? try PlanRenderer.json(report) : Self.table(report), terminator: "")
     }
 

@@ -7,6 +7,23 @@ import Testing
     static let tiny = ModelShape(name: "tiny", layerCount: 3, hiddenSize: 64, intermediateSize: 128, queryHeadCount: 4,
                                  kvHeadCount: 2, headDim: 32, vocabSize: 64, ropeTheta: 10_000, denseLayers: [0])
 
+    /// The progress handler hears every phase in order, each count within its total, the prefill
+    /// reaching all prompt tokens of every sequence.
+    @Test func progressReportsEveryPhaseInOrder() throws {
+        var events: [(phase: String, done: Int, total: Int)] = []
+        _ = try Executor.run(ExecutorRequest(weights: .synthetic(shape: Self.tiny, layers: nil, seed: 2),
+                                             prompt: .syntheticTokens(count: 300), batch: 2, decodeSteps: 4,
+                                             attention: .lshSampled(LSHParameters(hashBitsPerTable: 6, tableCount: 30)),
+                                             threads: 2, seed: 4, measureQuality: true)) { events.append(($0, $1, $2)) }
+        var phases: [String] = []
+        for e in events where phases.last != e.phase { phases.append(e.phase) }
+        #expect(phases == ["loading weights", "prefill (tokens)", "index build (layers)", "decode (steps)",
+                           "quality, dense pass (positions)", "quality, lsh pass (positions)", "quality, topk pass (positions)"])
+        #expect(events.allSatisfy { $0.done >= 0 && $0.done <= $0.total })
+        let prefill = events.filter { $0.phase == "prefill (tokens)" }
+        #expect(prefill.last.map { $0.done == $0.total && $0.total == 2 * (300 - 4) } == true)
+    }
+
     @Test func reportsMeasurementsAndQualityForEveryMode() throws {
         let modes: [AttentionMode] = [.dense, .lshSampled(LSHParameters(hashBitsPerTable: 6, tableCount: 30)),
                                       .topK(budgetFraction: 0.1), .quest(pageSize: 16, budgetFraction: 0.1)]

@@ -149,9 +149,9 @@ public enum Executor {
     }
 
     /// Loads, prefills, decodes and measures. Throws before allocating when memory would not fit.
-    public static func run(_ request: ExecutorRequest) throws -> ExecutorReport {
+    public static func run(_ request: ExecutorRequest, progress: ExecutorProgressHandler? = nil) throws -> ExecutorReport {
         var cache: LoadedWeights? = nil
-        return try run(request, reusing: &cache)
+        return try run(request, reusing: &cache, progress: progress)
     }
 
     /// Weights loaded for one request, kept to serve the next ones with the same weights
@@ -164,7 +164,8 @@ public enum Executor {
 
     /// Like `run(_:)`, but reuses `cache` when it holds the same weights, and leaves this run's
     /// weights in it.
-    public static func run(_ request: ExecutorRequest, reusing cache: inout LoadedWeights?) throws -> ExecutorReport {
+    public static func run(_ request: ExecutorRequest, reusing cache: inout LoadedWeights?,
+                           progress: ExecutorProgressHandler? = nil) throws -> ExecutorReport {
         let v = try resolve(request)
         let need = requirement(request, v)
         if let limit = request.memoryLimitBytes, need.totalBytes > limit {
@@ -181,6 +182,7 @@ public enum Executor {
             weights = cached.weights
         } else {
             cache = nil  // release the old weights before loading new ones
+            progress?("loading weights", 0, 1)
             switch request.weights {
             case .gguf: weights = try GGUFModelLoader.load(v.file!, precision: v.precision, layers: nil, runner: runner)
             case .synthetic(let shape, let layers, let seed):
@@ -196,13 +198,13 @@ public enum Executor {
 
         // Prefill and indices.
         let (first, prefillSeconds) = Clock.measure {
-            session.prefill(prompts: prompt, synthetic: request.prefill == .syntheticCache, seed: request.seed)
+            session.prefill(prompts: prompt, synthetic: request.prefill == .syntheticCache, seed: request.seed, progress: progress)
         }
         let attention = session.makeAttention(request.attention)
-        let indexSeconds = session.buildIndices(attention)
+        let indexSeconds = session.buildIndices(attention, progress: progress)
 
         // Timed greedy decode.
-        let run = session.greedy(first: first, steps: request.decodeSteps, attention: attention)
+        let run = session.greedy(first: first, steps: request.decodeSteps, attention: attention, progress: progress)
         let stats = attention.statistics
         let steps = Double(max(1, run.timedSteps))
         var perStep = run.breakdown.scaled(1 / steps)
@@ -222,7 +224,7 @@ public enum Executor {
         var quality: ExecutorReport.Quality? = nil
         if request.measureQuality {
             quality = session.evaluate(tokens: v.tokens, positions: request.decodeSteps, mode: attention,
-                                       measuredFraction: stats.meanFraction)
+                                       measuredFraction: stats.meanFraction, progress: progress)
         }
         return ExecutorReport(
             modelName: shape.name, shape: shape, attention: request.attention, denseLayers: v.denseLayers,
@@ -232,6 +234,10 @@ public enum Executor {
             generatedTokens: run.tokens, generatedText: v.tokenizer.map { tk in run.tokens.map { tk.decode($0) } })
     }
 }
+
+/// Hears how far a run is: the phase (its unit in parentheses) and done of total units. Called on
+/// the calling thread, between kernel phases; a handler should return quickly.
+public typealias ExecutorProgressHandler = (_ phase: String, _ done: Int, _ total: Int) -> Void
 
 extension Executor {
     /// Kernel path in use: 0 portable C, 1 AVX2 + F16C + FMA, 2 AVX-512 + F16C + FMA.

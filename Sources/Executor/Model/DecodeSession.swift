@@ -33,20 +33,28 @@ public final class DecodeSession: @unchecked Sendable {
     /// Fills the cache with the prompts and returns each sequence's greedy next token. With
     /// `synthetic`, the cache gets `KVCache.fillSynthetic` rows instead and the first token is the
     /// prompt's last token (no logits exist).
-    public func prefill(prompts: [[Int]], synthetic: Bool, seed: UInt64) -> [Int] {
+    public func prefill(prompts: [[Int]], synthetic: Bool, seed: UInt64, progress: ExecutorProgressHandler? = nil) -> [Int] {
         if synthetic {
+            progress?("synthetic KV cache", 0, 1)
             cache.fillSynthetic(positions: 0..<promptLength, seed: seed, runner: runner)
             return prompts.map { $0.last ?? 0 }
         }
+        let total = prompts.reduce(0) { $0 + $1.count }
+        var before = 0
         return prompts.enumerated().map { b, p in
-            let logits = decoder.prefill(sequence: b, tokens: p, logitRows: [p.count - 1])[0]
+            let logits = decoder.prefill(sequence: b, tokens: p, logitRows: [p.count - 1],
+                                         onRows: progress.map { report in { report("prefill (tokens)", before + $0, total) } })[0]
+            before += p.count
             return logits.withUnsafeBufferPointer { pp_argmax($0.baseAddress, $0.count) }
         }
     }
 
     /// Builds the attention's indices for all hashed layers; returns seconds.
-    public func buildIndices(_ attention: DecodeAttention) -> Double {
-        (0..<shape.layerCount).reduce(0) { $0 + attention.buildIndex(layer: $1, cache: cache) }
+    public func buildIndices(_ attention: DecodeAttention, progress: ExecutorProgressHandler? = nil) -> Double {
+        (0..<shape.layerCount).reduce(0) { sum, layer in
+            progress?("index build (layers)", layer, shape.layerCount)
+            return sum + attention.buildIndex(layer: layer, cache: cache)
+        }
     }
 
     public struct GreedyRun: Sendable {
@@ -59,7 +67,7 @@ public final class DecodeSession: @unchecked Sendable {
 
     /// `steps` greedy decode steps from `first` (one token per sequence) at positions
     /// promptLength, promptLength + 1, ...
-    public func greedy(first: [Int], steps: Int, attention: DecodeAttention) -> GreedyRun {
+    public func greedy(first: [Int], steps: Int, attention: DecodeAttention, progress: ExecutorProgressHandler? = nil) -> GreedyRun {
         attention.breakdown = TimeBreakdown()
         attention.statistics = AttentionStatistics(layers: shape.layerCount)
         decoder.linearSeconds = 0
@@ -69,6 +77,7 @@ public final class DecodeSession: @unchecked Sendable {
         var t0 = Clock.now()
         var timedSteps = steps
         for step in 0..<steps {
+            progress?("decode (steps)", step, steps)
             let logits = decoder.decode(tokens: current, position: promptLength + step, attention: attention)
             for b in 0..<batch {
                 current[b] = pp_argmax(logits + b * V, V)
@@ -98,7 +107,8 @@ public final class DecodeSession: @unchecked Sendable {
 
     /// Feeds tokens[b][promptLength + j] at position promptLength + j for j < positions and
     /// records greedy tokens and the log-likelihood of each next true token.
-    func forced(tokens: [[Int]], positions: Int, attention: DecodeAttention, compare: Bool) -> ForcedPass {
+    func forced(tokens: [[Int]], positions: Int, attention: DecodeAttention, compare: Bool,
+                progress: ExecutorProgressHandler? = nil) -> ForcedPass {
         attention.statistics = AttentionStatistics(layers: shape.layerCount)
         attention.compareWithDense = compare
         defer { attention.compareWithDense = false }
@@ -106,6 +116,7 @@ public final class DecodeSession: @unchecked Sendable {
         var argmax = [[Int]](repeating: [], count: batch)
         var nll = 0.0, targets = 0
         for j in 0..<positions {
+            progress?("quality, \(attention.mode.name) pass (positions)", j, positions)
             let input = (0..<batch).map { tokens[$0][promptLength + j] }
             let logits = decoder.decode(tokens: input, position: promptLength + j, attention: attention)
             for b in 0..<batch {
@@ -122,8 +133,9 @@ public final class DecodeSession: @unchecked Sendable {
     }
 
     /// Teacher-forced comparison of dense, the given mode and (for LSH) TopK at the LSH budget.
-    public func evaluate(tokens: [[Int]], positions: Int, mode: DecodeAttention, measuredFraction: Double?) -> ExecutorReport.Quality {
-        let dense = forced(tokens: tokens, positions: positions, attention: makeAttention(.dense), compare: false)
+    public func evaluate(tokens: [[Int]], positions: Int, mode: DecodeAttention, measuredFraction: Double?,
+                         progress: ExecutorProgressHandler? = nil) -> ExecutorReport.Quality {
+        let dense = forced(tokens: tokens, positions: positions, attention: makeAttention(.dense), compare: false, progress: progress)
         func summary(_ p: ForcedPass, _ m: AttentionMode) -> ExecutorReport.ModeQuality {
             var agree = 0, total = 0
             for b in 0..<batch {
@@ -138,11 +150,11 @@ public final class DecodeSession: @unchecked Sendable {
         }
         var q = ExecutorReport.Quality(positions: positions, dense: summary(dense, .dense), mode: nil, topKAtSameBudget: nil)
         if mode.mode != .dense {
-            q.mode = summary(forced(tokens: tokens, positions: positions, attention: mode, compare: true), mode.mode)
+            q.mode = summary(forced(tokens: tokens, positions: positions, attention: mode, compare: true, progress: progress), mode.mode)
         }
         if case .lshSampled = mode.mode, let f = q.mode?.sampledFraction ?? measuredFraction, f > 0 {
             let topK = makeAttention(.topK(budgetFraction: min(1, f)))
-            q.topKAtSameBudget = summary(forced(tokens: tokens, positions: positions, attention: topK, compare: true), topK.mode)
+            q.topKAtSameBudget = summary(forced(tokens: tokens, positions: positions, attention: topK, compare: true, progress: progress), topK.mode)
         }
         return q
     }

@@ -102,8 +102,10 @@ public final class Decoder: @unchecked Sendable {
 
     /// Runs `tokens` of sequence `sequence` at positions start..<start+count through the model with
     /// causal dense attention, filling the cache. Returns the logits of the rows listed in
-    /// `logitRows` (indices into `tokens`), each V floats, in order.
-    public func prefill(sequence: Int, tokens: [Int], start: Int = 0, logitRows: [Int] = []) -> [[Float]] {
+    /// `logitRows` (indices into `tokens`), each V floats, in order. `onRows` hears the number of
+    /// tokens done after each chunk.
+    public func prefill(sequence: Int, tokens: [Int], start: Int = 0, logitRows: [Int] = [],
+                        onRows: ((Int) -> Void)? = nil) -> [[Float]] {
         let s = shape, G = s.groupSize, d = s.headDim, kvH = s.kvHeadCount
         var wanted: [Int: [Float]] = [:]
         let wantSet = Set(logitRows)
@@ -149,6 +151,7 @@ public final class Decoder: @unchecked Sendable {
                 }
             }
             c0 += rows
+            onRows?(c0)
         }
         return logitRows.map { wanted[$0] ?? [] }
     }

@@ -5,6 +5,30 @@ import Testing
 @testable import Executor
 
 @Suite struct LSHTests {
+    /// SimHash codes at every SIMD level equal the definition: table t's code has bit b set when
+    /// projection t K + b is > 0 (zero, -0 and NaN count as not positive); one row and groups of
+    /// rows (written out table by table) alike.
+    @Test(arguments: KernelTests.levels)
+    func packedCodesMatchSigns(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        var g = SplitMix64Test(seed: 8)
+        for (K, L, rows) in [(1, 1, 1), (6, 40, 3), (10, 150, 70), (10, 150, 1), (16, 7, 33), (3, 23, 5)] {
+            let n = K * L, ld = rows + 2
+            let specials: [Float] = [0, -0.0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude]
+            let proj = (0..<(rows * n)).map { _ in g.next() % 7 == 0 ? specials[Int(g.next() % 6)] : Float(g.gaussian()) }
+            var codes = [UInt16](repeating: 0xFFFF, count: L * ld)
+            pp_pack_codes(proj, rows, K, L, &codes, ld)
+            for r in 0..<rows {
+                for t in 0..<L {
+                    var want: UInt16 = 0
+                    for b in 0..<K where proj[r * n + t * K + b] > 0 { want |= UInt16(1) << b }
+                    #expect(codes[t * ld + r] == want, "K \(K) L \(L) row \(r) table \(t)")
+                }
+            }
+        }
+    }
+
     /// Collecting the sampled rows (non-zero head-mask bytes) at every SIMD level equals a plain
     /// scan, and leaves the mask cleared, at lengths around the 64-byte steps.
     @Test(arguments: KernelTests.levels)

@@ -284,7 +284,13 @@ attend_avx2_block_core(const float *q, const size_t G, size_t d, const uint16_t 
             unsigned valid = live;
             if (headMask) {
                 unsigned bits = 0;
-                for (size_t jj = 0; jj < bl; jj++) bits |= (unsigned)((headMask[j0 + jj] >> g) & 1) << jj;
+                if (bl == 8) { // the 8 mask bytes at once: byte j has bit g -> bit j
+                    __m128i hb = _mm_set1_epi8((char)(1u << g));
+                    __m128i mb = _mm_loadl_epi64((const __m128i *)(headMask + j0));
+                    bits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(mb, hb), hb)) & 0xFF;
+                } else {
+                    for (size_t jj = 0; jj < bl; jj++) bits |= (unsigned)((headMask[j0 + jj] >> g) & 1) << jj;
+                }
                 valid &= bits;
             }
             alpha[g] = 1.0f;

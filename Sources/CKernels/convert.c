@@ -67,11 +67,24 @@ PP_AVX512 static void f2h_avx512(const float *src, uint16_t *dst, size_t n) {
                             _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     for (; i < n; i++) dst[i] = pp_f2h(src[i]);
 }
+PP_AVX2 static void h2f_avx2(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, pp_ld8_f16(src + i));
+    for (; i < n; i++) dst[i] = pp_h2f(src[i]);
+}
+PP_AVX2 static void f2h_avx2(const float *src, uint16_t *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) dst[i] = pp_f2h(src[i]);
+}
 #endif
 
 void pp_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
 #if PP_X86
     if (pp_use_avx512()) { h2f_avx512(src, dst, n); return; }
+    if (pp_use_avx2()) { h2f_avx2(src, dst, n); return; }
 #endif
     for (size_t i = 0; i < n; i++) dst[i] = pp_h2f(src[i]);
 }
@@ -79,6 +92,7 @@ void pp_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
 void pp_f32_to_f16(const float *src, uint16_t *dst, size_t n) {
 #if PP_X86
     if (pp_use_avx512()) { f2h_avx512(src, dst, n); return; }
+    if (pp_use_avx2()) { f2h_avx2(src, dst, n); return; }
 #endif
     for (size_t i = 0; i < n; i++) dst[i] = pp_f2h(src[i]);
 }

@@ -14,7 +14,10 @@ import Testing
         return (0..<n).map { _ in Float(g.gaussian() * scale) }
     }
 
-    @Test func halfConversionsAreExact() {
+    @Test(arguments: levels)
+    func halfConversionsAreExact(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
         var mismatches = 0
         for bits in 0...0xFFFF {
             let h = UInt16(bits)
@@ -29,11 +32,18 @@ import Testing
             return Float((g.unit() * 2 - 1) * pow(2, e)) * (i % 7 == 0 ? 1e-3 : 1)
         } + [65504, 65519.99, 65520, -70000, 5.96e-8, 2.98e-8, 2.99e-8, 0, -0]
         for x in xs where pp_f32_to_f16_scalar(x) != Float16(x).bitPattern { mismatches += 1 }
-        // Vector path equals scalar path.
+        // This level's array paths equal the scalar conversions, both ways.
         var v = [UInt16](repeating: 0, count: xs.count)
         pp_f32_to_f16(xs, &v, xs.count)
         for (x, h) in zip(xs, v) where h != pp_f32_to_f16_scalar(x) { mismatches += 1 }
-        print("f16 conversions: \(mismatches) mismatches over 65536 halves and \(xs.count) floats (tolerance 0)")
+        let halves = (0...0xFFFF).map { UInt16($0) }
+        var wide = [Float](repeating: 0, count: halves.count)
+        pp_f16_to_f32(halves, &wide, halves.count)
+        for (h, f) in zip(halves, wide) {
+            let s = pp_f16_to_f32_scalar(h)
+            if s.isNaN ? !f.isNaN : f.bitPattern != s.bitPattern { mismatches += 1 }
+        }
+        print("f16 conversions, level \(level): \(mismatches) mismatches over 65536 halves and \(xs.count) floats (tolerance 0)")
         #expect(mismatches == 0)
     }
 

@@ -41,7 +41,8 @@ extern _Thread_local int pp_thread_level;
 
 /// The calling thread's override (tests) or the CPU's best level.
 static inline int pp_use_avx512(void) { return (pp_thread_level >= 0 ? pp_thread_level : pp_level) >= 2; }
-/// Level 1 and up: AVX2 + F16C + FMA (linear layers, projections, attention, row collection).
+/// Level 1 and up: AVX2 + F16C + FMA (linear layers, projections, codes, attention, row
+/// collection, binary16 arrays).
 static inline int pp_use_avx2(void) { return (pp_thread_level >= 0 ? pp_thread_level : pp_level) >= 1; }
 
 static inline float pp_h2f(uint16_t h) { return pp_f16_to_f32_scalar(h); }

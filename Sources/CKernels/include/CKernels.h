@@ -21,8 +21,8 @@ extern "C" {
 // ---------------------------------------------------------------------------------------------
 
 /// Level used by kernels called on this thread: 0: portable C, 1: AVX2 + F16C + FMA (linear
-/// layers, SimHash projections, attention and scores, row collection; the table build and the
-/// bucket walks are portable at every level), 2: AVX-512 + F16C + FMA.
+/// layers, SimHash projections and codes, attention and scores, row collection, binary16 arrays;
+/// the table build and the bucket walks are portable at every level), 2: AVX-512 + F16C + FMA.
 int pp_simd_level(void);
 /// Best level this CPU supports (what every thread uses unless overridden).
 int pp_simd_level_supported(void);

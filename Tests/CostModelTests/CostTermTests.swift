@@ -56,11 +56,12 @@ struct CostTermTests {
         #expect(close(m.transferSeconds(config, batch: 2), expected))
     }
 
-    @Test func sampledAttentionReadsTheSampledRowsOnce() {
+    @Test func sampledAttentionReadsTheGroupsUnionOnce() {
         let m = Fixture.model(fraction: 0.02)
         let config = Fixture.lsh(10, 150, batch: 8)
-        // 30 layers x 8 x 8 heads x 0.02 x 98236 keys x (2 x 128 x 2 + 4) bytes.
-        let bytes = 30.0 * 8 * 8 * 0.02 * 98_236 * 516
+        // 30 layers x 8 x 8 KV heads x (1 - 0.98^4 = 0.07763184) x 98236 keys x (2 x 128 x 2 + 4) bytes:
+        // the union of the 4 query heads' 2% samples, each row read once.
+        let bytes = 30.0 * 8 * 8 * 0.07763184 * 98_236 * 516
         #expect(close(m.sampledAttentionBytes(config, batch: 8), bytes))
         // 64 (sequence, KV head) units over 32 threads: min(32 x 10e9, 200e9 x 0.8) x 0.5 = 80 GB/s.
         #expect(close(m.sampledAttentionSeconds(config, batch: 8), bytes / 80e9))

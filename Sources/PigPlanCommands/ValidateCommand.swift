@@ -50,7 +50,7 @@ public struct ValidateCommand: ParsableCommand {
         var report = try validator.run(quick: quick, steps: steps, repeats: repeats ?? (quick ? 1 : 2), reusing: &cache) { progress.say($0) }
         if !noPlanCheck {
             progress.say("running the MILP's plan for \(hw)")
-            report.planCheck = try planCheck(validator, report: report, reusing: &cache)
+            report.planCheck = try planCheck(validator, report: report, repeats: repeats ?? (quick ? 1 : 2), reusing: &cache)
         }
         progress.done()
         try write(report)
@@ -59,7 +59,8 @@ public struct ValidateCommand: ParsableCommand {
 
     /// The MILP's choice over the validated space at the largest validated context, run on the
     /// executor, against the best measured configuration at that context.
-    func planCheck(_ validator: Validator, report: Validator.Report, reusing cache: inout Executor.LoadedWeights?) throws -> Validator.PlanCheck? {
+    func planCheck(_ validator: Validator, report: Validator.Report, repeats: Int,
+                   reusing cache: inout Executor.LoadedWeights?) throws -> Validator.PlanCheck? {
         guard let context = report.rows.map(\.contextTokens).max() else { return nil }
         let rows = report.rows.filter { $0.contextTokens == context }
         guard let best = rows.max(by: { $0.measuredTokensPerSecond < $1.measuredTokensPerSecond }) else { return nil }
@@ -77,7 +78,9 @@ public struct ValidateCommand: ParsableCommand {
         space.extraAttentionModes = settings.map { .lshSampled($0) }
         let plan = try PlanOptimizer(model: validator.costModel(context: context, steps: steps), space: space).optimize()
         let chosen = plan.configuration
-        let measured = try validator.measure(chosen.attention, batch: chosen.batch, context: context, steps: steps, reusing: &cache)
+        // Measured as often as each grid configuration, keeping the median run likewise.
+        let measured = try validator.measure(chosen.attention, batch: chosen.batch, context: context, steps: steps,
+                                             repeats: repeats, reusing: &cache)
         func name(_ a: AttentionMode, _ b: Int) -> String { "\(a.label) batch \(b)" }
         return .init(contextTokens: context, chosen: name(chosen.attention, chosen.batch),
                      chosenMeasuredTokensPerSecond: measured.measured.tokensPerSecond,

@@ -100,9 +100,7 @@ public struct Validator: Sendable {
         }
         var rows: [Row] = []
         for (i, (mode, batch, _)) in grid.enumerated() {
-            // The median run by step time (for two, the faster: noise only ever adds time).
-            let sorted = reports[i].sorted { $0.measured.stepSeconds < $1.measured.stepSeconds }
-            let report = sorted[(sorted.count - 1) / 2]
+            let report = Self.medianRun(reports[i])
             let predicted = predict(mode, batch: batch, context: report.promptTokens, steps: steps)
             let measured = report.measured.stepSeconds
             rows.append(Row(
@@ -121,10 +119,21 @@ public struct Validator: Sendable {
                       rows: rows, planCheck: nil)
     }
 
-    /// Runs `mode` at `batch` on the executor (for the plan check), reusing `cache`'s weights.
-    public func measure(_ mode: AttentionMode, batch: Int, context: Int, steps: Int,
+    /// The median run by step time (for two, the faster: noise only ever adds time).
+    static func medianRun(_ reports: [ExecutorReport]) -> ExecutorReport {
+        let sorted = reports.sorted { $0.measured.stepSeconds < $1.measured.stepSeconds }
+        return sorted[(sorted.count - 1) / 2]
+    }
+
+    /// Runs `mode` at `batch` on the executor `repeats` times (for the plan check, like the grid)
+    /// and returns the median run, reusing `cache`'s weights.
+    public func measure(_ mode: AttentionMode, batch: Int, context: Int, steps: Int, repeats: Int = 1,
                         reusing cache: inout Executor.LoadedWeights?) throws -> ExecutorReport {
-        try Executor.run(calibrator.request(mode, batch: batch, context: context, steps: steps), reusing: &cache)
+        var runs: [ExecutorReport] = []
+        for _ in 0..<max(1, repeats) {
+            runs.append(try Executor.run(calibrator.request(mode, batch: batch, context: context, steps: steps), reusing: &cache))
+        }
+        return Self.medianRun(runs)
     }
 
     // MARK: - Output

@@ -119,6 +119,17 @@ import Testing
         return out
     }
 
+    /// One partial carried through `ranges` of the keys with pp_attend_range, finished: the
+    /// attention output, G x d.
+    func attendRanges(q: [Float], G: Int, d: Int, K: [UInt16], V: [UInt16], _ ranges: [Range<Int>]) -> [Float] {
+        var m = [Float](repeating: 0, count: G), l = m, acc = [Float](repeating: 0, count: G * d)
+        pp_partial_init(G, d, &m, &l, &acc)
+        for r in ranges { pp_attend_range(q, G, d, K, V, d, r.lowerBound, r.upperBound, &m, &l, &acc) }
+        var out = acc
+        pp_partial_finish(G, d, l, acc, &out)
+        return out
+    }
+
     @Test(arguments: levels)
     func denseAttentionMatchesReference(level: Int32) {
         defer { pp_set_simd_level(99) }
@@ -128,11 +139,7 @@ import Testing
             let q = gaussians(G * d, seed: UInt64(d), scale: 0.5)
             let K = gaussians(n * d, seed: 11).map { pp_f32_to_f16_scalar($0) }
             let V = gaussians(n * d, seed: 12).map { pp_f32_to_f16_scalar($0) }
-            var m = [Float](repeating: 0, count: G), l = m, acc = [Float](repeating: 0, count: G * d)
-            pp_partial_init(G, d, &m, &l, &acc)
-            pp_attend_range(q, G, d, K, V, d, 0, n, &m, &l, &acc)
-            var out = acc
-            pp_partial_finish(G, d, l, acc, &out)
+            let out = attendRanges(q: q, G: G, d: d, K: K, V: V, [0..<n])
             let ref = referenceAttention(q: q, G: G, d: d, K: K, V: V, rows: Array(0..<n), heads: { _, _ in true }, bias: { _, _, _ in 0 })
             worst = max(worst, zip(out, ref).map { abs(Double($0) - $1) }.max()!)
         }
@@ -243,12 +250,7 @@ import Testing
             let q = gaussians(G * d, seed: UInt64(d + a), scale: 0.5)
             let K = gaussians(n * d, seed: 31).map { pp_f32_to_f16_scalar($0) }
             let V = gaussians(n * d, seed: 32).map { pp_f32_to_f16_scalar($0) }
-            var m = [Float](repeating: 0, count: G), l = m, acc = [Float](repeating: 0, count: G * d)
-            pp_partial_init(G, d, &m, &l, &acc)
-            pp_attend_range(q, G, d, K, V, d, 0, a, &m, &l, &acc)
-            pp_attend_range(q, G, d, K, V, d, b, n, &m, &l, &acc)
-            var out = acc
-            pp_partial_finish(G, d, l, acc, &out)
+            let out = attendRanges(q: q, G: G, d: d, K: K, V: V, [0..<a, b..<n])
             let ref = referenceAttention(q: q, G: G, d: d, K: K, V: V, rows: Array(0..<a) + Array(b..<n),
                                          heads: { _, _ in true }, bias: { _, _, _ in 0 })
             worst = max(worst, zip(out, ref).map { abs(Double($0) - $1) }.max()!)

@@ -181,6 +181,16 @@ static int pp_prefetch_stride = 64;
 static inline void prefetch_row(const uint16_t *p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += (size_t)pp_prefetch_stride) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
+/// The K and V rows of gathered keys j0 ..< j1 (idx[j] their row numbers).
+static inline void prefetch_gathered(const uint16_t *K, const uint16_t *V, size_t ld, const int32_t *idx,
+                                     size_t j0, size_t j1, size_t rowBytes) {
+    for (size_t j = j0; j < j1; j++) {
+        prefetch_row(K + (size_t)idx[j] * ld, rowBytes);
+        prefetch_row(V + (size_t)idx[j] * ld, rowBytes);
+    }
+}
+/// Which compiled variant serves head dimension d: 1 for 64, 2 for 128, 0 (d read at run time).
+static inline int head_dim_variant(size_t d) { return d == 64 ? 1 : (d == 128 ? 2 : 0); }
 
 /// e^x for x <= 0 (lanes below -87 give about 0), as exp512 below; AVX2 has no scalef, so 2^n is
 /// built in the exponent bits (n >= -126 after the clamp, a normal float).
@@ -237,11 +247,7 @@ attend_avx2_block_core(const float *q, const size_t G, size_t d, const uint16_t 
     for (size_t g = 0; g < G; g++) lsum[g] = _mm256_setr_ps(l[g], 0, 0, 0, 0, 0, 0, 0);
     const __m256i bitsel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     const size_t rowBytes = d * 2, ahead = pp_gather_ahead;
-    if (idx) // gathers: prefetch the first rows now
-        for (size_t j = 0; j < ahead && j < count; j++) {
-            prefetch_row(K + (size_t)idx[j] * ld, rowBytes);
-            prefetch_row(V + (size_t)idx[j] * ld, rowBytes);
-        }
+    if (idx) prefetch_gathered(K, V, ld, idx, 0, ahead < count ? ahead : count, rowBytes); // gathers: the first rows now
     for (size_t j0 = 0; j0 < count; j0 += 8) {
         const size_t bl = count - j0 < 8 ? count - j0 : 8;
         const unsigned live = (1u << bl) - 1;
@@ -253,11 +259,8 @@ attend_avx2_block_core(const float *q, const size_t G, size_t d, const uint16_t 
         // (1) scores
         size_t j = 0;
         for (; j < bl; j++) {
-            if (idx && j0 + j + ahead < count) { // gathers: keep `ahead` rows in flight
-                size_t ahr = (size_t)idx[j0 + j + ahead];
-                prefetch_row(K + ahr * ld, rowBytes);
-                prefetch_row(V + ahr * ld, rowBytes);
-            }
+            if (idx && j0 + j + ahead < count) // gathers: keep `ahead` rows in flight
+                prefetch_gathered(K, V, ld, idx, j0 + j + ahead, j0 + j + ahead + 1, rowBytes);
             const uint16_t *kp = K + (size_t)rowArr[j] * ld;
             __m256 s[PP_MAX_GROUP];
             for (size_t g = 0; g < G; g++) s[g] = _mm256_setzero_ps();
@@ -388,8 +391,7 @@ static void attend_avx2_any(const float *q, size_t G, size_t d, const uint16_t *
         attend_avx2(q, G, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc);
         return;
     }
-    int c = d == 64 ? 1 : (d == 128 ? 2 : 0);
-    attend2_table[G - 1][c](q, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc);
+    attend2_table[G - 1][head_dim_variant(d)](q, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc);
 }
 #endif
 
@@ -462,10 +464,7 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
     if (idx) // gathers: prefetch the first rows now (ranges stream: the hardware prefetches)
-        for (size_t j = 0; j < ahead && j < count; j++) {
-            prefetch_row(K + (size_t)idx[j] * ld, rowBytes);
-            prefetch_row(V + (size_t)idx[j] * ld, rowBytes);
-        }
+        prefetch_gathered(K, V, ld, idx, 0, ahead < count ? ahead : count, rowBytes);
     for (size_t j0 = 0; j0 < count; j0 += 16) {
         size_t bl = count - j0 < 16 ? count - j0 : 16;
         __mmask16 live = (__mmask16)(bl == 16 ? 0xFFFF : ((1u << bl) - 1));
@@ -479,11 +478,8 @@ attend_avx512_core(const float *q, const size_t G, size_t d, const uint16_t *K, 
         // DRAM, interleaving 4 rows' lines), all G heads, products left unreduced in part[][]
         size_t j = 0;
         for (; j < bl; j++) {
-            if (idx && j0 + j + ahead < count) { // gathers: keep `ahead` rows in flight
-                size_t ahr = (size_t)idx[j0 + j + ahead];
-                prefetch_row(K + ahr * ld, rowBytes);
-                prefetch_row(V + ahr * ld, rowBytes);
-            }
+            if (idx && j0 + j + ahead < count) // gathers: keep `ahead` rows in flight
+                prefetch_gathered(K, V, ld, idx, j0 + j + ahead, j0 + j + ahead + 1, rowBytes);
             const uint16_t *kp = K + (size_t)rowArr[j] * ld;
             __m512 s[PP_MAX_GROUP];
             for (size_t g = 0; g < G; g++) s[g] = _mm512_setzero_ps();
@@ -595,8 +591,7 @@ static void attend_avx512(const float *q, size_t G, size_t d, const uint16_t *K,
                           size_t ld, const int32_t *idx, size_t r0, size_t count,
                           const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
                           float *l, float *acc) {
-    int c = d == 64 ? 1 : (d == 128 ? 2 : 0);
-    attend_table[G - 1][c](q, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc);
+    attend_table[G - 1][head_dim_variant(d)](q, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc);
 }
 
 PP_AVX512 static void scores_avx512(const float *q, size_t G, size_t d, const uint16_t *K,

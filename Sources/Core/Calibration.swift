@@ -8,6 +8,10 @@ public struct Calibration: Codable, Sendable, Hashable {
     public var referenceModel: String?
     public var gpuLinearLayers: [LinearLayerRow]?
     public var gpuDecodeAttention: [AttentionRow]?
+    /// The measured attention kernel split each sequence's KV over several thread blocks
+    /// (flash-decoding); nil or false: one block per (sequence, KV head), as torch SDPA's flash
+    /// backend does at decode.
+    public var gpuDecodeAttentionSplitsKV: Bool?
     public var pcie: [CopyRow]?
     public var cpu: CPUKernelCosts?
 

@@ -71,6 +71,9 @@ public struct CPUProfile: Codable, Sendable, Hashable {
     public var perCoreReadBytesPerSecond: Double
     /// Bandwidth of reads from the other socket's memory, as a fraction of local.
     public var remoteBandwidthFraction: Double
+    /// Latency of a read from the other socket's memory over a local one (applies to the
+    /// latency-bound share of CPU kernels that read remote pages).
+    public var remoteLatencyFactor: Double = 1.6
     /// DRAM a typical host of this kind carries per socket, bytes.
     public var defaultMemoryBytesPerSocket: Double
     /// Dense fp32 FLOP/s of one core (FMA units x width x clock), for CPU-side arithmetic.

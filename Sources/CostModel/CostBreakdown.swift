@@ -17,6 +17,8 @@ public struct StepTerms: Codable, Sendable, Hashable {
     public var transferSeconds: Double = 0
     /// Fixed per-layer costs: kernel launches, synchronisation, engine round trips.
     public var overheadSeconds: Double = 0
+    /// Host dispatch of an eager engine that the GPU's work of the same layer does not hide.
+    public var dispatchSeconds: Double = 0
     /// Walking the query's bucket in each of L tables and counting hits.
     public var retrievalSeconds: Double = 0
     /// Gathering sampled K and V rows and the importance-weighted softmax.
@@ -31,7 +33,7 @@ public struct StepTerms: Codable, Sendable, Hashable {
     nonisolated(unsafe) public static let all: [(name: String, path: WritableKeyPath<StepTerms, Double>, cpuSide: Bool)] = [
         ("linearLayers", \.linearLayersSeconds, false), ("lmHead", \.lmHeadSeconds, false), ("hashing", \.hashingSeconds, false),
         ("gpuAttention", \.gpuAttentionSeconds, false), ("exactPart", \.exactPartSeconds, false),
-        ("transfers", \.transferSeconds, false), ("overhead", \.overheadSeconds, false),
+        ("transfers", \.transferSeconds, false), ("overhead", \.overheadSeconds, false), ("dispatch", \.dispatchSeconds, false),
         ("retrieval", \.retrievalSeconds, true), ("sampledAttention", \.sampledAttentionSeconds, true),
         ("cpuAttention", \.cpuAttentionSeconds, true),
     ]

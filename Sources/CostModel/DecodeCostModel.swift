@@ -24,12 +24,27 @@ public struct DecodeCostModel: Sendable {
         self.fractions = fractions
         self.calibrationShape = calibrationShape
         mandatoryDenseLayers = workload.model.mandatoryDenseLayerCount
-        if let rows = hardware.calibration?.gpuLinearLayers, !rows.isEmpty {
-            linearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.layerSeconds) }, nondecreasing: true)
-            lmHeadTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.lmHeadSeconds) }, nondecreasing: true)
-        }
-        if let rows = hardware.calibration?.gpuDecodeAttention, !rows.isEmpty {
-            attentionFit = GPUAttentionFit(rows: rows, kvBytesPerTokenPerLayer: (calibrationShape ?? workload.model).kvBytesPerTokenPerLayer)
+        if let gpu = hardware.gpu {
+            let roofline = GPULinearTiming(gpu: gpu)
+            gpuLinear = roofline
+            let reference = calibrationShape ?? workload.model
+            if let rows = hardware.calibration?.gpuLinearLayers, !rows.isEmpty, calibrationShape != nil {
+                linearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.layerSeconds) }, nondecreasing: true)
+                lmHeadTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.lmHeadSeconds) }, nondecreasing: true)
+                gpuLinear = GPULinearTiming.fit(
+                    rows: rows, callsPerLayer: Self.projectionCallsPerLayer, layerBytes: reference.linearBytesPerLayer,
+                    layerParameters: reference.linearParametersPerLayer, lmHeadBytes: reference.lmHeadBytes,
+                    lmHeadParameters: reference.embeddingParameters, fallback: roofline)
+            }
+            let attentionRoofline = GPUAttentionTiming(gpu: gpu)
+            var attention = attentionRoofline
+            if let rows = hardware.calibration?.gpuDecodeAttention, !rows.isEmpty {
+                attention = GPUAttentionTiming.fit(
+                    rows: rows, kvHeads: Double(reference.kvHeadCount), kvBytesPerToken: reference.kvBytesPerTokenPerLayer,
+                    splitsKV: hardware.calibration?.gpuDecodeAttentionSplitsKV ?? false, fallback: attentionRoofline)
+            }
+            if let splits = engine.gpuAttentionSplitsKV { attention.splitsKV = splits }
+            gpuAttention = attention
         }
         if let rows = hardware.calibration?.pcie, !rows.isEmpty {
             hostToDevice = PiecewiseLinear(points: rows.map { ($0.bytes, $0.hostToDeviceSeconds) }, nondecreasing: true)
@@ -39,6 +54,10 @@ public struct DecodeCostModel: Sendable {
             cpuLinearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.secondsPerByte) }, nondecreasing: true)
         }
     }
+
+    /// Matrix products per layer at decode: fused QKV, O, fused gate/up, down (as the GPU
+    /// calibration measures them).
+    public static let projectionCallsPerLayer = 4.0
 
     /// Sampled fraction and per-table collision probability per (K, L), filled by `precompute`
     /// so the optimizer's many evaluations do not repeat the bisection.
@@ -63,7 +82,12 @@ public struct DecodeCostModel: Sendable {
     /// The model's dense layers (counted once: `denseLayerCount` runs in every evaluation).
     var mandatoryDenseLayers = 0
     var lmHeadTable: PiecewiseLinear?
-    var attentionFit: GPUAttentionFit?
+    /// GPU projections: fitted to the calibration's rows (per call, bandwidth, matmul rate), or
+    /// the GPU profile's roofline.
+    public internal(set) var gpuLinear: GPULinearTiming?
+    /// GPU decode attention: thread blocks over the SMs, fitted to the calibration's rows, or the
+    /// roofline.
+    public internal(set) var gpuAttention: GPUAttentionTiming?
     var hostToDevice: PiecewiseLinear?
     var deviceToHost: PiecewiseLinear?
     var cpuLinearTable: PiecewiseLinear?
@@ -95,28 +119,35 @@ public struct DecodeCostModel: Sendable {
 
     // MARK: - Linear layers
 
-    /// Linear layers of all blocks. Calibrated: layers x table(B) x (W_layer / W_ref).
-    /// Roofline: layers x max(W_layer / (BW eff_lin), 2 B P_layer / (FLOPS eff_mm)).
-    /// CPU-only: layers x W_layer x secondsPerByte(B) (calibrated) or the CPU roofline.
+    /// Linear layers of all blocks: layers x one layer's projections (`projectionSeconds`).
     public func linearLayersSeconds(batch: Double) -> Double {
         Double(model.layerCount) * projectionSeconds(
-            bytes: model.linearBytesPerLayer, parameters: model.linearParametersPerLayer, batch: batch,
-            table: linearTable, referenceBytes: calibrationShape?.linearBytesPerLayer)
+            calls: Self.projectionCallsPerLayer, bytes: model.linearBytesPerLayer, parameters: model.linearParametersPerLayer,
+            batch: batch, table: linearTable, reference: calibrationShape.map {
+                (Self.projectionCallsPerLayer, $0.linearBytesPerLayer, $0.linearParametersPerLayer)
+            })
     }
 
-    /// LM head: the same rule with the V x h matrix (table column `lmHeadSeconds`).
+    /// LM head: one V x h product by the same rule (table column `lmHeadSeconds`).
     public func lmHeadSeconds(batch: Double) -> Double {
-        projectionSeconds(bytes: model.lmHeadBytes, parameters: model.embeddingParameters, batch: batch,
-                          table: lmHeadTable, referenceBytes: calibrationShape?.lmHeadBytes)
+        projectionSeconds(calls: 1, bytes: model.lmHeadBytes, parameters: model.embeddingParameters, batch: batch,
+                          table: lmHeadTable, reference: calibrationShape.map { (1, $0.lmHeadBytes, $0.embeddingParameters) })
     }
 
-    func projectionSeconds(bytes: Double, parameters: Double, batch: Double, table: PiecewiseLinear?,
-                           referenceBytes: Double?) -> Double {
-        if let gpu = hardware.gpu {
-            if let table, let referenceBytes { return table(batch) * bytes / referenceBytes }
-            let memory = bytes / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.linearBandwidth)
-            let compute = 2 * batch * parameters / (gpu.denseBF16FlopsPerSecond * gpu.efficiency.matmulFlops)
-            return max(memory, compute)
+    /// On a GPU, `GPULinearTiming` (calls x per call + max(bytes / BW, 2 B P / F)). With a
+    /// calibration table of the reference shape, the table is exact for that shape and the unit
+    /// model carries it to this one: table(B) x timing(this shape) / timing(reference shape), so a
+    /// larger model does not scale the per-call cost by its bytes.
+    /// CPU-only: W x secondsPerByte(B) (calibrated) or the CPU roofline.
+    func projectionSeconds(calls: Double, bytes: Double, parameters: Double, batch: Double, table: PiecewiseLinear?,
+                           reference: (calls: Double, bytes: Double, parameters: Double)?) -> Double {
+        if let timing = gpuLinear {
+            let own = timing.seconds(calls: calls, bytes: bytes, parameters: parameters, batch: batch)
+            if let table, let reference {
+                let ref = timing.seconds(calls: reference.calls, bytes: reference.bytes, parameters: reference.parameters, batch: batch)
+                return ref > 0 ? table(batch) * own / ref : own
+            }
+            return own
         }
         if let cpuLinearTable { return bytes * cpuLinearTable(batch) }
         let memory = bytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.8)
@@ -143,17 +174,13 @@ public struct DecodeCostModel: Sendable {
 
     // MARK: - GPU attention
 
-    /// One layer's decode attention on the GPU over `tokens` per sequence.
-    /// Calibrated: max(a0 + alpha t, B t kv / BW_fit) x kv / kv_ref, fitted to the measured table
-    /// (small batches leave the GPU idle: a per-sequence floor; large ones are bandwidth-bound).
-    /// Roofline: B t kv / (BW eff_attn).
+    /// One layer's decode attention on the GPU over `tokens` per sequence: `GPUAttentionTiming`
+    /// with blocks = B x H_kv (fitted per-block rate and bandwidth cap when calibrated, so an
+    /// MHA model's 32 KV heads fill four times as many SMs as 8; the roofline otherwise).
     public func gpuAttentionLayerSeconds(batch: Double, tokens: Double) -> Double {
-        guard let gpu = hardware.gpu else { return 0 }
-        let kv = model.kvBytesPerTokenPerLayer
-        if let attentionFit {
-            return attentionFit.seconds(batch: batch, tokens: tokens, kvBytesPerTokenPerLayer: kv)
-        }
-        return batch * tokens * kv / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.attentionBandwidth)
+        guard let gpuAttention else { return 0 }
+        return gpuAttention.seconds(batch: batch, tokens: tokens, kvHeads: Double(model.kvHeadCount),
+                                    kvBytesPerToken: model.kvBytesPerTokenPerLayer)
     }
 
     /// Dense layers on the GPU: D x attention(B, n + g/2).
@@ -168,9 +195,10 @@ public struct DecodeCostModel: Sendable {
         guard config.attention != .dense, engine.computesExactPart else { return 0 }
         let s = Double(sparseLayerCount(config))
         if hardware.gpu != nil { return s * gpuAttentionLayerSeconds(batch: batch, tokens: exactTokens) }
-        let bytes = s * batch * exactTokens * model.kvBytesPerTokenPerLayer
-        return bytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets,
-                                    fraction: engine.denseAttentionBandwidthFraction)
+        let bytes = batch * exactTokens * model.kvBytesPerTokenPerLayer
+        return s * denseKernel(config).seconds(units: batch * Double(workUnitsPerSequence),
+                                               unitSeconds: bytes / (batch * Double(workUnitsPerSequence)) / denseRatePerThread(config),
+                                               bytes: bytes)
     }
 
     // MARK: - Transfers
@@ -214,8 +242,8 @@ public struct DecodeCostModel: Sendable {
         if hardware.gpu == nil, let other = hardware.calibration?.cpu?.otherSecondsPerLayerPerSequence {
             seconds += Double(model.layerCount) * batch * other
         }
-        if let gpu = hardware.gpu {
-            seconds += Double(model.layerCount) * (engine.gpuLaunchOverheadSecondsPerLayer ?? gpu.launchOverheadSecondsPerLayer)
+        if hardware.gpu != nil {
+            seconds += Double(model.layerCount) * launchSecondsPerLayer
         }
         if hardware.gpu != nil, config.placement.kvDevice == .cpu {
             seconds += Double(sparseLayerCount(config)) * engine.roundTripOverheadSecondsPerLayer
@@ -223,84 +251,174 @@ public struct DecodeCostModel: Sendable {
         return seconds
     }
 
+    var launchSecondsPerLayer: Double {
+        guard let gpu = hardware.gpu else { return 0 }
+        return engine.gpuLaunchOverheadSecondsPerLayer ?? gpu.launchOverheadSecondsPerLayer
+    }
+
+    /// Host dispatch that the GPU's work does not hide: an eager engine issues each layer's
+    /// launches (D seconds) while the GPU runs the previous ones, so a layer takes
+    /// max(D, its GPU work); this term is the sum over layers of max(0, D - GPU work of the layer),
+    /// with GPU work = its share of the linear layers, launches, and its attention (the dense
+    /// layers' full attention, or the sparse layers' hashing and exact part).
+    public func dispatchSeconds(_ config: DecodeConfiguration, batch: Double, terms t: StepTerms) -> Double {
+        guard hardware.gpu != nil, let d = engine.hostDispatchSecondsPerLayer, d > 0 else { return 0 }
+        let layers = Double(model.layerCount)
+        let dense = Double(denseLayerCount(config)), sparse = Double(sparseLayerCount(config))
+        let perLayer = t.linearLayersSeconds / layers + launchSecondsPerLayer
+        var exposed = 0.0
+        if dense > 0 { exposed += dense * max(0, d - perLayer - t.gpuAttentionSeconds / dense) }
+        if sparse > 0 { exposed += sparse * max(0, d - perLayer - (t.hashingSeconds + t.exactPartSeconds) / sparse) }
+        return exposed
+    }
+
     // MARK: - CPU side
 
-    /// Bandwidth the CPU reaches with `threads` over `sockets`, as `fraction` of what it reads:
-    /// min(threads x per-core x scaling, sockets x socket) x fraction (scaling is the engine's
-    /// thread-scaling efficiency, applied with more than one thread), where a socket gives its
-    /// STREAM bandwidth when NUMA-local, and with interleaved pages a 1/s local, (s-1)/s remote
-    /// mix at remoteFraction. Calibrated hosts use the measured read bandwidths instead of the
-    /// datasheet ones.
-    public func cpuBandwidth(threads: Int, sockets: Int, fraction: Double) -> Double {
+    var perCoreReadBytesPerSecond: Double {
+        hardware.calibration?.cpu?.readBytesPerSecondOneThread ?? hardware.cpu.perCoreReadBytesPerSecond
+    }
+
+    /// Where the CPU-side data sits: the engine's placement, else partitioned by socket on a
+    /// NUMA-local system and interleaved otherwise.
+    var memoryPlacement: MemoryPlacement {
+        engine.memoryPlacement ?? (hardware.numaLocal ? .partitioned : .interleaved)
+    }
+
+    /// DRAM bandwidth of `sockets` sockets as `fraction` of what they read: a socket gives its
+    /// STREAM bandwidth (measured on a calibrated host) when its threads read local memory;
+    /// interleaved pages make (s - 1) / s of the reads remote, at remoteFraction of local.
+    public func cpuSocketBandwidth(sockets: Int, fraction: Double) -> Double {
         let cpu = hardware.cpu
-        var perCore = cpu.perCoreReadBytesPerSecond
         var perSocket = cpu.dramBandwidthBytesPerSecondPerSocket * cpu.streamEfficiency
         if let measured = hardware.calibration?.cpu {
-            perCore = measured.readBytesPerSecondOneThread
             let measuredSockets = max(1, min(hardware.sockets, Int((Double(measured.threads) / Double(cpu.coresPerSocket)).rounded(.up))))
             perSocket = measured.readBytesPerSecond / Double(measuredSockets)
         }
         let s = Double(max(1, sockets))
-        let socketBandwidth: Double
-        if s == 1 || hardware.numaLocal {
-            socketBandwidth = s * perSocket
-        } else {
-            let remote = cpu.remoteBandwidthFraction
-            socketBandwidth = s * perSocket / (1 / s + (s - 1) / (s * remote))
-        }
+        guard s > 1, memoryPlacement == .interleaved else { return s * perSocket * fraction }
+        let remote = cpu.remoteBandwidthFraction
+        return s * perSocket / (1 / s + (s - 1) / (s * remote)) * fraction
+    }
+
+    /// Bandwidth the CPU reaches with `threads` over `sockets`, as `fraction` of what it reads:
+    /// min(threads x per-core x scaling, socket bandwidth) x fraction (scaling is the engine's
+    /// thread-scaling efficiency, applied with more than one thread).
+    public func cpuBandwidth(threads: Int, sockets: Int, fraction: Double) -> Double {
         let scaling = threads > 1 ? engine.threadScalingEfficiency : 1
-        return min(Double(threads) * perCore * scaling, socketBandwidth) * fraction
+        return min(Double(threads) * perCoreReadBytesPerSecond * scaling * fraction, cpuSocketBandwidth(sockets: sockets, fraction: fraction))
     }
 
-    /// Threads that have work: min(threads, B x H_kv) work units of (sequence, KV head), or
-    /// B x H_q for engines that split by query head.
-    func activeThreads(_ config: DecodeConfiguration, batch: Double) -> Double {
-        min(Double(config.placement.cpuThreads), batch * Double(workUnitsPerSequence))
+    /// Per-thread slowdown of the latency-bound share of a CPU kernel by remote reads:
+    /// 1 + remote share x (remote latency factor - 1) x latency share, where the remote share is
+    /// (s - 1) / s for interleaved pages over s sockets and 0 when partitioned.
+    func numaFactor(sockets: Int) -> Double {
+        let s = Double(max(1, sockets))
+        let remoteShare = memoryPlacement == .interleaved ? (s - 1) / s : 0
+        return 1 + remoteShare * (hardware.cpu.remoteLatencyFactor - 1) * (engine.memoryLatencyShare ?? 1)
     }
+
+    /// Work units per sequence of the CPU kernels: H_q (sequence, query head) units for engines
+    /// that split by query head, else H_kv (sequence, KV head).
     var workUnitsPerSequence: Int { engine.parallelOverQueryHeads ? model.queryHeadCount : model.kvHeadCount }
+    /// Query heads one unit serves.
+    var headsPerUnit: Double { engine.parallelOverQueryHeads ? 1 : Double(model.groupSize) }
+    /// The engine's thread-scaling efficiency with more than one thread.
+    func scaling(_ threads: Int) -> Double { threads > 1 ? engine.threadScalingEfficiency : 1 }
 
-    /// Retrieval: S x B x H_q x (L x walk + L x P x n_h x perCandidate) / active threads, where P is
-    /// the per-table collision probability implied by the sampled fraction (see
-    /// SampledFractionModel.tableCollision) and n_h the hashed span.
+    /// Threads of the engine's CPU loops: its compiled team, else the plan's threads.
+    func loopThreads(_ config: DecodeConfiguration) -> Int { engine.compiledThreads ?? config.placement.cpuThreads }
+
+    /// The retrieval loop: the engine's schedule (whole units unless it says otherwise) over the
+    /// plan's threads.
+    func retrievalKernel(_ config: DecodeConfiguration) -> CPUKernelTiming {
+        CPUKernelTiming(threads: loopThreads(config), cores: config.placement.cpuThreads, schedule: engine.retrievalSchedule ?? .wholeUnits,
+                        numaFactor: numaFactor(sockets: config.placement.cpuSockets))
+    }
+
+    /// The sampled-attention loop: the engine's schedule (pieces unless it says otherwise), its
+    /// per-call cost, and DRAM bandwidth x the engine's sampled fraction as the cap.
+    func sampledKernel(_ config: DecodeConfiguration) -> CPUKernelTiming {
+        CPUKernelTiming(threads: loopThreads(config), cores: config.placement.cpuThreads, schedule: engine.attentionSchedule ?? .pieces,
+                        secondsPerCall: engine.sampledAttentionSecondsPerCall ?? 0,
+                        numaFactor: numaFactor(sockets: config.placement.cpuSockets),
+                        bandwidthCapBytesPerSecond: cpuSocketBandwidth(sockets: config.placement.cpuSockets,
+                                                                       fraction: engine.sampledAttentionBandwidthFraction),
+                        oversubscriptionSecondsPerCall: engine.oversubscriptionSecondsPerCall ?? 0)
+    }
+
+    /// Dense CPU attention (streams the cache): pieces of every unit over all threads, capped at
+    /// DRAM bandwidth x the engine's dense fraction.
+    func denseKernel(_ config: DecodeConfiguration) -> CPUKernelTiming {
+        CPUKernelTiming(threads: loopThreads(config), cores: config.placement.cpuThreads, schedule: engine.attentionSchedule ?? .pieces,
+                        numaFactor: numaFactor(sockets: config.placement.cpuSockets),
+                        bandwidthCapBytesPerSecond: cpuSocketBandwidth(sockets: config.placement.cpuSockets,
+                                                                       fraction: engine.denseAttentionBandwidthFraction))
+    }
+
+    /// Bytes per second one thread streams in dense attention: one core's read x scaling x dense fraction.
+    func denseRatePerThread(_ config: DecodeConfiguration) -> Double {
+        perCoreReadBytesPerSecond * scaling(config.placement.cpuThreads) * engine.denseAttentionBandwidthFraction
+    }
+
+    /// Retrieval: S x kernel(B x units per sequence, one unit = heads per unit x (L walk +
+    /// L P n_h perCandidate)), where P is the per-table collision probability implied by the
+    /// sampled fraction (see SampledFractionModel.tableCollision) and n_h the hashed span; the
+    /// per-item costs are one thread's, divided by the engine's scaling with more threads.
     public func retrievalSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         guard let lsh = config.attention.lsh, config.placement.kvDevice == .cpu || hardware.gpu == nil else { return 0 }
         let l = Double(lsh.tableCount)
         let candidates = l * lshStatistics(lsh).tableCollision * hashedTokens
-        let perQuerySeconds = l * engine.retrievalSecondsPerTableWalk + candidates * engine.retrievalSecondsPerCandidate
-        let work = Double(sparseLayerCount(config)) * batch * Double(model.queryHeadCount) * perQuerySeconds
-        let threads = activeThreads(config, batch: batch)
-        let scaling = threads > 1 ? engine.threadScalingEfficiency : 1
-        return work / (threads * scaling)
+        let perQuery = l * engine.retrievalSecondsPerTableWalk + candidates * engine.retrievalSecondsPerCandidate
+        let unit = headsPerUnit * perQuery / scaling(config.placement.cpuThreads)
+        return Double(sparseLayerCount(config))
+            * retrievalKernel(config).seconds(units: batch * Double(workUnitsPerSequence), unitSeconds: unit)
     }
 
-    /// Bytes the sampled attention reads: S x B x H_kv x rows x (2 d x 2 bytes + 4 (norm)), where
-    /// rows per KV head is G f n_h when each query head gathers its own rows, and the union of the
-    /// G heads' samples, (1 - (1 - f)^G) n_h, when a GQA group reads each gathered row once. The
-    /// union takes the heads' samples as independent: each query head has its own query and so
-    /// its own buckets. (Measured on SmolLM2, G = 3, (10, 150): 2.45 x f n_h rows against 2.90
-    /// for independent heads; synthetic isotropic keys, G = 4: 3.9 against 3.9.) It is still
-    /// far from f n_h: sharing only saves the rows two heads pick alike.
-    public func sampledAttentionBytes(_ config: DecodeConfiguration, batch: Double) -> Double {
-        let f = sampledFraction(config) ?? 0
-        let row = Double(2 * model.headDim) * model.bytesPerKVElement + 4
+    /// Bytes of one gathered row: K and V (2 d elements) and the key's norm.
+    var sampledRowBytes: Double { Double(2 * model.headDim) * model.bytesPerKVElement + 4 }
+
+    /// Rows one unit gathers per sparse layer: f n_h for a query-head unit; for a KV-head unit
+    /// the union of its G heads' samples, (1 - (1 - f)^G) n_h, when the group reads each
+    /// gathered row once, else G f n_h. The union takes the heads' samples as independent: each
+    /// query head has its own query and so its own buckets. (Measured on SmolLM2, G = 3,
+    /// (10, 150): 2.45 x f n_h rows against 2.90 for independent heads; synthetic isotropic
+    /// keys, G = 4: 3.9 against 3.9.) It is still far from f n_h: sharing only saves the rows
+    /// two heads pick alike.
+    func sampledRowsPerUnit(_ config: DecodeConfiguration) -> Double {
+        let f = min(1, sampledFraction(config) ?? 0)
+        if engine.parallelOverQueryHeads { return f * hashedTokens }
         let G = Double(model.groupSize)
-        let rowsFraction = engine.gqaSharedReads ? 1 - pow(1 - min(1, f), G) : G * f
-        return Double(sparseLayerCount(config)) * batch * Double(model.kvHeadCount) * rowsFraction * hashedTokens * row
+        return (engine.gqaSharedReads ? 1 - pow(1 - f, G) : G * f) * hashedTokens
     }
 
-    /// Sampled attention: bytes / (CPU bandwidth with the active threads x engine fraction);
+    /// Bytes the sampled attention reads: S x B x units x rows per unit x row bytes.
+    public func sampledAttentionBytes(_ config: DecodeConfiguration, batch: Double) -> Double {
+        Double(sparseLayerCount(config)) * batch * Double(workUnitsPerSequence) * sampledRowsPerUnit(config) * sampledRowBytes
+    }
+
+    /// One thread's seconds per gathered row: the engine's measured figure, or row bytes over
+    /// what one core reads x scaling x the engine's sampled bandwidth fraction.
+    func sampledRowSeconds(_ config: DecodeConfiguration) -> Double {
+        if let row = engine.sampledRowSecondsPerThread { return row / scaling(config.placement.cpuThreads) }
+        return sampledRowBytes / (perCoreReadBytesPerSecond * scaling(config.placement.cpuThreads) * engine.sampledAttentionBandwidthFraction)
+    }
+
+    /// Sampled attention on the CPU: S x kernel(B x units per sequence, one unit = its rows x one
+    /// thread's cost per row), capped by the bytes over DRAM bandwidth x the sampled fraction;
     /// on the GPU (KV and tables in HBM): bytes / (BW x gather efficiency).
     public func sampledAttentionSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         guard config.attention != .dense else { return 0 }
         if case .quest(let pageSize, let f) = config.attention, config.placement.kvDevice == .gpu, let gpu = hardware.gpu {
             return questSeconds(pageSize: pageSize, budget: f, sparseLayers: sparseLayerCount(config), batch: batch, gpu: gpu)
         }
-        let bytes = sampledAttentionBytes(config, batch: batch)
         if config.placement.kvDevice == .gpu, let gpu = hardware.gpu {
-            return bytes / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.gatherBandwidth)
+            return sampledAttentionBytes(config, batch: batch) / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.gatherBandwidth)
         }
-        let threads = activeThreads(config, batch: batch)
-        return bytes / cpuBandwidthForActive(threads: threads, config: config, fraction: engine.sampledAttentionBandwidthFraction)
+        let s = Double(sparseLayerCount(config))
+        guard s > 0 else { return 0 }
+        let rows = sampledRowsPerUnit(config)
+        return s * sampledKernel(config).seconds(units: batch * Double(workUnitsPerSequence), unitSeconds: rows * sampledRowSeconds(config),
+                                                 bytes: sampledAttentionBytes(config, batch: batch) / s)
     }
 
     /// Quest on the GPU: per sparse layer, sequence and KV head, read every page summary
@@ -314,10 +432,10 @@ public struct DecodeCostModel: Sendable {
         return bytes / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.attentionBandwidth)
     }
 
-    /// Dense attention over a KV cache in CPU memory: L_cpu x B x (n + g/2) x kv / (CPU
-    /// bandwidth x dense fraction), where L_cpu is every layer for dense attention with the KV
-    /// cache in CPU memory (the "KV in CPU memory" baseline) and, on a CPU-only machine, the
-    /// dense layers of an LSH plan too.
+    /// Dense attention over a KV cache in CPU memory: L_cpu x kernel(B x units, one unit = its
+    /// share of (n + g/2) x kv bytes over one thread's dense rate), capped by DRAM bandwidth x the
+    /// dense fraction; L_cpu is every layer for dense attention with the KV cache in CPU memory
+    /// (the "KV in CPU memory" baseline) and, on a CPU-only machine, the dense layers of an LSH plan too.
     public func cpuAttentionSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         let layers: Int
         if hardware.gpu == nil {
@@ -327,18 +445,10 @@ public struct DecodeCostModel: Sendable {
         } else {
             return 0
         }
-        let bytes = Double(layers) * batch * (n + Double(workload.generatedTokens) / 2) * model.kvBytesPerTokenPerLayer
-        let threads = activeThreads(config, batch: batch)
-        return bytes / cpuBandwidthForActive(threads: threads, config: config, fraction: engine.denseAttentionBandwidthFraction)
-    }
-
-    /// Bandwidth with a real-valued number of active threads: linear in the threads below the
-    /// socket ceiling (so the step time stays piecewise linear in B).
-    func cpuBandwidthForActive(threads: Double, config: DecodeConfiguration, fraction: Double) -> Double {
-        let full = cpuBandwidth(threads: config.placement.cpuThreads, sockets: config.placement.cpuSockets, fraction: fraction)
-        let one = cpuBandwidth(threads: 1, sockets: config.placement.cpuSockets, fraction: fraction)
-        let scaling = threads > 1 ? engine.threadScalingEfficiency : 1
-        return min(full, threads * one * scaling)
+        guard layers > 0 else { return 0 }
+        let bytes = batch * (n + Double(workload.generatedTokens) / 2) * model.kvBytesPerTokenPerLayer
+        let units = batch * Double(workUnitsPerSequence)
+        return Double(layers) * denseKernel(config).seconds(units: units, unitSeconds: bytes / units / denseRatePerThread(config), bytes: bytes)
     }
 
     // MARK: - Fractions
@@ -366,6 +476,7 @@ public struct DecodeCostModel: Sendable {
         t.retrievalSeconds = retrievalSeconds(config, batch: batch)
         t.sampledAttentionSeconds = sampledAttentionSeconds(config, batch: batch)
         t.cpuAttentionSeconds = cpuAttentionSeconds(config, batch: batch)
+        t.dispatchSeconds = dispatchSeconds(config, batch: batch, terms: t)
         return t
     }
 

@@ -136,7 +136,7 @@ public struct PlanOptimizer: Sendable {
             if pruneByBound && Double(f.high) / model.stepSeconds(f.option, batch: Double(f.low)) < incumbent * (1 - 1e-9) {
                 continue
             }
-            let segments = linearSegments(from: f.low, to: f.high, kinks: model.batchKinks(f.option)) { b in
+            let segments = linearSegments(from: f.low, to: f.high, kinks: model.batchKinks(f.option, maxBatch: Double(f.high))) { b in
                 model.stepSeconds(f.option, batch: Double(b))
             }
             guard !segments.isEmpty else { continue }

@@ -21,6 +21,9 @@ enum ProfileDefaults {
     static let perCoreReadBytesPerSecond = 11.4e9
     /// Reads over UPI / Infinity Fabric from the other socket, as a fraction of local.
     static let remoteBandwidthFraction = 0.33
+    /// Remote over local DRAM latency across UPI (about 190 against 115 ns idle on Sapphire and
+    /// Emerald Rapids two-socket hosts).
+    static let remoteLatencyFactor = 1.6
     /// MagicPIG Table 9 over collision theory at p = 0.5 (geometric mean over its (K, L) settings).
     static let sampledFractionCorrection = 1.8
 
@@ -43,6 +46,7 @@ enum ProfileDefaults {
                 "streamEfficiency": .double(streamEfficiency),
                 "perCoreReadBytesPerSecond": .double(perCoreReadBytesPerSecond),
                 "remoteBandwidthFraction": .double(remoteBandwidthFraction),
+                "remoteLatencyFactor": .double(remoteLatencyFactor),
             ]
         case .system:
             return ["name": .string(name), "displayName": .string(displayName), "sockets": .int(1)]

@@ -81,6 +81,10 @@ struct ProfileValidator {
         try fraction(p.streamEfficiency, "streamEfficiency")
         try positive(p.perCoreReadBytesPerSecond, "perCoreReadBytesPerSecond", unit: "bytes/s")
         try fraction(p.remoteBandwidthFraction, "remoteBandwidthFraction")
+        guard p.remoteLatencyFactor.isFinite, p.remoteLatencyFactor >= 1, p.remoteLatencyFactor <= 10 else {
+            throw fail("remoteLatencyFactor", "must be between 1 and 10 (remote over local latency), found \(p.remoteLatencyFactor)",
+                       "write about 1.6 for a two-socket Xeon")
+        }
         try positive(p.defaultMemoryBytesPerSocket, "defaultMemoryBytesPerSocket", unit: "bytes")
         try positive(p.flopsPerSecondPerCore, "flopsPerSecondPerCore", unit: "FLOP/s")
         try nonEmpty(p.source, "source")
@@ -199,6 +203,23 @@ struct ProfileValidator {
         try fraction(e.threadScalingEfficiency, key + ".threadScalingEfficiency")
         if let launch = e.gpuLaunchOverheadSecondsPerLayer {
             try nonNegative(launch, key + ".gpuLaunchOverheadSecondsPerLayer", unit: "seconds")
+        }
+        if let row = e.sampledRowSecondsPerThread { try positive(row, key + ".sampledRowSecondsPerThread", unit: "seconds") }
+        if let call = e.sampledAttentionSecondsPerCall {
+            try nonNegative(call, key + ".sampledAttentionSecondsPerCall", unit: "seconds")
+        }
+        if let threads = e.compiledThreads { try count(threads, key + ".compiledThreads") }
+        if let over = e.oversubscriptionSecondsPerCall {
+            try nonNegative(over, key + ".oversubscriptionSecondsPerCall", unit: "seconds")
+        }
+        if let dispatch = e.hostDispatchSecondsPerLayer {
+            try nonNegative(dispatch, key + ".hostDispatchSecondsPerLayer", unit: "seconds")
+        }
+        if let share = e.memoryLatencyShare {
+            guard share.isFinite, share >= 0, share <= 1 else {
+                throw fail(key + ".memoryLatencyShare", "must be between 0 and 1, found \(share)",
+                           "write the share of the kernels' time spent waiting on DRAM (1 when unknown)")
+            }
         }
     }
 

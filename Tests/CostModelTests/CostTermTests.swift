@@ -63,10 +63,14 @@ struct CostTermTests {
         // the union of the 4 query heads' 2% samples, each row read once.
         let bytes = 30.0 * 8 * 8 * 0.07763184 * 98_236 * 516
         #expect(close(m.sampledAttentionBytes(config, batch: 8), bytes))
-        // 64 (sequence, KV head) units over 32 threads: min(32 x 10e9, 200e9 x 0.8) x 0.5 = 80 GB/s.
+        // 64 (sequence, KV head) units over 32 threads: 32 x 10e9 x 0.5 = 160 GB/s of per-thread
+        // work, capped at 200e9 x 0.8 x 0.5 = 80 GB/s.
         #expect(close(m.sampledAttentionSeconds(config, batch: 8), bytes / 80e9))
-        // At batch 1 only 8 units: 8 threads x 10e9 x 0.5 = 40 GB/s.
-        #expect(close(m.sampledAttentionSeconds(config, batch: 1), bytes / 8 / 40e9))
+        // At batch 1 only 8 units, but the executor cuts each into pieces for all 32 threads: the cap still binds.
+        #expect(close(m.sampledAttentionSeconds(config, batch: 1), bytes / 8 / 80e9))
+        // One thread: 10e9 x 0.5 = 5 GB/s.
+        let one = Fixture.lsh(10, 150, batch: 1, threads: 1)
+        #expect(close(m.sampledAttentionSeconds(one, batch: 1), bytes / 8 / 5e9))
     }
 
     @Test func retrievalCountsWalksAndCandidates() {
@@ -76,8 +80,11 @@ struct CostTermTests {
         // The implied per-table collision reproduces the fraction through the two-hit formula.
         #expect(abs(CollisionTheory.samplingProbability(tableCollision: P, tableCount: 150) - 0.02) < 1e-12)
         let perQuery = 150 * 50e-9 + 150 * P * 98_236 * 2e-9
-        // 30 layers x 8 sequences x 32 query heads x perQuery over 32 threads.
-        #expect(close(m.retrievalSeconds(Fixture.lsh(10, 150, batch: 8), batch: 8), 30 * 8 * 32 * perQuery / 32))
+        // 30 layers x 8 sequences x 8 (sequence, KV head) units of 4 query heads' walks, whole units
+        // over 32 threads: 2 rounds of 4 perQuery.
+        #expect(close(m.retrievalSeconds(Fixture.lsh(10, 150, batch: 8), batch: 8), 30 * 2 * 4 * perQuery))
+        // Batch 1: 8 units leave 24 threads idle: one round.
+        #expect(close(m.retrievalSeconds(Fixture.lsh(10, 150, batch: 1), batch: 1), 30 * 4 * perQuery))
     }
 
     @Test func numaInterleavingCostsBandwidth() {

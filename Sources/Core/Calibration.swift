@@ -70,8 +70,14 @@ public struct CPUKernelCosts: Codable, Sendable, Hashable {
     /// Engine parameters fitted on this host (override the engine profile's).
     public var engine: EngineParameters?
     /// CPU-only machines: per layer and sequence, the decode work outside the projections and
-    /// attention (embedding, norms, RoPE, KV stores, residuals), seconds.
+    /// attention (embedding, norms, RoPE, KV stores, residuals), seconds; for the calibration's
+    /// shape only (older calibrations; `otherSecondsPerElement` carries to other shapes).
     public var otherSecondsPerLayerPerSequence: Double?
+    /// CPU-only machines: that work per vector element it touches (ModelShape.otherElementsPerSequence
+    /// per sequence and step), seconds.
+    public var otherSecondsPerElement: Double?
+    /// CPU-only machines: fixed cost of one matrix product (handing it to the thread pool), seconds.
+    public var linearSecondsPerCall: Double?
     /// Sampled fractions measured on the synthetic keys calibration ran (used by `validate`,
     /// not for real models, whose keys differ).
     public var syntheticSampledFractions: [SampledFractionPoint]?

@@ -65,6 +65,14 @@ public struct ModelShape: Codable, Sendable, Hashable {
     public var groupSize: Int { queryHeadCount / kvHeadCount }
     public var queryWidth: Int { queryHeadCount * headDim }
     public var kvWidth: Int { kvHeadCount * headDim }
+    /// Vector elements one decode step touches per sequence outside the projections and attention:
+    /// per layer two RMSNorms and two residual adds (4 h), RoPE on q and k (q + kv widths), the K
+    /// and V stores (2 kv), SiLU x up (f); per step the embedding and final norm (2 h) and the
+    /// argmax over the vocabulary (V).
+    public var otherElementsPerSequence: Double {
+        Double(layerCount) * Double(4 * hiddenSize + queryWidth + 3 * kvWidth + intermediateSize)
+            + Double(2 * hiddenSize + vocabSize)
+    }
 
     /// Parameters of one block's four projections: q (h x H_q d), k and v (h x H_kv d each),
     /// o (H_q d x h), gate, up and down (3 h f). Norm vectors are counted in `normParameters`.

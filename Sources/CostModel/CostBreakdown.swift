@@ -28,28 +28,40 @@ public struct StepTerms: Codable, Sendable, Hashable {
 
     public init() {}
 
-    /// Every term once, in display order: its name in reports, where it is stored, and whether
-    /// it is CPU attention-side work (else GPU side, or the linear-layer device's).
-    nonisolated(unsafe) public static let all: [(name: String, path: WritableKeyPath<StepTerms, Double>, cpuSide: Bool)] = [
-        ("linearLayers", \.linearLayersSeconds, false), ("lmHead", \.lmHeadSeconds, false), ("hashing", \.hashingSeconds, false),
-        ("gpuAttention", \.gpuAttentionSeconds, false), ("exactPart", \.exactPartSeconds, false),
-        ("transfers", \.transferSeconds, false), ("overhead", \.overheadSeconds, false), ("dispatch", \.dispatchSeconds, false),
-        ("retrieval", \.retrievalSeconds, true), ("sampledAttention", \.sampledAttentionSeconds, true),
-        ("cpuAttention", \.cpuAttentionSeconds, true),
-    ]
+    /// Where each term is stored.
+    public static func path(_ term: StepTerm) -> WritableKeyPath<StepTerms, Double> {
+        switch term {
+        case .linearLayers: return \.linearLayersSeconds
+        case .lmHead: return \.lmHeadSeconds
+        case .hashing: return \.hashingSeconds
+        case .gpuAttention: return \.gpuAttentionSeconds
+        case .exactPart: return \.exactPartSeconds
+        case .transfers: return \.transferSeconds
+        case .overhead: return \.overheadSeconds
+        case .dispatch: return \.dispatchSeconds
+        case .retrieval: return \.retrievalSeconds
+        case .sampledAttention: return \.sampledAttentionSeconds
+        case .cpuAttention: return \.cpuAttentionSeconds
+        }
+    }
+
+    public subscript(term term: StepTerm) -> Double {
+        get { self[keyPath: Self.path(term)] }
+        set { self[keyPath: Self.path(term)] = newValue }
+    }
 
     /// Work on the GPU side (or the linear-layer device), including copies.
-    public var gpuSideSeconds: Double { Self.all.reduce(0) { $1.cpuSide ? $0 : $0 + self[keyPath: $1.path] } }
+    public var gpuSideSeconds: Double { StepTerm.allCases.reduce(0) { $1.isCPUSide ? $0 : $0 + self[term: $1] } }
     /// Work on the CPU attention side.
-    public var cpuSideSeconds: Double { Self.all.reduce(0) { $1.cpuSide ? $0 + self[keyPath: $1.path] : $0 } }
+    public var cpuSideSeconds: Double { StepTerm.allCases.reduce(0) { $1.isCPUSide ? $0 + self[term: $1] : $0 } }
 
     /// Named terms in display order.
-    public var named: [(String, Double)] { Self.all.map { ($0.name, self[keyPath: $0.path]) } }
+    public var named: [(String, Double)] { StepTerm.allCases.map { ($0.rawValue, self[term: $0]) } }
 
     /// Every term multiplied by `k` (two micro-batches report twice the half-batch work).
     func scaled(by k: Double) -> StepTerms {
         var t = self
-        for term in Self.all { t[keyPath: term.path] *= k }
+        for term in StepTerm.allCases { t[term: term] *= k }
         return t
     }
 }

@@ -58,6 +58,8 @@ public struct DecodeCostModel: Sendable {
     /// Matrix products per layer at decode: fused QKV, O, fused gate/up, down (as the GPU
     /// calibration measures them).
     public static let projectionCallsPerLayer = 4.0
+    /// Matrix products per layer in the CPU executor (q, k, v, o, gate, up, down).
+    public static let executorCallsPerLayer = 7.0
 
     /// Sampled fraction and per-table collision probability per (K, L), filled by `precompute`
     /// so the optimizer's many evaluations do not repeat the bisection.
@@ -138,7 +140,7 @@ public struct DecodeCostModel: Sendable {
     /// calibration table of the reference shape, the table is exact for that shape and the unit
     /// model carries it to this one: table(B) x timing(this shape) / timing(reference shape), so a
     /// larger model does not scale the per-call cost by its bytes.
-    /// CPU-only: W x secondsPerByte(B) (calibrated) or the CPU roofline.
+    /// CPU-only: executor calls x per call + W x secondsPerByte(B) (calibrated) or the CPU roofline.
     func projectionSeconds(calls: Double, bytes: Double, parameters: Double, batch: Double, table: PiecewiseLinear?,
                            reference: (calls: Double, bytes: Double, parameters: Double)?) -> Double {
         if let timing = gpuLinear {
@@ -149,7 +151,12 @@ public struct DecodeCostModel: Sendable {
             }
             return own
         }
-        if let cpuLinearTable { return bytes * cpuLinearTable(batch) }
+        if let cpuLinearTable {
+            // The executor runs each projection (q, k, v, o, gate, up, down) as its own product.
+            let perCall = hardware.calibration?.cpu?.linearSecondsPerCall ?? 0
+            let executorCalls = calls == Self.projectionCallsPerLayer ? Self.executorCallsPerLayer : calls
+            return executorCalls * perCall + bytes * cpuLinearTable(batch)
+        }
         let memory = bytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.8)
         let compute = 2 * batch * parameters / (Double(hardware.threads) * hardware.cpu.flopsPerSecondPerCore)
         return max(memory, compute)
@@ -239,8 +246,12 @@ public struct DecodeCostModel: Sendable {
     /// (embedding, norms, RoPE, KV stores).
     public func overheadSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         var seconds = 0.0
-        if hardware.gpu == nil, let other = hardware.calibration?.cpu?.otherSecondsPerLayerPerSequence {
-            seconds += Double(model.layerCount) * batch * other
+        if hardware.gpu == nil, let costs = hardware.calibration?.cpu {
+            if let perElement = costs.otherSecondsPerElement {
+                seconds += batch * model.otherElementsPerSequence * perElement
+            } else if let other = costs.otherSecondsPerLayerPerSequence {
+                seconds += Double(model.layerCount) * batch * other
+            }
         }
         if hardware.gpu != nil {
             seconds += Double(model.layerCount) * launchSecondsPerLayer

@@ -72,7 +72,7 @@ public enum PlanRenderer {
             out += "\nwhere the time goes (one step)\n"
             let total = r.prediction.breakdown.values.reduce(0, +)
             var termRows: [(String, String)] = []
-            for name in StepTerms.all.map(\.name) {
+            for name in StepTerm.allCases.map(\.rawValue) {
                 guard let s = r.prediction.breakdown[name], s > 0 else { continue }
                 termRows.append(("  " + name, "\(Format.seconds(s))  \(Format.number(100 * s / max(total, 1e-30)))%"))
             }

@@ -29,6 +29,15 @@ public struct ValidateCommand: ParsableCommand {
     public var profilesDir: String?
     @Flag(help: "Skip running the MILP's plan for the local profile.")
     public var noPlanCheck = false
+    @Option(help: "Model whose shape to run as synthetic layers (default: the calibration's); another shape tests how the prediction transfers.")
+    public var model: String?
+    @Option(help: "Threads to run on (default: the calibration's); another count tests how the prediction transfers.")
+    public var threads: Int?
+    @Flag(help: "After the calibration's shape, run the transfer set: llama-2-7b (32 KV heads), codellama-34b, smollm2-135m, and the calibration's shape on 1 thread; report transfer and same-shape errors apart.")
+    public var transfer = false
+
+    /// The shapes and thread count `--transfer` runs.
+    public static let transferModels = ["llama-2-7b", "codellama-34b", "smollm2-135m"]
 
     public init() {}
 
@@ -43,12 +52,29 @@ public struct ValidateCommand: ParsableCommand {
             throw ValidationError("'\(hw)' is not a calibrated CPU-only system: validate compares against this machine's executor; run `pigplan calibrate` and use --hw local")
         }
         let shape = try store.model(hardware.calibration?.referenceModel ?? "llama-3.1-8b").shape
+        if let threads, threads < 1 || threads > max(costs.threads, ProcessInfo.processInfo.activeProcessorCount) {
+            throw ValidationError("--threads \(threads): use 1 to \(max(costs.threads, ProcessInfo.processInfo.activeProcessorCount)) (the cores of this machine)")
+        }
         let calibrator = LocalCalibrator(shape: shape, layers: layers, threads: costs.threads, quick: quick)
         let validator = Validator(calibrator: calibrator, hardware: hardware, engine: engine)
+        var targets: [Validator.Target] = []
+        if let model {
+            targets.append(.init(shape: try store.model(model).shape, threads: threads ?? costs.threads))
+        } else {
+            targets.append(.init(shape: shape, threads: threads ?? costs.threads))
+        }
+        if transfer {
+            if targets[0].shape.name != shape.name || targets[0].threads != costs.threads { targets.insert(validator.calibrated, at: 0) }
+            for name in Self.transferModels where name != targets[0].shape.name {
+                targets.append(.init(shape: try store.model(name).shape, threads: costs.threads))
+            }
+            if costs.threads > 1 { targets.append(.init(shape: shape, threads: 1)) }
+        }
         let progress = Progress()
         var cache: Executor.LoadedWeights? = nil
-        var report = try validator.run(quick: quick, steps: steps, repeats: repeats ?? (quick ? 1 : 2), reusing: &cache) { progress.say($0) }
-        if !noPlanCheck {
+        var report = try validator.run(quick: quick, steps: steps, repeats: repeats ?? (quick ? 1 : 2), targets: targets,
+                                       reusing: &cache) { progress.say($0) }
+        if !noPlanCheck, report.rows.contains(where: { !$0.transfer }) {
             progress.say("running the MILP's plan for \(hw)")
             report.planCheck = try planCheck(validator, report: report, repeats: repeats ?? (quick ? 1 : 2), reusing: &cache)
         }
@@ -61,8 +87,9 @@ public struct ValidateCommand: ParsableCommand {
     /// executor, against the best measured configuration at that context.
     func planCheck(_ validator: Validator, report: Validator.Report, repeats: Int,
                    reusing cache: inout Executor.LoadedWeights?) throws -> Validator.PlanCheck? {
-        guard let context = report.rows.map(\.contextTokens).max() else { return nil }
-        let rows = report.rows.filter { $0.contextTokens == context }
+        let same = report.rows.filter { !$0.transfer }
+        guard let context = same.map(\.contextTokens).max() else { return nil }
+        let rows = same.filter { $0.contextTokens == context }
         guard let best = rows.max(by: { $0.measuredTokensPerSecond < $1.measuredTokensPerSecond }) else { return nil }
         var space = SearchSpace()
         let settings = Set(rows.compactMap(\.attention.lsh))
@@ -78,7 +105,9 @@ public struct ValidateCommand: ParsableCommand {
         space.extraAttentionModes = settings.map { .lshSampled($0) }
         let plan = try PlanOptimizer(model: validator.costModel(context: context, steps: steps), space: space).optimize()
         let chosen = plan.configuration
-        // Measured as often as each grid configuration, keeping the median run likewise.
+        // Measured as often as each grid configuration, keeping the median run likewise (the
+        // calibration's weights: the transfer targets ran after them).
+        cache = nil
         let measured = try validator.measure(chosen.attention, batch: chosen.batch, context: context, steps: steps,
                                              repeats: repeats, reusing: &cache)
         func name(_ a: AttentionMode, _ b: Int) -> String { "\(a.label) batch \(b)" }
@@ -101,15 +130,25 @@ public struct ValidateCommand: ParsableCommand {
     }
 
     static func table(_ r: Validator.Report) -> String {
-        var out = "validate \(r.system): \(r.model) x \(r.layers) layers, \(r.threads) threads, seed \(r.seed)\n"
-        var lines = [["attention", "batch", "context", "predicted", "measured", "error"]]
+        var out = "validate \(r.system): calibrated on \(r.model) x \(r.layers) layers, \(r.threads) threads, seed \(r.seed)\n"
+        let several = r.rows.contains(where: \.transfer)
+        var lines = [(several ? ["model", "threads"] : []) + ["attention", "batch", "context", "predicted", "measured", "error"]]
         for row in r.rows {
-            lines.append([row.attention.label, "\(row.batch)", "\(TokenCount(row.contextTokens))",
+            lines.append((several ? [row.model, "\(row.threads)"] : []) + [row.attention.label, "\(row.batch)", "\(TokenCount(row.contextTokens))",
                           Format.seconds(row.predictedStepSeconds), Format.seconds(row.measuredStepSeconds),
                           Format.number(row.absPercentError) + "%"])
         }
         out += PlanRenderer.columns(lines)
-        out += "median |error| \(Format.number(r.summary.medianAbsPercentError))%, max \(Format.number(r.summary.maxAbsPercentError))% over \(r.summary.configurations) configurations\n"
+        func line(_ name: String, _ s: Validator.Summary) -> String {
+            "\(name): median |error| \(Format.number(s.medianAbsPercentError))%, max \(Format.number(s.maxAbsPercentError))% over \(s.configurations) configurations\n"
+        }
+        if let same = r.sameShape { out += line("same shape and threads", same) }
+        if let moved = r.transfer { out += line("transfer (other shapes or threads)", moved) }
+        if r.sameShape != nil && r.transfer != nil { out += line("all", r.summary) }
+        let terms = StepTerm.allCases.compactMap { t in r.terms[t.rawValue].map { (t.rawValue, $0) } }
+        if !terms.isEmpty {
+            out += "per term (terms of at least 2% of the step): " + terms.map { "\($0.0) \(Format.number($0.1.medianAbsPercentError))% median, \(Format.number($0.1.maxAbsPercentError))% max" }.joined(separator: "; ") + "\n"
+        }
         if let p = r.planCheck {
             out += "MILP plan at \(TokenCount(p.contextTokens)): \(p.chosen) measured \(Format.number(p.chosenMeasuredTokensPerSecond)) tokens/s; best validated \(p.bestValidated) \(Format.number(p.bestMeasuredTokensPerSecond)) tokens/s (\(Format.number(p.ratio * 100))%)\n"
         }

@@ -41,6 +41,27 @@ public enum CalibrationFit {
         return residual(onlyA, 0) <= residual(0, onlyB) ? (onlyA, 0) : (0, onlyB)
     }
 
+    /// Matrix products as calls x perCall + bytes x secondsPerByte(B): samples of two shapes (a
+    /// layer's 7 products, the LM head's one) separate the per-call cost (nonnegative least
+    /// squares over all batches, one secondsPerByte unknown per batch) from the bytes; then
+    /// secondsPerByte per batch is the median of (t - calls x perCall) / bytes.
+    public static func linearCallsAndBytes(_ samples: [(batch: Int, calls: Double, seconds: Double, bytes: Double)])
+        -> (perCall: Double, rows: [CPUKernelCosts.CPULinearRow])
+    {
+        // Eliminate each batch's unknown by centring within the batch: for samples i of batch b,
+        // t_i / bytes_i = c x calls_i / bytes_i + s_b, so the per-call cost is the slope of
+        // t / bytes against calls / bytes after removing each batch's mean.
+        var sxx = 0.0, sxy = 0.0
+        for (_, group) in Dictionary(grouping: samples, by: \.batch) where group.count >= 2 {
+            let xs = group.map { $0.calls / $0.bytes }, ys = group.map { $0.seconds / $0.bytes }
+            let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
+            for (x, y) in zip(xs, ys) { sxx += (x - mx) * (x - mx); sxy += (x - mx) * (y - my) }
+        }
+        let perCall = sxx > 0 ? max(0, sxy / sxx) : 0
+        let rows = linearRows(samples.map { (batch: $0.batch, seconds: max(0, $0.seconds - $0.calls * perCall), bytes: $0.bytes) })
+        return (perCall, rows)
+    }
+
     /// Seconds per weight byte at each batch: median over the samples of that batch.
     public static func linearRows(_ samples: [(batch: Int, seconds: Double, bytes: Double)]) -> [CPUKernelCosts.CPULinearRow] {
         Dictionary(grouping: samples, by: \.batch).keys.sorted().map { batch in

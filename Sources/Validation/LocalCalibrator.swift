@@ -109,12 +109,18 @@ public struct LocalCalibrator: Sendable {
                                     engine: engine, fractions: SampledFractionModel(override: r.measured.sampledFraction?.mean))
             return (m, DecodeConfiguration(batch: r.batch, attention: r.attention, placement: Placement(kvDevice: .cpu, cpuThreads: threads)))
         }
-        // Linear layers (LM head included) and the remainder, from every run.
+        // Linear layers and the LM head (two shapes: per call and per byte), and the remainder
+        // per element it touches, from every run.
         let all = dense + lsh
-        let weightBytes = Double(s.layerCount) * s.linearBytesPerLayer + s.lmHeadBytes
-        costs.linearLayers = CalibrationFit.linearRows(all.map { (batch: $0.batch, seconds: $0.measured.breakdown.linearSeconds, bytes: weightBytes) })
-        costs.otherSecondsPerLayerPerSequence = CalibrationFit.median(all.map {
-            $0.measured.breakdown.otherSeconds / Double(s.layerCount * $0.batch)
+        let layerCalls = Double(s.layerCount) * DecodeCostModel.executorCallsPerLayer
+        let linear = CalibrationFit.linearCallsAndBytes(all.flatMap { r in [
+            (batch: r.batch, calls: layerCalls, seconds: r.measured.breakdown.linearSeconds, bytes: Double(s.layerCount) * s.linearBytesPerLayer),
+            (batch: r.batch, calls: 1.0, seconds: r.measured.breakdown.lmHeadSeconds, bytes: s.lmHeadBytes),
+        ] })
+        costs.linearLayers = linear.rows
+        costs.linearSecondsPerCall = linear.perCall
+        costs.otherSecondsPerElement = CalibrationFit.median(all.map {
+            $0.measured.breakdown.otherSeconds / (Double($0.batch) * s.otherElementsPerSequence)
         })
         // Dense attention (all layers of the dense runs, the dense layers of the LSH runs).
         let denseBasis = all.map { r in let (m, c) = model(r, engine: unit); return m.cpuAttentionSeconds(c, batch: Double(r.batch)) }

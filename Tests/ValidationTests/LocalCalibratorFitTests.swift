@@ -22,7 +22,7 @@ import Validation
             lsh.append(try Executor.run(calibrator.request(mode, batch: batch, context: 2048, steps: 2), reusing: &cache))
         }
         // The truth: bandwidths, per-byte linear rates and engine parameters.
-        let readAll = 30e9, readOne = 16e9, otherPerLayer = 20e-6
+        let readAll = 30e9, readOne = 16e9, otherPerElement = 2e-9, perCall = 5e-6
         let truth = EngineParameters(sampledAttentionBandwidthFraction: 0.3, denseAttentionBandwidthFraction: 0.7, gqaSharedReads: true,
                                      retrievalSecondsPerTableWalk: 80e-9, retrievalSecondsPerCandidate: 4e-9,
                                      roundTripOverheadSecondsPerLayer: 0, threadScalingEfficiency: 1, computesExactPart: true)
@@ -40,9 +40,10 @@ import Validation
                                         engine: truth, fractions: SampledFractionModel(override: r.measured.sampledFraction?.mean))
             let config = DecodeConfiguration(batch: r.batch, attention: r.attention, placement: Placement(kvDevice: .cpu, cpuThreads: 1))
             let b = Double(r.batch)
-            let bytes = Double(calibrator.runShape.layerCount) * calibrator.runShape.linearBytesPerLayer + calibrator.runShape.lmHeadBytes
-            r.measured.breakdown.linearSeconds = bytes * secondsPerByte[r.batch]!
-            r.measured.breakdown.otherSeconds = Double(calibrator.runShape.layerCount) * b * otherPerLayer
+            let shape = calibrator.runShape
+            r.measured.breakdown.linearSeconds = Double(shape.layerCount) * (7 * perCall + shape.linearBytesPerLayer * secondsPerByte[r.batch]!)
+            r.measured.breakdown.lmHeadSeconds = perCall + shape.lmHeadBytes * secondsPerByte[r.batch]!
+            r.measured.breakdown.otherSeconds = b * shape.otherElementsPerSequence * otherPerElement
             r.measured.breakdown.denseAttentionSeconds = model.cpuAttentionSeconds(config, batch: b)
             r.measured.breakdown.sampledAttentionSeconds = model.sampledAttentionSeconds(config, batch: b)
             r.measured.breakdown.retrievalSeconds = model.retrievalSeconds(config, batch: b)
@@ -61,7 +62,8 @@ import Validation
         close(engine.retrievalSecondsPerTableWalk, 80e-9, "seconds per table walk")
         close(engine.retrievalSecondsPerCandidate, 4e-9, "seconds per candidate")
         close(fitted.flopsPerSecondPerCore, 10e9, "hashing FLOP/s per core")
-        close(system.calibration?.cpu?.otherSecondsPerLayerPerSequence ?? 0, otherPerLayer, "remainder per layer and sequence")
+        close(system.calibration?.cpu?.otherSecondsPerElement ?? 0, otherPerElement, "remainder per element")
+        close(system.calibration?.cpu?.linearSecondsPerCall ?? 0, perCall, "linear seconds per call")
         for row in system.calibration?.cpu?.linearLayers ?? [] {
             close(row.secondsPerByte, secondsPerByte[row.batch]!, "linear seconds per byte at batch \(row.batch)")
         }

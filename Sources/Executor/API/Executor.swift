@@ -208,7 +208,7 @@ public enum Executor {
         let stats = attention.statistics
         let steps = Double(max(1, run.timedSteps))
         var perStep = run.breakdown.scaled(1 / steps)
-        perStep.otherSeconds = max(0, run.seconds / steps - perStep.linearSeconds - perStep.attentionSeconds)
+        perStep.otherSeconds = max(0, run.seconds / steps - perStep.linearSeconds - perStep.lmHeadSeconds - perStep.attentionSeconds)
         let sampled: ExecutorReport.SampledFraction? = stats.meanFraction.map {
             .init(perLayer: stats.fractionPerLayer, mean: $0)
         }

@@ -1,7 +1,12 @@
-/// Seconds spent per term of a decode step (summed over layers; averaged per step in reports).
+import Core
+
+/// Seconds spent per term of a decode step (summed over layers; averaged per step in reports),
+/// named by the cost model's vocabulary (`StepTerm`) through `subscript(term:)`.
 public struct TimeBreakdown: Codable, Sendable, Hashable {
-    /// All projections (QKV, O, MLP) and the LM head.
+    /// All layers' projections (QKV, O, MLP): `StepTerm.linearLayers`.
     public var linearSeconds: Double = 0
+    /// The LM head: `StepTerm.lmHead`.
+    public var lmHeadSeconds: Double = 0
     /// Query SimHash codes (and q.mu, |q| for the correction), or Quest/TopK scoring setup.
     public var hashingSeconds: Double = 0
     /// Table walks with two-hit counting (LSH), top-k selection (TopK) or page ranking (Quest).
@@ -10,33 +15,47 @@ public struct TimeBreakdown: Codable, Sendable, Hashable {
     public var sampledAttentionSeconds: Double = 0
     /// Attention over sinks, the local window and generated tokens, and the log-sum-exp merge.
     public var exactSeconds: Double = 0
-    /// Full attention (dense mode, dense layers, spans too short to hash).
+    /// Full attention (dense mode, dense layers, spans too short to hash): `StepTerm.cpuAttention`.
     public var denseAttentionSeconds: Double = 0
-    /// Everything else: embedding, norms, RoPE, KV stores, residuals, argmax.
+    /// Everything else: embedding, norms, RoPE, KV stores, residuals, argmax: `StepTerm.overhead`.
     public var otherSeconds: Double = 0
 
     public init() {}
 
+    /// The executor's field for each term it measures (a CPU run has no GPU, copies or dispatch).
+    static func path(_ term: StepTerm) -> WritableKeyPath<TimeBreakdown, Double>? {
+        switch term {
+        case .linearLayers: return \.linearSeconds
+        case .lmHead: return \.lmHeadSeconds
+        case .hashing: return \.hashingSeconds
+        case .retrieval: return \.retrievalSeconds
+        case .sampledAttention: return \.sampledAttentionSeconds
+        case .exactPart: return \.exactSeconds
+        case .cpuAttention: return \.denseAttentionSeconds
+        case .overhead: return \.otherSeconds
+        case .gpuAttention, .transfers, .dispatch: return nil
+        }
+    }
+
+    /// The terms the executor measures.
+    public static let measuredTerms: [StepTerm] = StepTerm.allCases.filter { path($0) != nil }
+
+    /// Seconds of `term`, nil when the executor does not measure it.
+    public subscript(term term: StepTerm) -> Double? { Self.path(term).map { self[keyPath: $0] } }
+
     public var attentionSeconds: Double {
         hashingSeconds + retrievalSeconds + sampledAttentionSeconds + exactSeconds + denseAttentionSeconds
     }
-    public var totalSeconds: Double { linearSeconds + attentionSeconds + otherSeconds }
+    public var totalSeconds: Double { linearSeconds + lmHeadSeconds + attentionSeconds + otherSeconds }
 
     public static func + (a: TimeBreakdown, b: TimeBreakdown) -> TimeBreakdown {
-        var r = TimeBreakdown()
-        r.linearSeconds = a.linearSeconds + b.linearSeconds
-        r.hashingSeconds = a.hashingSeconds + b.hashingSeconds
-        r.retrievalSeconds = a.retrievalSeconds + b.retrievalSeconds
-        r.sampledAttentionSeconds = a.sampledAttentionSeconds + b.sampledAttentionSeconds
-        r.exactSeconds = a.exactSeconds + b.exactSeconds
-        r.denseAttentionSeconds = a.denseAttentionSeconds + b.denseAttentionSeconds
-        r.otherSeconds = a.otherSeconds + b.otherSeconds
+        var r = a
+        for term in measuredTerms { r[keyPath: path(term)!] += b[keyPath: path(term)!] }
         return r
     }
     public func scaled(_ f: Double) -> TimeBreakdown {
         var r = self
-        r.linearSeconds *= f; r.hashingSeconds *= f; r.retrievalSeconds *= f
-        r.sampledAttentionSeconds *= f; r.exactSeconds *= f; r.denseAttentionSeconds *= f; r.otherSeconds *= f
+        for term in Self.measuredTerms { r[keyPath: Self.path(term)!] *= f }
         return r
     }
 }

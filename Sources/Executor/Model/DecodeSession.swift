@@ -71,6 +71,7 @@ public final class DecodeSession: @unchecked Sendable {
         attention.breakdown = TimeBreakdown()
         attention.statistics = AttentionStatistics(layers: shape.layerCount)
         decoder.linearSeconds = 0
+        decoder.lmHeadSeconds = 0
         var current = first
         var out = first.map { [$0] }
         let V = shape.vocabSize
@@ -88,6 +89,7 @@ public final class DecodeSession: @unchecked Sendable {
             if step == 0 && steps > 1 {
                 attention.breakdown = TimeBreakdown()
                 decoder.linearSeconds = 0
+                decoder.lmHeadSeconds = 0
                 timedSteps = steps - 1
                 t0 = Clock.now()
             }
@@ -95,6 +97,7 @@ public final class DecodeSession: @unchecked Sendable {
         let seconds = Clock.now() - t0
         var br = attention.breakdown
         br.linearSeconds = decoder.linearSeconds
+        br.lmHeadSeconds = decoder.lmHeadSeconds
         return GreedyRun(tokens: out, seconds: seconds, breakdown: br, timedSteps: timedSteps)
     }
 

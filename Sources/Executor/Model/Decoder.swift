@@ -16,6 +16,8 @@ public final class Decoder: @unchecked Sendable {
     public let chunkRows: Int
     /// Seconds spent in projections and the LM head (added to by prefill and decode).
     public var linearSeconds = 0.0
+    /// Of the projections, the LM head's.
+    public var lmHeadSeconds = 0.0
 
     let rowsCapacity: Int
     let x, a, q, k, v, o, t, gate, up, rope: Buffer<Float>
@@ -93,7 +95,10 @@ public final class Decoder: @unchecked Sendable {
     func logits(rows: Int, into dst: UnsafeMutablePointer<Float>) {
         let s = shape
         pp_rmsnorm(x.pointer, weights.finalNorm.pointer, a.pointer, rows, s.hiddenSize, Float(s.rmsNormEpsilon))
+        let before = linearSeconds
         linear(weights.outputMatrix, a.pointer, rows: rows, dst)
+        lmHeadSeconds += linearSeconds - before
+        linearSeconds = before
     }
 
     func ropeTables(rows: Int, position: (Int) -> Int) {

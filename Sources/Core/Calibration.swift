@@ -86,7 +86,12 @@ public struct CPUKernelCosts: Codable, Sendable, Hashable {
         public var batch: Int
         /// Seconds to apply `bytes` of weights to `batch` tokens.
         public var secondsPerByte: Double
-        public init(batch: Int, secondsPerByte: Double) { self.batch = batch; self.secondsPerByte = secondsPerByte }
+        /// Seconds per output row of a product (each row starts a new stream of weights), with
+        /// all `threads`; nil: not measured (older calibrations).
+        public var secondsPerRow: Double?
+        public init(batch: Int, secondsPerByte: Double, secondsPerRow: Double? = nil) {
+            self.batch = batch; self.secondsPerByte = secondsPerByte; self.secondsPerRow = secondsPerRow
+        }
     }
     public init(readBytesPerSecond: Double, readBytesPerSecondOneThread: Double, threads: Int,
                 linearLayers: [CPULinearRow]? = nil, engine: EngineParameters? = nil) {

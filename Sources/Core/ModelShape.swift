@@ -65,6 +65,10 @@ public struct ModelShape: Codable, Sendable, Hashable {
     public var groupSize: Int { queryHeadCount / kvHeadCount }
     public var queryWidth: Int { queryHeadCount * headDim }
     public var kvWidth: Int { kvHeadCount * headDim }
+    /// Output rows of one layer's projections: q, k, v, o, gate, up, down.
+    public var projectionRowsPerLayer: Double {
+        Double(queryWidth + 2 * kvWidth + hiddenSize + 2 * intermediateSize + hiddenSize)
+    }
     /// Vector elements one decode step touches per sequence outside the projections and attention:
     /// per layer two RMSNorms and two residual adds (4 h), RoPE on q and k (q + kv widths), the K
     /// and V stores (2 kv), SiLU x up (f); per step the embedding and final norm (2 h) and the

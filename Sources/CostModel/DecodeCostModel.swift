@@ -52,6 +52,8 @@ public struct DecodeCostModel: Sendable {
         }
         if let rows = hardware.calibration?.cpu?.linearLayers, !rows.isEmpty {
             cpuLinearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.secondsPerByte) }, nondecreasing: true)
+            let perRow = rows.compactMap { r in r.secondsPerRow.map { (Double(r.batch), $0) } }
+            if !perRow.isEmpty { cpuLinearRowTable = PiecewiseLinear(points: perRow, clampAbove: true) }
         }
     }
 
@@ -93,6 +95,7 @@ public struct DecodeCostModel: Sendable {
     var hostToDevice: PiecewiseLinear?
     var deviceToHost: PiecewiseLinear?
     var cpuLinearTable: PiecewiseLinear?
+    var cpuLinearRowTable: PiecewiseLinear?
 
     var model: ModelShape { workload.model }
     var n: Double { Double(workload.contextTokens) }
@@ -125,14 +128,14 @@ public struct DecodeCostModel: Sendable {
     public func linearLayersSeconds(batch: Double) -> Double {
         Double(model.layerCount) * projectionSeconds(
             calls: Self.projectionCallsPerLayer, bytes: model.linearBytesPerLayer, parameters: model.linearParametersPerLayer,
-            batch: batch, table: linearTable, reference: calibrationShape.map {
+            rows: model.projectionRowsPerLayer, batch: batch, table: linearTable, reference: calibrationShape.map {
                 (Self.projectionCallsPerLayer, $0.linearBytesPerLayer, $0.linearParametersPerLayer)
             })
     }
 
     /// LM head: one V x h product by the same rule (table column `lmHeadSeconds`).
     public func lmHeadSeconds(batch: Double) -> Double {
-        projectionSeconds(calls: 1, bytes: model.lmHeadBytes, parameters: model.embeddingParameters, batch: batch,
+        projectionSeconds(calls: 1, bytes: model.lmHeadBytes, parameters: model.embeddingParameters, rows: Double(model.vocabSize), batch: batch,
                           table: lmHeadTable, reference: calibrationShape.map { (1, $0.lmHeadBytes, $0.embeddingParameters) })
     }
 
@@ -141,7 +144,7 @@ public struct DecodeCostModel: Sendable {
     /// model carries it to this one: table(B) x timing(this shape) / timing(reference shape), so a
     /// larger model does not scale the per-call cost by its bytes.
     /// CPU-only: executor calls x per call + W x secondsPerByte(B) (calibrated) or the CPU roofline.
-    func projectionSeconds(calls: Double, bytes: Double, parameters: Double, batch: Double, table: PiecewiseLinear?,
+    func projectionSeconds(calls: Double, bytes: Double, parameters: Double, rows: Double, batch: Double, table: PiecewiseLinear?,
                            reference: (calls: Double, bytes: Double, parameters: Double)?) -> Double {
         if let timing = gpuLinear {
             let own = timing.seconds(calls: calls, bytes: bytes, parameters: parameters, batch: batch)
@@ -151,11 +154,18 @@ public struct DecodeCostModel: Sendable {
             }
             return own
         }
-        if let cpuLinearTable {
-            // The executor runs each projection (q, k, v, o, gate, up, down) as its own product.
-            let perCall = hardware.calibration?.cpu?.linearSecondsPerCall ?? 0
+        if let cpuLinearTable, let measured = hardware.calibration?.cpu {
+            // The executor runs each projection (q, k, v, o, gate, up, down) as its own product:
+            // per call, per output row (a new weight stream) and per byte, measured with the
+            // calibration's threads; with other threads the bytes scale by the read bandwidth those
+            // threads reach and the rows by the thread count.
+            let perCall = measured.linearSecondsPerCall ?? 0
             let executorCalls = calls == Self.projectionCallsPerLayer ? Self.executorCallsPerLayer : calls
-            return executorCalls * perCall + bytes * cpuLinearTable(batch)
+            let bandwidthRatio = cpuBandwidth(threads: measured.threads, sockets: hardware.sockets, fraction: 1)
+                / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 1)
+            let rowRatio = Double(measured.threads) / Double(hardware.threads)
+            let perRow = cpuLinearRowTable.map { max(0, $0(batch)) } ?? 0
+            return executorCalls * perCall + rows * perRow * rowRatio + bytes * cpuLinearTable(batch) * bandwidthRatio
         }
         let memory = bytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.8)
         let compute = 2 * batch * parameters / (Double(hardware.threads) * hardware.cpu.flopsPerSecondPerCore)

@@ -61,6 +61,14 @@ public struct LocalCalibrator: Sendable {
         let oneThread = MemoryBandwidth.measureRead(bytes: bufferBytes, threads: 1)
         let allThreads = MemoryBandwidth.measureRead(bytes: bufferBytes, threads: threads)
 
+        // The matrix product per output row and per byte: equal bytes in short and long rows.
+        var rowSeconds: [Int: Double] = [:]
+        let linearBatches = quick ? [1, 4, 8] : [1, 2, 4, 8]
+        for batch in linearBatches {
+            progress("linear kernel rows vs bytes, batch \(batch)")
+            rowSeconds[batch] = Self.secondsPerRow(batch: batch, threads: threads, matrices: quick ? 4 : 8)
+        }
+
         let steps = quick ? 4 : 8
         var cache: Executor.LoadedWeights? = nil
         var dense: [ExecutorReport] = []
@@ -81,13 +89,23 @@ public struct LocalCalibrator: Sendable {
         cache = nil
         progress("fitting")
         let result = fit(dense: dense, lsh: lsh, readAll: allThreads, readOne: oneThread, host: hostName,
-                         memoryBytes: Executor.memoryInfoBytes("MemTotal") ?? 16e9)
+                         memoryBytes: Executor.memoryInfoBytes("MemTotal") ?? 16e9, linearRowSeconds: rowSeconds)
         return Result(cpu: result.cpu, system: result.system, runs: dense.count + lsh.count, seconds: Clock.now() - started)
     }
 
+    /// Seconds per output row of the executor's product at `batch`: 16384 rows of 576 columns
+    /// against 2304 rows of 4096 (the same 18.9 MB), the difference over the 14080 extra rows.
+    static func secondsPerRow(batch: Int, threads: Int, matrices: Int) -> Double {
+        let short = LinearKernelBench.secondsPerProduct(rows: 16_384, columns: 576, batch: batch, threads: threads, matrices: matrices)
+        let long = LinearKernelBench.secondsPerProduct(rows: 2304, columns: 4096, batch: batch, threads: threads, matrices: matrices)
+        return max(0, (short - long) / Double(16_384 - 2304))
+    }
+
     /// The fitted profiles from measured runs (pure: tested with synthetic timings).
+    /// `linearRowSeconds`: seconds per output row of a product at each batch (the row part is
+    /// taken off the measured projections before the per-call and per-byte fit).
     public func fit(dense: [ExecutorReport], lsh: [ExecutorReport], readAll: Double, readOne: Double, host: String,
-                    memoryBytes memory: Double) -> (cpu: CPUProfile, system: SystemProfile)
+                    memoryBytes memory: Double, linearRowSeconds: [Int: Double] = [:]) -> (cpu: CPUProfile, system: SystemProfile)
     {
         let s = runShape
         let cpu = CPUProfile(
@@ -113,11 +131,21 @@ public struct LocalCalibrator: Sendable {
         // per element it touches, from every run.
         let all = dense + lsh
         let layerCalls = Double(s.layerCount) * DecodeCostModel.executorCallsPerLayer
+        let rowTable = linearRowSeconds.isEmpty ? nil
+            : PiecewiseLinear(points: linearRowSeconds.map { (Double($0.key), $0.value) }, clampAbove: true)
+        let perRow = { (batch: Int) in rowTable.map { max(0, $0(Double(batch))) } ?? 0 }
         let linear = CalibrationFit.linearCallsAndBytes(all.flatMap { r in [
-            (batch: r.batch, calls: layerCalls, seconds: r.measured.breakdown.linearSeconds, bytes: Double(s.layerCount) * s.linearBytesPerLayer),
-            (batch: r.batch, calls: 1.0, seconds: r.measured.breakdown.lmHeadSeconds, bytes: s.lmHeadBytes),
+            (batch: r.batch, calls: layerCalls,
+             seconds: r.measured.breakdown.linearSeconds - Double(s.layerCount) * s.projectionRowsPerLayer * perRow(r.batch),
+             bytes: Double(s.layerCount) * s.linearBytesPerLayer),
+            (batch: r.batch, calls: 1.0, seconds: r.measured.breakdown.lmHeadSeconds - Double(s.vocabSize) * perRow(r.batch),
+             bytes: s.lmHeadBytes),
         ] })
-        costs.linearLayers = linear.rows
+        costs.linearLayers = linear.rows.map { row in
+            var r = row
+            if rowTable != nil { r.secondsPerRow = perRow(row.batch) }
+            return r
+        }
         costs.linearSecondsPerCall = linear.perCall
         costs.otherSecondsPerElement = CalibrationFit.median(all.map {
             $0.measured.breakdown.otherSeconds / (Double($0.batch) * s.otherElementsPerSequence)

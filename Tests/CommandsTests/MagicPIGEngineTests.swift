@@ -112,4 +112,44 @@ import Testing
         let ours = try #require(report.engineComparison?.first { $0.engine == "pigplan" })
         #expect(ours.tokensPerSecond > report.prediction.tokensPerSecond)
     }
+
+    /// The paper's rig: an L20 (capped at 24 GB for the headline), 2 x Xeon 8563C, 64 threads.
+    func rigStep(batch: Int, l: Int, gpuMemory: String) throws -> Double {
+        let request = try PlanOptions.parse([
+            "--hw", "l20", "--gpu-memory", gpuMemory, "--cpu", "xeon-8563c", "--sockets", "2", "--threads", "64",
+            "--engine", "magicpig", "--model", "llama-3.1-8b", "--ctx", "98304", "--batch", "\(batch)", "--k", "10", "--l", "\(l)",
+        ]).request()
+        return try Planner.plan(request).prediction.stepSeconds
+    }
+
+    /// Nothing above was fitted to the paper's rig: its headline (abstract: 54 ms per token at
+    /// 96K, batch 1, (10, 150)) must come out of the kernel table and the H200 point.
+    @Test func paperHeadlineWithinFifteenPercent() throws {
+        let step = try rigStep(batch: 1, l: 150, gpuMemory: "24GB")
+        print("MagicPIG paper headline: predicted \(step * 1e3) ms vs 54 ms published (\(100 * (step / 54e-3 - 1))%)")
+        #expect(abs(step / 54e-3 - 1) < 0.15)
+    }
+
+    /// The same rig's published batch curve (MagicPIG repository README, "batch size vs
+    /// throughput", Llama-3.1-8B at 96K; tokens/s read off the figure), predicted point by point.
+    @Test func paperBatchCurve() throws {
+        let curves: [(l: Int, points: [(Int, Double)])] = [
+            (150, [(1, 19.0), (2, 26.8), (3, 31.1), (4, 36.1), (5, 39.3), (6, 42.1), (8, 46.1), (10, 48.4), (12, 50.9), (15, 51.9), (16, 53.5), (18, 53.7)]),
+            (170, [(1, 17.0), (2, 24.9), (3, 27.1), (4, 32.0), (5, 34.8), (6, 36.3), (8, 39.3), (10, 42.0), (12, 43.7), (15, 45.1), (16, 45.4)]),
+        ]
+        var errors: [Double] = []
+        for curve in curves {
+            var line = "(10, \(curve.l)):"
+            for (batch, published) in curve.points {
+                let predicted = Double(batch) / (try rigStep(batch: batch, l: curve.l, gpuMemory: "48GB"))
+                errors.append(abs(predicted / published - 1))
+                line += " b\(batch) \(Int(predicted.rounded()))/\(published)"
+            }
+            print("MagicPIG rig, predicted/published tokens/s \(line)")
+        }
+        errors.sort()
+        print("MagicPIG rig: median |error| \(100 * errors[errors.count / 2])%, max \(100 * errors.last!)%")
+        #expect(errors[errors.count / 2] < 0.15)
+        #expect(errors.last! < 0.25)
+    }
 }

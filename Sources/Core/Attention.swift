@@ -12,6 +12,23 @@ public struct LSHParameters: Codable, Sendable, Hashable, CustomStringConvertibl
     public var description: String { "(\(hashBitsPerTable), \(tableCount))" }
     /// 2^K.
     public var bucketsPerTable: Int { 1 << hashBitsPerTable }
+
+    /// K values any command, profile or plan file may use (2^20 buckets per table at most).
+    public static let hashBitsRange = 1...20
+    /// L values: the two-hit rule needs two tables.
+    public static let tableCountRange = 2...4096
+
+    /// Why `k` (given as `kName`) or `l` (as `lName`) is out of range, or nil: one home for the
+    /// ranges, used by the planner's and the executor's options and by plan files.
+    public static func rangeProblem(k: Int?, l: Int?, kName: String = "--k", lName: String = "--l") -> String? {
+        if let k, !hashBitsRange.contains(k) {
+            return "\(kName) \(k): K must be between \(hashBitsRange.lowerBound) and \(hashBitsRange.upperBound) bits per table"
+        }
+        if let l, !tableCountRange.contains(l) {
+            return "\(lName) \(l): L must be between \(tableCountRange.lowerBound) and \(tableCountRange.upperBound) tables (the two-hit rule needs two)"
+        }
+        return nil
+    }
 }
 
 /// How attention over the long (hashed) span is computed.

@@ -44,6 +44,7 @@ public enum Quantity {
 /// Human rendering of SI quantities, used only when printing.
 public enum Format {
     public static func bytes(_ b: Double) -> String {
+        guard b.isFinite else { return "n/a" }
         let a = abs(b)
         if a >= 1e12 { return String(format2: b / 1e12, suffix: " TB") }
         if a >= 1e9 { return String(format2: b / 1e9, suffix: " GB") }
@@ -63,7 +64,8 @@ public enum Format {
 extension String {
     /// Three significant digits without Foundation (Core has no dependencies).
     init(format2 x: Double, suffix: String) {
-        guard x.isFinite else { self = "\(x)" + suffix; return }
+        // Never print NaN or infinity: a quantity that has no value is "n/a".
+        guard x.isFinite else { self = "n/a"; return }
         let a = abs(x)
         let decimals = a >= 100 ? 0 : (a >= 10 ? 1 : (a >= 1 ? 2 : 3))
         var scale = 1.0

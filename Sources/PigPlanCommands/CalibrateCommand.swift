@@ -92,12 +92,8 @@ public struct CalibrateCommand: ParsableCommand {
     static func writeProfile<T: Encodable>(_ value: T, kind: String, name: String, to dir: String) throws -> String {
         let folder = URL(fileURLWithPath: dir).appendingPathComponent(kind)
         let path = folder.appendingPathComponent("\(name).json")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try Data(try ProfileStore.prettyJSON(value).utf8).write(to: path, options: .atomic)
-        } catch {
-            throw ValidationError("cannot write \(path.path) (\(error.localizedDescription)); check --profiles-dir is writable")
-        }
+        try OutputFile.prepareFolder(folder.path, option: "--profiles-dir")
+        try OutputFile.write(try ProfileStore.prettyJSON(value), to: path.path, option: "--profiles-dir")
         return path.path
     }
 

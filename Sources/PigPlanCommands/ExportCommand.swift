@@ -42,12 +42,7 @@ public struct ExportCommand: ParsableCommand {
                                  sampledFraction: report.prediction.sampledFraction))
             let text = try PlanRenderer.json(file)
             guard let out, out != "-" else { print(text, terminator: ""); return }
-            do {
-                // Atomic: a temporary file renamed into place, so no partial plan is ever left.
-                try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-            } catch {
-                throw ValidationError("--out \(out): cannot write the plan (\(error.localizedDescription)); check the folder exists and is writable")
-            }
+            try OutputFile.write(text, to: out, option: "--out")
             FileHandle.standardError.write(Data("wrote \(out): batch \(file.batch), \(file.attention.name)\(file.attention.lsh.map { " (K, L) = \($0)" } ?? ""), \(Int(report.prediction.tokensPerSecond)) tokens/s predicted\n".utf8))
         }
     }
@@ -66,6 +61,9 @@ public struct ExportCommand: ParsableCommand {
         let prompt = request.workload.contextTokens
         let maxTokens = prompt + request.workload.generatedTokens
         let nodes = (0..<p.cpuSockets).map(String.init).joined(separator: ",")
-        return "cd MagicPIG/models && numactl -C 0-\(p.cpuThreads - 1) -m \(nodes) python bench.py --model \(hf) --B \(report.plan.batch) --P \(prompt) --M \(maxTokens) --K \(k) --L \(l)"
+        // Every word quoted for a POSIX shell: profile strings (the Hugging Face id) come from files.
+        let words = ["numactl", "-C", "0-\(p.cpuThreads - 1)", "-m", nodes, "python", "bench.py", "--model", hf,
+                     "--B", "\(report.plan.batch)", "--P", "\(prompt)", "--M", "\(maxTokens)", "--K", "\(k)", "--L", "\(l)"]
+        return "cd MagicPIG/models && " + words.map(shellQuoted).joined(separator: " ")
     }
 }

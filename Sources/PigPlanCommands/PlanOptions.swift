@@ -36,10 +36,19 @@ public struct DecisionOptions: ParsableArguments {
     public var compareEngines = false
     public init() {}
 
+    /// Largest batch a plan may have: 2^20 sequences.
+    public static let batchLimit = 1 << 20
+
     public func validate() throws {
         if let batch, batch < 1 { throw ValidationError("--batch \(batch): the batch size must be at least 1") }
-        if let k, !(1...20).contains(k) { throw ValidationError("--k \(k): K must be between 1 and 20 bits per table") }
-        if let l, !(2...4096).contains(l) { throw ValidationError("--l \(l): L must be between 2 and 4096 tables (the two-hit rule needs two)") }
+        if let batch, batch > Self.batchLimit {
+            throw ValidationError("--batch \(batch): the planner considers at most \(Self.batchLimit) sequences per step (no GPU or host holds more); pass a smaller batch")
+        }
+        if maxBatch > Self.batchLimit {
+            throw ValidationError("--max-batch \(maxBatch): the planner considers at most \(Self.batchLimit) sequences per step; pass a smaller bound")
+        }
+        if let e = extraDenseLayers, e > 4096 { throw ValidationError("--extra-dense-layers \(e): more layers than any model has; pass at most the model's layer count") }
+        if let problem = LSHParameters.rangeProblem(k: k, l: l) { throw ValidationError(problem) }
         if let f = minSampledFraction, !(0...1).contains(f) { throw ValidationError("--min-sampled-fraction \(f): give a fraction in [0, 1]") }
         if let f = sampledFraction, !(f > 0 && f <= 1) { throw ValidationError("--sampled-fraction \(f): give a fraction in (0, 1]") }
         if let f = questBudget, !(f > 0 && f <= 1) { throw ValidationError("--quest-budget \(f): give a fraction in (0, 1]") }

@@ -15,8 +15,12 @@ public enum PlanRenderer {
     public static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+        // No output carries NaN or infinity: such a value (a rate of a run without a timing)
+        // becomes null. The sentinel cannot occur in real output (it is not a name pigplan uses).
+        let sentinel = "\u{1}pigplan-non-finite\u{1}"
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: sentinel, negativeInfinity: sentinel, nan: sentinel)
+        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        return text.replacingOccurrences(of: "\"\\u0001pigplan-non-finite\\u0001\"", with: "null") + "\n"
     }
 
     static func csv(_ r: PlanReport) -> String {
@@ -48,7 +52,7 @@ public enum PlanRenderer {
         return parts.joined(separator: ", ")
     }
 
-    static func table(_ r: PlanReport, explain: Bool) -> String {
+    public static func table(_ r: PlanReport, explain: Bool) -> String {
         var out = ""
         let c = r.context
         let machine = [c.gpu, "\(c.sockets) x \(c.cpu)"].compactMap { $0 }.joined(separator: " + ")

@@ -61,10 +61,16 @@ public struct RunCommand: ParsableCommand {
 
     public func validate() throws {
         if let batch, batch < 1 { throw ValidationError("--batch \(batch): must be at least 1") }
+        if let batch, batch > 65_536 { throw ValidationError("--batch \(batch): the executor decodes at most 65536 sequences together; pass fewer") }
         if steps < 1 { throw ValidationError("--steps \(steps): must be at least 1") }
+        if steps > 1_000_000 { throw ValidationError("--steps \(steps): at most 1000000 decode steps; pass fewer") }
         if let layers, layers < 1 { throw ValidationError("--layers \(layers): must be at least 1") }
+        if let layers, layers > 4096 { throw ValidationError("--layers \(layers): more layers than any model has; pass at most the model's layer count") }
         if let threads, threads < 1 { throw ValidationError("--threads \(threads): must be at least 1") }
+        if let threads, threads > 4096 { throw ValidationError("--threads \(threads): at most 4096 threads") }
         if pageSize < 1 { throw ValidationError("--page-size \(pageSize): must be at least 1") }
+        if pageSize > 1 << 20 { throw ValidationError("--page-size \(pageSize): at most 1048576 keys per page") }
+        if let problem = LSHParameters.rangeProblem(k: k, l: l) { throw ValidationError(problem) }
         if budget != "match", !(Double(budget).map { $0 > 0 && $0 <= 1 } ?? false) {
             throw ValidationError("--budget \(budget): give a fraction in (0, 1] or 'match'")
         }

@@ -118,15 +118,11 @@ public struct ValidateCommand: ParsableCommand {
     }
 
     func write(_ report: Validator.Report) throws {
+        try OutputFile.prepareFolder(out, option: "--out")
         let dir = URL(fileURLWithPath: out)
-        do {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try Data(Validator.csv(report).utf8).write(to: dir.appendingPathComponent("validation.csv"), options: .atomic)
-            try Data(try PlanRenderer.json(report).utf8).write(to: dir.appendingPathComponent("validation.json"), options: .atomic)
-            try Data(Validator.svg(report).utf8).write(to: dir.appendingPathComponent("validation.svg"), options: .atomic)
-        } catch {
-            throw ValidationError("--out \(out): cannot write the results (\(error.localizedDescription))")
-        }
+        try OutputFile.write(Validator.csv(report), to: dir.appendingPathComponent("validation.csv").path, option: "--out")
+        try OutputFile.write(try PlanRenderer.json(report), to: dir.appendingPathComponent("validation.json").path, option: "--out")
+        try OutputFile.write(Validator.svg(report), to: dir.appendingPathComponent("validation.svg").path, option: "--out")
     }
 
     static func table(_ r: Validator.Report) -> String {

@@ -127,6 +127,16 @@ extension ProfileStore {
         if calibration.cpu == nil { calibration.cpu = old?.cpu }
         if let engine = old?.cpu?.engine { calibration.cpu?.engine = engine }
         system.calibration = calibration
+        // The merged profile must load as the saved file will: checked before anything is
+        // written, so a bad import never leaves a profile that breaks later commands.
+        let validator = ProfileValidator(decoder: ProfileDecoder(file: source, kind: .system, name: name))
+        try validator.check(system)
+        if let model = calibration.referenceModel, models[model] == nil {
+            throw ProfileError.invalidFile(file: source, keyPath: "referenceModel",
+                                           reason: "names no model profile ('\(model)'); the tables must say which shape they measured",
+                                           fix: "use one of: \(models.keys.sorted().joined(separator: ", ")), or add models/\(model).json first")
+        }
+        try validator.checkReferences(system, gpus: gpus, cpus: cpus, models: models)
         return system
     }
 }

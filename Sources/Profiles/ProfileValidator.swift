@@ -9,24 +9,44 @@ struct ProfileValidator {
     private func fail(_ key: String, _ reason: String, _ fix: String) -> ProfileError {
         decoder.invalid(key, reason, fix)
     }
+    /// Magnitudes no real machine leaves, per unit: a value outside is a typo (a missing exponent,
+    /// a wrong unit) and would reach the solver as a coefficient GLPK cannot scale.
+    static let plausible: [String: ClosedRange<Double>] = [
+        "bytes/s": 1e3...1e16, "FLOP/s": 1e6...1e19, "bytes": 1...1e17, "seconds": 0...1e4, "seconds per byte": 1e-17...1e-2,
+    ]
+    private func plausible(_ value: Double, _ key: String, unit: String) throws(ProfileError) {
+        guard let range = Self.plausible[unit], value != 0 else { return }
+        guard range.contains(value) else {
+            throw fail(key, "\(value) \(unit) is outside what any machine has (\(range.lowerBound) to \(range.upperBound))",
+                       "check the exponent and the unit: SI base units, e.g. 25e9 bytes/s, 20e-6 seconds")
+        }
+    }
     private func positive(_ value: Double, _ key: String, unit: String) throws(ProfileError) {
         guard value.isFinite, value > 0 else {
             throw fail(key, "must be a positive number of \(unit), found \(value)", "write the value in \(unit) (SI units, e.g. 25e9)")
         }
+        try plausible(value, key, unit: unit)
     }
     private func nonNegative(_ value: Double, _ key: String, unit: String) throws(ProfileError) {
         guard value.isFinite, value >= 0 else {
             throw fail(key, "must be zero or a positive number of \(unit), found \(value)", "write the value in \(unit)")
         }
+        try plausible(value, key, unit: unit)
     }
     private func fraction(_ value: Double, _ key: String) throws(ProfileError) {
         guard value.isFinite, value > 0, value <= 1 else {
             throw fail(key, "must be a fraction in (0, 1], found \(value)", "write e.g. 0.8 for 80%")
         }
     }
+    /// Counts (cores, sockets, layers, heads, widths, batches, contexts) stay below 2^24, so every
+    /// product of two of them fits an integer with room to spare.
+    static let countLimit = 1 << 24
     private func count(_ value: Int, _ key: String, atLeast minimum: Int = 1) throws(ProfileError) {
         guard value >= minimum else {
             throw fail(key, "must be an integer of at least \(minimum), found \(value)", "fix the count")
+        }
+        guard value <= Self.countLimit else {
+            throw fail(key, "\(value) is more than pigplan handles (at most \(Self.countLimit))", "fix the count")
         }
     }
     private func matchesFile(_ name: String, _ key: String) throws(ProfileError) {

@@ -28,7 +28,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let command = try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", blocker.path])
         do { try command.run(); Issue.record("wrote over a folder") } catch {
-            #expect(ExportCommand.message(for: error).contains("cannot write"))
+            #expect(ExportCommand.message(for: error).contains("is a folder"))
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["plan.json"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: blocker.path).isEmpty)

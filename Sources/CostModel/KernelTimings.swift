@@ -36,9 +36,15 @@ public struct CPUKernelTiming: Sendable, Hashable {
         self.bandwidthCapBytesPerSecond = bandwidthCapBytesPerSecond
     }
 
+    /// Rounds up to which a partial last round costs a full one; beyond, units / threads. A loop
+    /// of many rounds hands out units of unequal sizes (their samples differ) dynamically, so
+    /// its last round is a small share of the whole (at most one unit in 8) and averages out.
+    public static let imbalancedRounds = 8.0
+
     /// One unit's time multiples the loop takes for `units` units (units may be fractional when
     /// the optimizer evaluates half batches): pieces share every unit over all threads; whole
-    /// units leave threads idle below one round and cost a full round for a partial last one.
+    /// units leave threads idle below one round and cost a full round for a partial last one
+    /// (ceil(units / threads), up to `imbalancedRounds`).
     public func rounds(units: Double) -> Double {
         guard units > 0 else { return 0 }
         let t = Double(threads)
@@ -46,11 +52,15 @@ public struct CPUKernelTiming: Sendable, Hashable {
         case .pieces:
             return units / t
         case .wholeUnits:
-            return (units / t - 1e-9).rounded(.up)
+            return wholeRounds(units / t)
         case .wholeUnitsPairSplit:
             if abs(2 * units - t) < 1e-9 { return 0.5 }
-            return (units / t - 1e-9).rounded(.up)
+            return wholeRounds(units / t)
         }
+    }
+
+    func wholeRounds(_ ratio: Double) -> Double {
+        ratio > Self.imbalancedRounds ? ratio : (ratio - 1e-9).rounded(.up)
     }
 
     /// Threads with work for `units` units.
@@ -85,7 +95,7 @@ public struct CPUKernelTiming: Sendable, Hashable {
         let step = Double(threads) / unitsPerSequence
         var kinks: [Double] = []
         var k = 1.0
-        while k * step <= maxBatch, kinks.count < limit {
+        while k * step <= maxBatch, k <= Self.imbalancedRounds, kinks.count < limit {
             kinks.append(k * step)
             k += 1
         }

@@ -13,8 +13,9 @@ public struct LSHParameters: Codable, Sendable, Hashable, CustomStringConvertibl
     /// 2^K.
     public var bucketsPerTable: Int { 1 << hashBitsPerTable }
 
-    /// K values any command, profile or plan file may use (2^20 buckets per table at most).
-    public static let hashBitsRange = 1...20
+    /// K values any command, profile, plan file or executor request may use (the executor's
+    /// table codes hold 16 bits).
+    public static let hashBitsRange = 1...16
     /// L values: the two-hit rule needs two tables.
     public static let tableCountRange = 2...4096
 

@@ -57,6 +57,18 @@ public struct ModelShape: Codable, Sendable, Hashable {
     }
 
     /// Distinct dense layers that exist in this model.
+    /// The layers a plan keeps dense: the model's own plus the first `extra` others, in layer
+    /// order (what the cost model counts as `mandatoryDenseLayerCount + extra`).
+    public func denseLayers(extra: Int) -> [Int] {
+        var dense = Set(denseLayers.filter { $0 >= 0 && $0 < layerCount })
+        var layer = 0
+        while dense.count < min(layerCount, mandatoryDenseLayerCount + max(0, extra)), layer < layerCount {
+            dense.insert(layer)
+            layer += 1
+        }
+        return dense.sorted()
+    }
+
     public var mandatoryDenseLayerCount: Int {
         Set(denseLayers.filter { $0 >= 0 && $0 < layerCount }).count
     }

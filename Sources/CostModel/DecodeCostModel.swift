@@ -535,7 +535,9 @@ public struct DecodeCostModel: Sendable {
 
     /// Keys one query head attends in a sparse layer: f n_h + e (or n + g/2 when dense).
     public func keysPerQuery(_ config: DecodeConfiguration) -> Double {
-        guard let f = sampledFraction(config) else { return n + Double(workload.generatedTokens) / 2 }
-        return f * hashedTokens + exactTokens
+        let all = n + Double(workload.generatedTokens) / 2
+        guard let f = sampledFraction(config) else { return all }
+        // Never more keys than the sequence has (a context shorter than sinks + local window).
+        return min(all, f * hashedTokens + exactTokens)
     }
 }

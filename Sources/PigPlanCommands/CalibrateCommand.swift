@@ -19,9 +19,9 @@ public struct CalibrateCommand: ParsableCommand {
     public var profilesDir: String?
     @Option(help: "Model profile whose shape the local measurements use (synthetic weights).")
     public var model: String = "llama-3.1-8b"
-    @Option(help: "Layers of that model to run (the LM head and embedding are always there).")
+    @Option(parsing: .unconditional, help: "Layers of that model to run (the LM head and embedding are always there).")
     public var layers: Int = 4
-    @Option(help: "Threads (default: the cores available).")
+    @Option(parsing: .unconditional, help: "Threads (default: the cores available).")
     public var threads: Int?
     @Flag(help: "A shorter measurement (under 20 seconds on a small machine).")
     public var quick = false

@@ -32,13 +32,13 @@ public struct HardwareOptions: ParsableArguments {
     public var hw: String?
     @Option(help: "Host CPU profile, replacing the system's.")
     public var cpu: String?
-    @Option(help: "CPU sockets used.")
+    @Option(parsing: .unconditional, help: "CPU sockets used.")
     public var sockets: Int?
-    @Option(help: "CPU cores used for attention (default: all of the used sockets).")
+    @Option(parsing: .unconditional, help: "CPU cores used for attention (default: all of the used sockets).")
     public var threads: Int?
-    @Option(help: "Cap on usable GPU memory, e.g. 24GB.", transform: Parse.bytes)
+    @Option(parsing: .unconditional, help: "Cap on usable GPU memory, e.g. 24GB.", transform: Parse.bytes)
     public var gpuMemory: Double?
-    @Option(help: "Usable CPU memory, e.g. 512GB.", transform: Parse.bytes)
+    @Option(parsing: .unconditional, help: "Usable CPU memory, e.g. 512GB.", transform: Parse.bytes)
     public var cpuMemory: Double?
     @Option(help: "Folder of profile files overriding the built-in ones (also \(ProfileStore.environmentVariable)).")
     public var profilesDir: String?
@@ -65,7 +65,7 @@ public struct WorkloadOptions: ParsableArguments {
     public var modelConfig: String?
     @Option(help: "Context (prompt) tokens per sequence: 96k, 128K, 98304, 1M (k = 1024).", transform: Parse.tokens)
     public var ctx: TokenCount?
-    @Option(help: "Tokens generated per sequence.")
+    @Option(parsing: .unconditional, help: "Tokens generated per sequence.")
     public var gen: Int = 128
     public init() {}
 

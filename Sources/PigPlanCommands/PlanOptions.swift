@@ -6,29 +6,29 @@ import Profiles
 
 /// The decisions a user may fix or bound, shared by `plan` and `export`.
 public struct DecisionOptions: ParsableArguments {
-    @Option(help: "Fix the batch size.")
+    @Option(parsing: .unconditional, help: "Fix the batch size.")
     public var batch: Int?
-    @Option(help: "Fix K, the bits per hash table (default: choose in 6...12).")
+    @Option(parsing: .unconditional, help: "Fix K, the bits per hash table (default: choose in 6...12).")
     public var k: Int?
-    @Option(help: "Fix L, the number of hash tables (default: choose in 50...400 by 25).")
+    @Option(parsing: .unconditional, help: "Fix L, the number of hash tables (default: choose in 50...400 by 25).")
     public var l: Int?
     @Option(help: "Fix the attention mode: lsh (MagicPIG) or dense (with the KV cache on the GPU: the GPU-only baseline).")
     public var attention: AttentionChoice?
-    @Option(help: "Upper bound on the decode step time, e.g. 100ms.", transform: Parse.seconds)
+    @Option(parsing: .unconditional, help: "Upper bound on the decode step time, e.g. 100ms.", transform: Parse.seconds)
     public var maxLatency: Double?
-    @Option(help: "Accuracy floor: the least fraction of keys LSH must sample (e.g. 0.02).")
+    @Option(parsing: .unconditional, help: "Accuracy floor: the least fraction of keys LSH must sample (e.g. 0.02).")
     public var minSampledFraction: Double?
     @Option(help: "Named accuracy floor: fast (1% sampled), balanced (2%), accurate (4%).")
     public var quality: QualityTier = .balanced
     @Option(help: "Runtime whose kernels will run the plan (see `pigplan profiles list`): pigplan (default) or magicpig; `export --target magicpig` defaults to magicpig.")
     public var engine: String?
-    @Option(help: "Use this sampled fraction instead of the model (measured on your model and data).")
+    @Option(parsing: .unconditional, help: "Use this sampled fraction instead of the model (measured on your model and data).")
     public var sampledFraction: Double?
-    @Option(help: "Largest batch size considered.")
+    @Option(parsing: .unconditional, help: "Largest batch size considered.")
     public var maxBatch: Int = 1024
-    @Option(help: "Quest baseline budget as a fraction of keys (default: the plan's sampled fraction).")
+    @Option(parsing: .unconditional, help: "Quest baseline budget as a fraction of keys (default: the plan's sampled fraction).")
     public var questBudget: Double?
-    @Option(help: "Fix the layers kept dense beyond the model's mandatory ones (default: choose 0, 2 or 4).")
+    @Option(parsing: .unconditional, help: "Fix the layers kept dense beyond the model's mandatory ones (default: choose 0, 2 or 4).")
     public var extraDenseLayers: Int?
     @Option(help: "Fix the schedule: serial or pipelined (two micro-batches overlapping CPU and GPU).")
     public var schedule: Schedule?

@@ -18,7 +18,7 @@ public struct RunCommand: ParsableCommand {
     public var plan: String?
     @Option(help: "Model profile for synthetic weights (default llama-3.1-8b; ignored with --gguf).")
     public var model: String?
-    @Option(help: "Keep only the first N layers of a synthetic model.")
+    @Option(parsing: .unconditional, help: "Keep only the first N layers of a synthetic model.")
     public var layers: Int?
     @Option(help: "A llama-architecture GGUF file (scripts/fetch-smollm2 fetches SmolLM2-135M).")
     public var gguf: String?
@@ -26,25 +26,25 @@ public struct RunCommand: ParsableCommand {
     public var text: String?
     @Option(help: "Prompt tokens per sequence (96k, 32768, ...); with --text, the first N tokens.", transform: Parse.tokens)
     public var ctx: TokenCount?
-    @Option(help: "Independent sequences decoded together.")
+    @Option(parsing: .unconditional, help: "Independent sequences decoded together.")
     public var batch: Int?
-    @Option(help: "Decode steps to time (and, with --quality, positions evaluated).")
+    @Option(parsing: .unconditional, help: "Decode steps to time (and, with --quality, positions evaluated).")
     public var steps: Int = 16
     @Option(help: "Attention: dense, lsh (MagicPIG), topk (oracle) or quest (page selection).")
     public var attention: Mode?
-    @Option(help: "K, bits per hash table (lsh).")
+    @Option(parsing: .unconditional, help: "K, bits per hash table (lsh).")
     public var k: Int?
-    @Option(help: "L, hash tables (lsh).")
+    @Option(parsing: .unconditional, help: "L, hash tables (lsh).")
     public var l: Int?
     @Option(help: "Key budget of topk / quest: a fraction of the keys, or 'match' (what LSH (K, L) samples on the same run).")
     public var budget: String = "match"
-    @Option(help: "Quest page size in keys.")
+    @Option(parsing: .unconditional, help: "Quest page size in keys.")
     public var pageSize: Int = 16
-    @Option(help: "Worker threads (default: the cores available).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: the cores available).")
     public var threads: Int?
-    @Option(help: "Seed of every random choice (weights, projections, synthetic tokens).")
+    @Option(parsing: .unconditional, help: "Seed of every random choice (weights, projections, synthetic tokens).")
     public var seed: UInt64 = 1
-    @Option(help: "Refuse to run above this memory, e.g. 8GB.", transform: Parse.bytes)
+    @Option(parsing: .unconditional, help: "Refuse to run above this memory, e.g. 8GB.", transform: Parse.bytes)
     public var memoryLimit: Double?
     @Option(help: "How the prompt's KV cache is made: model (run the prompt) or synthetic (seeded cache; decode timing only).")
     public var prefill: Prefill = .model
@@ -75,6 +75,14 @@ public struct RunCommand: ParsableCommand {
             throw ValidationError("--budget \(budget): give a fraction in (0, 1] or 'match'")
         }
         if text != nil && gguf == nil { throw ValidationError("--text needs --gguf: synthetic weights have no tokenizer") }
+        // Every accepted flag must mean something for the run asked for.
+        if budget != "match", !compare, let attention, attention == .dense || attention == .lsh {
+            throw ValidationError("--budget \(budget) sets the key budget of topk / quest; with --attention \(attention.rawValue) it would be ignored: drop it, or use --attention topk / quest (or --compare)")
+        }
+        if (k != nil || l != nil), let attention, !compare,
+           attention == .dense || ((attention == .topk || attention == .quest) && budget != "match") {
+            throw ValidationError("--k / --l set LSH's tables (or, with --budget match, the budget probe); with --attention \(attention.rawValue)\(attention == .dense ? "" : " --budget \(budget)") they would be ignored: drop them")
+        }
     }
 
     /// The plan file of `--plan`, decoded and checked (nil without `--plan`).
@@ -131,6 +139,8 @@ public struct RunCommand: ParsableCommand {
             threads: threads ?? planFile.map { min($0.placement.cpuThreads, cores) }, seed: seed,
             memoryLimitBytes: memoryLimit, measureQuality: measureQuality,
             prefill: prefill == .synthetic ? .syntheticCache : .model,
+            // The plan's extra dense layers are part of what it predicted: run them.
+            denseLayers: planFile.flatMap { $0.placement.extraDenseLayers > 0 ? $0.modelShape.denseLayers(extra: $0.placement.extraDenseLayers) : nil },
             maxPromptTokens: text != nil ? contextTokens : nil)
     }
 

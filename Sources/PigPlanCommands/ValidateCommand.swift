@@ -15,11 +15,11 @@ public struct ValidateCommand: ParsableCommand {
 
     @Option(help: "System profile to validate (written by `pigplan calibrate`).")
     public var hw: String = "local"
-    @Option(help: "Layers of the calibration's model to run (calibrate runs 4).")
+    @Option(parsing: .unconditional, help: "Layers of the calibration's model to run (calibrate runs 4).")
     public var layers: Int = 4
-    @Option(help: "Decode steps timed per configuration.")
+    @Option(parsing: .unconditional, help: "Decode steps timed per configuration.")
     public var steps: Int = 8
-    @Option(help: "Passes over the grid (each configuration keeps its median run; default 2, 1 with --quick).")
+    @Option(parsing: .unconditional, help: "Passes over the grid (each configuration keeps its median run; default 2, 1 with --quick).")
     public var repeats: Int?
     @Flag(help: "A small grid (under a minute).")
     public var quick = false
@@ -31,7 +31,7 @@ public struct ValidateCommand: ParsableCommand {
     public var noPlanCheck = false
     @Option(help: "Model whose shape to run as synthetic layers (default: the calibration's); another shape tests how the prediction transfers.")
     public var model: String?
-    @Option(help: "Threads to run on (default: the calibration's); another count tests how the prediction transfers.")
+    @Option(parsing: .unconditional, help: "Threads to run on (default: the calibration's); another count tests how the prediction transfers.")
     public var threads: Int?
     @Flag(help: "After the calibration's shape, run the transfer set: llama-2-7b (32 KV heads), codellama-34b, smollm2-135m, and the calibration's shape on 1 thread; report transfer and same-shape errors apart.")
     public var transfer = false

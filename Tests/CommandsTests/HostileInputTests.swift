@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Executor
 import Foundation
 import PigPlanCommands
 import Profiles
@@ -122,5 +123,50 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: profiles + "/systems/rtx4090-epyc.json"))
         // Later commands still work.
         _ = try Planner.plan(try PlanOptions.parse(["--hw", "rtx4090-epyc", "--ctx", "32k", "--profiles-dir", profiles]).request())
+    }
+
+    @Test func negativeNumbersAreNamedNotMissing() {
+        let m = message { _ = try PlanOptions.parse(["--hw", "rtx4090", "--ctx", "96k", "--batch", "-5"]) }
+        #expect(m?.contains("--batch -5") == true, "\(m ?? "accepted")")
+        let t = message { _ = try PlanOptions.parse(["--hw", "rtx4090", "--ctx", "96k", "--threads", "-2"]).request() }
+        #expect(t?.contains("-2") == true && t?.contains("Missing value") == false, "\(t ?? "accepted")")
+    }
+
+    @Test func executorRangesLiveWithThePlanners() {
+        // The two-hit rule needs two tables: one table is refused by run as by plan.
+        let run = message { _ = try RunCommand.parse(["--ctx", "1k", "--attention", "lsh", "--k", "8", "--l", "1"]) }
+        #expect(run?.contains("--l 1") == true, "\(run ?? "accepted")")
+        let plan = message { _ = try PlanOptions.parse(["--hw", "rtx4090", "--ctx", "96k", "--l", "1"]) }
+        #expect(plan?.contains("--l 1") == true)
+    }
+
+    @Test func executorSizesAreBoundedBeforeAllocation() throws {
+        let shape = ModelShape(name: "tiny", layerCount: 2, hiddenSize: 64, intermediateSize: 128, queryHeadCount: 4,
+                               kvHeadCount: 2, headDim: 16, vocabSize: 100, denseLayers: [0])
+        func reason(_ request: ExecutorRequest) -> String {
+            do { _ = try Executor.run(request); return "ran" } catch { return "\(error)" }
+        }
+        let huge = ExecutorRequest(weights: .synthetic(shape: shape, layers: nil, seed: 1), prompt: .syntheticTokens(count: 1 << 30))
+        #expect(reason(huge).contains("prompt.count"))
+        var wide = ExecutorRequest(weights: .synthetic(shape: shape, layers: nil, seed: 1), prompt: .syntheticTokens(count: 1024))
+        wide.batch = 1_000_000_000
+        #expect(reason(wide).contains("batch"))
+        var lsh = ExecutorRequest(weights: .synthetic(shape: shape, layers: nil, seed: 1), prompt: .syntheticTokens(count: 1024))
+        lsh.attention = .lshSampled(LSHParameters(hashBitsPerTable: 8, tableCount: 1))
+        #expect(reason(lsh).contains("two-hit"))
+    }
+
+    @Test func planExtraDenseLayersAreRun() throws {
+        let shape = ModelShape(name: "t", layerCount: 8, hiddenSize: 64, intermediateSize: 128, queryHeadCount: 4,
+                               kvHeadCount: 2, headDim: 16, vocabSize: 100, denseLayers: [0, 4])
+        // The model's {0, 4} plus the first two others, as the cost model counts 2 + 2.
+        #expect(shape.denseLayers(extra: 2) == [0, 1, 2, 4])
+        #expect(shape.denseLayers(extra: 0) == [0, 4])
+        #expect(shape.denseLayers(extra: 100).count == 8)
+        // A budget or (K, L) that the chosen attention would ignore is refused, not dropped.
+        let budget = message { _ = try RunCommand.parse(["--ctx", "1k", "--attention", "lsh", "--budget", "0.5"]) }
+        #expect(budget?.contains("--budget 0.5") == true)
+        let kl = message { _ = try RunCommand.parse(["--ctx", "1k", "--attention", "dense", "--k", "8", "--l", "75"]) }
+        #expect(kl?.contains("--k / --l") == true)
     }
 }

@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func tablesTooLargeForAnyContextNameKAndL() {
-        let message = errorMessage(["--hw", "rtx4090", "--ctx", "96k", "--k", "20", "--l", "4096", "--batch", "1"]) ?? ""
+        let message = errorMessage(["--hw", "rtx4090", "--ctx", "96k", "--k", "16", "--l", "4096", "--batch", "1", "--cpu-memory", "256GB"]) ?? ""
         #expect(message.contains("CPU memory"))
         #expect(message.contains("--k / --l"))
         #expect(!message.contains("Lower --ctx"))

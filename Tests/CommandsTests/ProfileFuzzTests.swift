@@ -8,17 +8,6 @@ import Testing
 /// value made huge, tiny, zero, negative, fractional, of the wrong type, or removed) must give a
 /// typed error or a plan, never a trap, and no output may carry NaN or infinity.
 @Suite struct ProfileFuzzTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Paths to every number, string and boolean leaf of a JSON object.
     func leaves(_ value: Any, _ path: [String] = []) -> [[String]] {
         if let object = value as? [String: Any] {
@@ -49,7 +38,7 @@ import Testing
     ]
 
     @Test func mutatedProfilesGiveAnErrorOrAPlan() throws {
-        var rng = Generator(state: 20_261_201)
+        var rng = SplitMix64(seed: 20_261_201)
         let store = try ProfileStore.builtIn()
         let originals: [(kind: String, name: String, object: Any)] = [
             ("gpus", "rtx4090", try JSONSerialization.jsonObject(with: Data(try ProfileStore.prettyJSON(try store.gpu("rtx4090")).utf8))),

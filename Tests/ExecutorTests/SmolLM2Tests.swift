@@ -6,8 +6,9 @@ import Core
 /// Tests against the real SmolLM2-135M-Instruct (skipped with a message when the file is absent).
 @Suite(.serialized) struct SmolLM2Tests {
     /// Golden tokens come from scripts/reference_smollm2.py (numpy + gguf, independent of this code).
-    @Test func greedyDenseDecodingMatchesNumpyReference() throws {
-        guard let path = TestFiles.smolLM2 else { print(TestFiles.skipMessage("golden decode")); return }
+    @Test(.enabled(if: TestFiles.smolLM2 != nil, "needs the SmolLM2 GGUF (scripts/fetch-smollm2)"))
+    func greedyDenseDecodingMatchesNumpyReference() throws {
+        let path = try #require(TestFiles.smolLM2)
         let golden = try SmolLM2Golden.load()
         for g in golden.greedy {
             let r = try Executor.run(ExecutorRequest(weights: .gguf(path: path), prompt: .text(g.prompt),
@@ -21,8 +22,9 @@ import Core
 
     /// First-step logits against the numpy reference: tolerance 0.02 absolute (f32 accumulation
     /// order differs; K/V are f16 in both).
-    @Test func firstStepLogitsMatchNumpyReference() throws {
-        guard let path = TestFiles.smolLM2 else { print(TestFiles.skipMessage("golden logits")); return }
+    @Test(.enabled(if: TestFiles.smolLM2 != nil, "needs the SmolLM2 GGUF (scripts/fetch-smollm2)"))
+    func firstStepLogitsMatchNumpyReference() throws {
+        let path = try #require(TestFiles.smolLM2)
         let golden = try SmolLM2Golden.load()
         let file = try GGUFFile(path: path)
         let runner = ParallelRunner(threads: ParallelRunner.availableCores)
@@ -42,8 +44,9 @@ import Core
 
     /// MagicPIG at (8, 75) over a long deterministic text keeps next-token agreement with dense
     /// (teacher-forced over the last 24 positions).
-    @Test func lshDecodingKeepsAgreementOnLongText() throws {
-        guard let path = TestFiles.smolLM2 else { print(TestFiles.skipMessage("long LSH")); return }
+    @Test(.enabled(if: TestFiles.smolLM2 != nil, "needs the SmolLM2 GGUF (scripts/fetch-smollm2)"))
+    func lshDecodingKeepsAgreementOnLongText() throws {
+        let path = try #require(TestFiles.smolLM2)
         let text = LongText.make(sentences: 200, seed: 7)
         let request = ExecutorRequest(weights: .gguf(path: path), prompt: .text(text), decodeSteps: 24,
                                       attention: .lshSampled(LSHParameters(hashBitsPerTable: 8, tableCount: 75)),
@@ -68,12 +71,10 @@ extension SmolLM2Tests {
     /// The same on real prose (the Jargon File's first 14,000 characters, 3,480 tokens):
     /// next-token agreement with dense and perplexity close to dense, teacher-forced over 32
     /// positions. (The README's 8k-context table measured 89% and +3% at (8, 75).)
-    @Test func lshKeepsQualityOnRealText() throws {
-        guard let path = TestFiles.smolLM2 else { print(TestFiles.skipMessage("real-text LSH")); return }
-        guard let text = try TestFiles.jargonFile(characters: 14_000) else {
-            print("SKIPPED real-text LSH: /usr/share/dictd/jargon.dict.dz not found (apt-get install dict-jargon)")
-            return
-        }
+    @Test(.enabled(if: TestFiles.smolLM2 != nil && TestFiles.hasJargonFile, "needs the SmolLM2 GGUF (scripts/fetch-smollm2) and the Jargon File (apt-get install dict-jargon)"))
+    func lshKeepsQualityOnRealText() throws {
+        let path = try #require(TestFiles.smolLM2)
+        let text = try #require(try TestFiles.jargonFile(characters: 14_000))
         let request = ExecutorRequest(weights: .gguf(path: path), prompt: .text(text), decodeSteps: 32,
                                       attention: .lshSampled(LSHParameters(hashBitsPerTable: 8, tableCount: 75)),
                                       seed: 3, measureQuality: true)

@@ -43,8 +43,9 @@ struct SmolLM2Golden: Decodable {
         #expect(bytes == Array(0...255))
     }
 
-    @Test func smolLM2TokenizationMatchesGoldenAndRoundTrips() throws {
-        guard let path = TestFiles.smolLM2 else { print(TestFiles.skipMessage("tokenizer")); return }
+    @Test(.enabled(if: TestFiles.smolLM2 != nil, "needs the SmolLM2 GGUF (scripts/fetch-smollm2)"))
+    func smolLM2TokenizationMatchesGoldenAndRoundTrips() throws {
+        let path = try #require(TestFiles.smolLM2)
         let tk = try BPETokenizer(gguf: GGUFFile(path: path))
         #expect(tk.addBOS == false)
         let golden = try SmolLM2Golden.load()

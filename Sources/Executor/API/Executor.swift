@@ -67,13 +67,30 @@ public enum Executor {
     static func validate(_ r: ExecutorRequest) throws {
         func bad(_ f: String, _ why: String) -> ExecutorError { .invalidRequest(field: f, reason: why) }
         guard r.batch >= 1 else { throw bad("batch", "must be at least 1 (got \(r.batch))") }
+        // Sizes are bounded before anything is allocated from them.
+        guard r.batch <= 65_536 else { throw bad("batch", "at most 65536 sequences (got \(r.batch))") }
+        guard r.decodeSteps <= 1_000_000 else { throw bad("decodeSteps", "at most 1000000 (got \(r.decodeSteps))") }
+        if case .syntheticTokens(let count) = r.prompt, count > 1 << 26 {
+            throw bad("prompt.count", "at most 2^26 prompt tokens per sequence (got \(count))")
+        }
+        if case .syntheticTokens(let count) = r.prompt {
+            // The prompt tokens themselves (8 bytes each) and the KV cache they will need.
+            let tokenBytes = Double(r.batch) * Double(max(0, count)) * 8
+            if let limit = r.memoryLimitBytes, tokenBytes > limit {
+                throw ExecutorError.invalidRequest(field: "prompt.count", reason: "\(r.batch) x \(count) prompt tokens alone need \(Int(tokenBytes)) bytes, above the memory limit")
+            }
+            if let available = availableMemoryBytes(), tokenBytes > available {
+                throw ExecutorError.invalidRequest(field: "prompt.count", reason: "\(r.batch) x \(count) prompt tokens alone need \(Int(tokenBytes)) bytes, more than this machine has available")
+            }
+        }
         guard r.decodeSteps >= 0 else { throw bad("decodeSteps", "must not be negative") }
         if let t = r.threads, t < 1 { throw bad("threads", "must be at least 1 (got \(t))") }
         if let m = r.memoryLimitBytes, !(m > 0) { throw bad("memoryLimitBytes", "must be positive") }
         switch r.attention {
         case .lshSampled(let p):
-            guard (1...16).contains(p.hashBitsPerTable) else { throw bad("attention.k", "K must be in 1...16 (got \(p.hashBitsPerTable))") }
-            guard (1...4096).contains(p.tableCount) else { throw bad("attention.l", "L must be in 1...4096 (got \(p.tableCount))") }
+            if let problem = LSHParameters.rangeProblem(k: p.hashBitsPerTable, l: p.tableCount, kName: "K", lName: "L") {
+                throw bad("attention", problem)
+            }
         case .topK(let f):
             guard f > 0 && f <= 1 else { throw bad("attention.budgetFraction", "must be in (0, 1] (got \(f))") }
         case .quest(let ps, let f):

@@ -29,10 +29,25 @@ public enum GGUFModelLoader {
         }
         let embd = try file.tensor("token_embd.weight")
         let vocab = (try? file.int("llama.vocab_size")) ?? embd.dimensions.last ?? 0
+        let ffn = try file.int("llama.feed_forward_length")
+        // Header values are checked against each other and the tensors before anything is sized
+        // from them (a block count of 2^32 must not drive an allocation or a loop).
+        for (field, value, limit) in [("llama.block_count", layers, 4096), ("llama.embedding_length", hidden, 1 << 20),
+                                      ("llama.attention.head_count", heads, 4096), ("llama.feed_forward_length", ffn, 1 << 22),
+                                      ("llama.vocab_size", vocab, 1 << 24), ("llama.attention.key_length", headDim, 4096)] {
+            guard value >= (field == "llama.vocab_size" ? 2 : 1), value <= limit else {
+                throw .invalid(path: file.path, offset: 0, field: "metadata '\(field)'",
+                               reason: "\(value) is outside 1...\(limit)\(field == "llama.vocab_size" ? " (at least 2 tokens)" : "")")
+            }
+        }
+        guard file.tensors["blk.\(layers - 1).attn_q.weight"] != nil, file.tensors["blk.\(layers).attn_q.weight"] == nil else {
+            throw .invalid(path: file.path, offset: 0, field: "metadata 'llama.block_count'",
+                           reason: "\(layers) blocks, but the file's tensors blk.N.attn_q.weight do not run from 0 to \(layers - 1)")
+        }
         return ModelShape(
             name: (try? file.string("general.name")) ?? "gguf",
             layerCount: layers, hiddenSize: hidden,
-            intermediateSize: try file.int("llama.feed_forward_length"),
+            intermediateSize: ffn,
             queryHeadCount: heads, kvHeadCount: kvHeads, headDim: headDim, vocabSize: vocab,
             tiedEmbeddings: file.tensors["output.weight"] == nil,
             ropeTheta: (try? file.double("llama.rope.freq_base")) ?? 10_000,

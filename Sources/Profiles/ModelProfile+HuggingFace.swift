@@ -30,6 +30,10 @@ extension ModelProfile {
             guard let i = value.intValue, i > 0 else {
                 throw fail(key, "expected a positive integer, found \(value.description)", "fix the value")
             }
+            // The same bound as a model profile's counts (products of two must fit an integer).
+            guard i <= ProfileValidator.countLimit else {
+                throw fail(key, "\(i) is more than pigplan handles (at most \(ProfileValidator.countLimit))", "fix the value")
+            }
             return i
         }
         func number(_ key: String, default fallback: Double) throws(ProfileError) -> Double {

@@ -33,6 +33,63 @@ import Testing
         return root
     }
 
+    static var rounds: Int { Int(ProcessInfo.processInfo.environment["PIGPLAN_FUZZ_ROUNDS"] ?? "") ?? 150 }
+
+    /// Mutates one random leaf of `original` per round, writes it with `write`, and runs `check`,
+    /// which must return normally or throw (a typed error); returns (passed, threw).
+    func fuzz(_ original: Any, seed: UInt64, rounds: Int, write: (Data) throws -> Void, check: () throws -> Void) throws -> (Int, Int) {
+        var rng = SplitMix64(seed: seed)
+        let paths = leaves(original)
+        var passed = 0, threw = 0
+        for _ in 0..<rounds {
+            let path = paths[Int(rng.next() % UInt64(paths.count))]
+            let replacement = Self.replacements[Int(rng.next() % UInt64(Self.replacements.count))]
+            try write(try JSONSerialization.data(withJSONObject: setting(original, path[...], replacement)))
+            do { try check(); passed += 1 } catch { threw += 1 }
+        }
+        return (passed, threw)
+    }
+
+    @Test func mutatedConfigsPlansAndImportsGiveAnErrorOrAResult() throws {
+        let dir = try makeTemporaryDirectory("fuzz")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rounds = max(1, Self.rounds / 3)
+        // A Hugging Face config.json of Llama-3.1-8B's shape.
+        let config: [String: Any] = [
+            "num_hidden_layers": 32, "hidden_size": 4096, "intermediate_size": 14336, "num_attention_heads": 32,
+            "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 128_256, "tie_word_embeddings": false,
+            "rope_theta": 500_000.0, "rms_norm_eps": 1e-5, "torch_dtype": "bfloat16", "max_position_embeddings": 131_072,
+        ]
+        let configPath = dir.appendingPathComponent("m/config.json")
+        try FileManager.default.createDirectory(at: configPath.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let c = try fuzz(config, seed: 1, rounds: rounds, write: { try $0.write(to: configPath) }) {
+            let report = try Planner.plan(try PlanOptions.parse(["--hw", "rtx4090", "--ctx", "8k", "--max-batch", "32",
+                                                                 "--model-config", configPath.path]).request())
+            #expect(!(try PlanRenderer.json(report)).contains("nan"))
+        }
+        // A plan file as `export` writes it, read back by `run --plan` (no decoding).
+        let planPath = dir.appendingPathComponent("plan.json")
+        try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", planPath.path]).run()
+        let plan = try JSONSerialization.jsonObject(with: Data(contentsOf: planPath))
+        let p = try fuzz(plan, seed: 2, rounds: rounds, write: { try $0.write(to: planPath) }) {
+            _ = try RunCommand.parse(["--plan", planPath.path]).request(mode: .dense, measureQuality: false)
+        }
+        // GPU kernel tables imported into a system, then planned with.
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ProfilesTests/h200-host-kernels.json")
+        let tables = try JSONSerialization.jsonObject(with: Data(contentsOf: shipped))
+        let tablesPath = dir.appendingPathComponent("tables.json"), profiles = dir.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: profiles, withIntermediateDirectories: true)
+        let t = try fuzz(tables, seed: 3, rounds: rounds, write: { try $0.write(to: tablesPath) }) {
+            try CalibrateCommand.parse(["--import", tablesPath.path, "--into", "rtx4090-epyc", "--profiles-dir", profiles.path]).run()
+            let report = try Planner.plan(try PlanOptions.parse(["--hw", "rtx4090-epyc", "--ctx", "32k", "--max-batch", "32",
+                                                                 "--profiles-dir", profiles.path]).request())
+            #expect(!(try PlanRenderer.json(report)).contains("nan"))
+        }
+        print("fuzzing: config.json \(c.0) planned / \(c.1) refused; plan files \(p.0) read / \(p.1) refused; imports \(t.0) planned / \(t.1) refused; no trap")
+        #expect(c.0 + c.1 == rounds && p.0 + p.1 == rounds && t.0 + t.1 == rounds)
+    }
+
     nonisolated(unsafe) static let replacements: [Any?] = [
         nil, 0, -1, 1e-300, 1e300, 9_223_372_036_854_775_807, 4_294_967_296, 0.5, "text", true, [Any](), 1e9, 3,
     ]
@@ -50,7 +107,7 @@ import Testing
         let dir = try makeTemporaryDirectory("fuzz")
         defer { try? FileManager.default.removeItem(at: dir) }
         var plans = 0, errors = 0
-        for round in 0..<150 {
+        for round in 0..<Self.rounds {
             let original = originals[round % originals.count]
             let paths = leaves(original.object)
             let path = paths[Int(rng.next() % UInt64(paths.count))]
@@ -75,7 +132,7 @@ import Testing
                 errors += 1
             }
         }
-        print("profile fuzzing: 150 mutations, \(plans) plans, \(errors) errors, no trap")
-        #expect(plans + errors == 150)
+        print("profile fuzzing: \(Self.rounds) mutations, \(plans) plans, \(errors) errors, no trap")
+        #expect(plans + errors == Self.rounds)
     }
 }

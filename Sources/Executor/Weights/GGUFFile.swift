@@ -70,7 +70,20 @@ public struct GGUFFile: Sendable {
             for j in 0..<Int(nd) {
                 dims.append(try r.count("dimension \(j) of tensor '\(name)'", limit: 1 << 40))
             }
+            let typeAt = r.offset
             let type = try r.u32("type of tensor '\(name)'")
+            guard type < 1024 else {
+                throw .invalid(path: path, offset: typeAt, field: "type of tensor '\(name)'", reason: "\(type) is no GGML type")
+            }
+            // The element count is a product of header values: bounded before anything uses it.
+            var elements = 1
+            for d in dims {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= 1 << 44 else {
+                    throw .invalid(path: path, offset: at, field: "dimensions of tensor '\(name)'", reason: "\(dims) hold more than 2^44 elements")
+                }
+                elements = product
+            }
             let offAt = r.offset
             let rel = try r.count("data offset of tensor '\(name)'", limit: Int.max / 2)
             guard infos[name] == nil else {
@@ -98,7 +111,7 @@ public struct GGUFFile: Sendable {
             }
             info.fileOffset = start + rel
             if let bytes = Self.byteCount(info) {
-                guard info.fileOffset + bytes <= data.count else {
+                guard bytes <= data.count, info.fileOffset <= data.count - bytes else {
                     throw .truncated(path: path, offset: data.count, field: "data of tensor '\(name)' (\(bytes) bytes at offset \(info.fileOffset))")
                 }
             }
@@ -110,7 +123,7 @@ public struct GGUFFile: Sendable {
 
     /// Bytes of a tensor of a supported type, nil otherwise.
     static func byteCount(_ t: TensorInfo) -> Int? {
-        let be = pp_ggml_block_elements(Int32(t.typeID)), bb = pp_ggml_block_bytes(Int32(t.typeID))
+        let be = pp_ggml_block_elements(Int32(truncatingIfNeeded: t.typeID)), bb = pp_ggml_block_bytes(Int32(truncatingIfNeeded: t.typeID))
         guard be > 0, t.elementCount % be == 0 else { return nil }
         return t.elementCount / be * bb
     }
@@ -123,7 +136,7 @@ public struct GGUFFile: Sendable {
     /// Dequantises a tensor to f32 (dims order: fastest first, so a matrix out x in is row-major).
     public func dequantize(_ name: String, into dst: UnsafeMutablePointer<Float>) throws(GGUFError) {
         let t = try tensor(name)
-        guard pp_ggml_block_elements(Int32(t.typeID)) > 0 else {
+        guard pp_ggml_block_elements(Int32(truncatingIfNeeded: t.typeID)) > 0 else {
             throw .unsupportedTensorType(path: path, tensor: name, typeName: t.typeName)
         }
         guard let bytes = Self.byteCount(t) else {
@@ -132,7 +145,7 @@ public struct GGUFFile: Sendable {
         }
         let rc: Int32 = data.withUnsafeBytes { raw in
             precondition(t.fileOffset + bytes <= raw.count)
-            return pp_dequantize(Int32(t.typeID), raw.baseAddress! + t.fileOffset, dst, t.elementCount)
+            return pp_dequantize(Int32(truncatingIfNeeded: t.typeID), raw.baseAddress! + t.fileOffset, dst, t.elementCount)
         }
         guard rc == 0 else { throw .unsupportedTensorType(path: path, tensor: name, typeName: t.typeName) }
     }

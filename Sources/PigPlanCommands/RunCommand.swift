@@ -202,7 +202,9 @@ public struct RunCommand: ParsableCommand {
     static func table(_ r: ExecutorReport) -> String {
         var rows: [(String, String)] = [
             ("model", "\(r.modelName), \(r.shape.layerCount) layers (dense \(r.denseLayers.map(String.init).joined(separator: ", "))), \(r.weightPrecision.rawValue) weights"),
-            ("run", "\(r.attention.name)\(r.attention.lsh.map { " (K, L) = \($0)" } ?? ""), batch \(r.batch), \(r.promptTokens) prompt tokens, \(r.decodeSteps) steps, \(r.threads) threads, seed \(r.seed)"),
+            ("run", (r.nothingSampled ? "dense (\(r.attention.name) asked for, but no layer had keys to sample: \(r.hashedSpanTokens <= 0 ? "the prompt is no longer than the sinks and local window" : "every layer is dense"))"
+                     : "\(r.attention.name)\(r.attention.lsh.map { " (K, L) = \($0)" } ?? "")")
+                + ", batch \(r.batch), \(r.promptTokens) prompt tokens, \(r.decodeSteps) steps, \(r.threads) threads, seed \(r.seed)"),
             ("throughput", "\(Format.number(r.measured.tokensPerSecond)) tokens/s (\(Format.seconds(r.measured.stepSeconds)) per step)"),
             ("prefill", "\(Format.seconds(r.measured.prefillSeconds)) (index build \(Format.seconds(r.measured.indexBuildSeconds)))"),
         ]

@@ -137,6 +137,24 @@ extension ProfileStore {
                                            fix: "use one of: \(models.keys.sorted().joined(separator: ", ")), or add models/\(model).json first")
         }
         try validator.checkReferences(system, gpus: gpus, cpus: cpus, models: models)
+        // GPU tables describe one GPU: they must not land in a system with another.
+        if let gpuName = system.gpu, let gpu = gpus[gpuName], let chip = Self.chip(gpu.displayName),
+           !Self.tokens(tables.gpu.name).contains(chip) {
+            throw ProfileError.invalidFile(file: source, keyPath: "gpu.name",
+                                           reason: "the tables were measured on '\(tables.gpu.name)', but system '\(name)' has a \(gpu.displayName)",
+                                           fix: "import into a system with that GPU (pigplan profiles list), or add one: systems/NAME.json naming its GPU profile")
+        }
         return system
+    }
+
+    /// Lower-case alphanumeric words of a GPU name ("NVIDIA A100-SXM4-80GB": nvidia, a100, sxm4, 80gb).
+    static func tokens(_ name: String) -> [String] {
+        name.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)
+    }
+
+    /// The chip of a GPU profile's display name: its first word with a digit ("NVIDIA H200 SXM":
+    /// h200; "NVIDIA GeForce RTX 4090": 4090); nil when it has none (then any tables are taken).
+    static func chip(_ displayName: String) -> String? {
+        tokens(displayName).first { $0.contains(where: \.isNumber) }
     }
 }

@@ -12,7 +12,7 @@ import Testing
         let calibration = try #require(try ProfileStore.builtIn().system("h200").calibration)
         var object: [String: Any] = [
             "measuredOn": "2026-11-28", "referenceModel": "llama-3.1-8b",
-            "gpu": ["name": "Test GPU", "memoryGiB": 80.0],
+            "gpu": ["name": "NVIDIA GeForce RTX 4090", "memoryGiB": 24.0],
             "host": ["cpuCores": 32, "cpu": "test cpu"],
             "ceilings": ["hostReadBytesPerSecond32Threads": 200e9, "hostReadBytesPerSecond1Thread": 12e9, "deviceCopyBytesPerSecond": 1e12],
             "decodeLinearLayers": ["note": "ignored", "rows": (calibration.gpuLinearLayers ?? []).map {
@@ -84,6 +84,25 @@ import Testing
                 #expect(message.contains("bad.json"))
             }
         }
+    }
+
+    @Test func tablesOfAnotherGPUAreRefused() throws {
+        let dir = try makeTemporaryDirectory("calibrate")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("tables.json")
+        try tablesJSON { $0["gpu"] = ["name": "NVIDIA A100-SXM4-80GB"] }.write(to: file, atomically: true, encoding: .utf8)
+        let profiles = dir.appendingPathComponent("profiles").path
+        do {
+            try CalibrateCommand.parse(["--import", file.path, "--into", "rtx4090-epyc", "--profiles-dir", profiles]).run()
+            Issue.record("imported A100 tables into an RTX 4090 system")
+        } catch {
+            let message = CalibrateCommand.message(for: error)
+            #expect(message.contains("A100-SXM4-80GB") && message.contains("RTX 4090"), "\(message)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: profiles + "/systems/rtx4090-epyc.json"))
+        // The same tables go into a system with that GPU.
+        try CalibrateCommand.parse(["--import", file.path, "--into", "a100-2s-8563c", "--profiles-dir", profiles]).run()
+        #expect(FileManager.default.fileExists(atPath: profiles + "/systems/a100-2s-8563c.json"))
     }
 
     @Test func importNeedsATarget() {

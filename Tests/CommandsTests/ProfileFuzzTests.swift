@@ -81,8 +81,8 @@ import Testing
         let tablesPath = dir.appendingPathComponent("tables.json"), profiles = dir.appendingPathComponent("profiles")
         try FileManager.default.createDirectory(at: profiles, withIntermediateDirectories: true)
         let t = try fuzz(tables, seed: 3, rounds: rounds, write: { try $0.write(to: tablesPath) }) {
-            try CalibrateCommand.parse(["--import", tablesPath.path, "--into", "rtx4090-epyc", "--profiles-dir", profiles.path]).run()
-            let report = try Planner.plan(try PlanOptions.parse(["--hw", "rtx4090-epyc", "--ctx", "32k", "--max-batch", "32",
+            try CalibrateCommand.parse(["--import", tablesPath.path, "--into", "h200", "--profiles-dir", profiles.path]).run()
+            let report = try Planner.plan(try PlanOptions.parse(["--hw", "h200", "--ctx", "32k", "--max-batch", "32",
                                                                  "--profiles-dir", profiles.path]).request())
             #expect(!(try PlanRenderer.json(report)).contains("nan"))
         }

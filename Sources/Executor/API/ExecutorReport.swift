@@ -26,6 +26,12 @@ public struct ExecutorReport: Codable, Sendable {
     /// Their text (GGUF models).
     public var generatedText: [String]?
 
+    /// The sparse mode asked for ran on no layer: every layer is dense, or the prompt leaves no
+    /// span to hash beyond the sinks and local window. The run was dense attention.
+    public var nothingSampled: Bool {
+        attention != .dense && (hashedSpanTokens <= 0 || denseLayers.count >= shape.layerCount)
+    }
+
     public struct Measured: Codable, Sendable {
         /// batch x timed steps / their seconds (the first of two or more steps is a warm-up).
         public var tokensPerSecond: Double

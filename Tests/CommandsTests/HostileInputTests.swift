@@ -169,4 +169,16 @@ import Glibc
         let kl = message { _ = try RunCommand.parse(["--ctx", "1k", "--attention", "dense", "--k", "8", "--l", "75"]) }
         #expect(kl?.contains("--k / --l") == true)
     }
+
+    /// A config.json the fuzzing once trapped on (a head dimension whose products overflow).
+    @Test func configThatOnceTrappedIsRefused() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("m/config.json")
+        try FileManager.default.createDirectory(at: config.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try #"{"num_hidden_layers": 32, "hidden_size": 4096, "intermediate_size": 14336, "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 9223372036854775807, "vocab_size": 128256}"#
+            .write(to: config, atomically: true, encoding: .utf8)
+        let m = message { _ = try PlanOptions.parse(["--hw", "rtx4090", "--ctx", "8k", "--model-config", config.path]).request() }
+        #expect(m?.contains("head_dim") == true, "\(m ?? "accepted")")
+    }
 }

@@ -75,4 +75,26 @@ import Testing
         print("GGUF fuzzing: \(Self.rounds) mutated files, \(loaded) loaded, \(refused) refused with a GGUFError, no trap")
         #expect(loaded + refused == Self.rounds)
     }
+
+    /// Every GGUF input the fuzzing once trapped on, kept as a regression.
+    @Test func inputsThatOnceTrappedAreRefused() throws {
+        let path = NSTemporaryDirectory() + "pigplan-regress-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func refused(_ w: GGUFWriter) -> Bool {
+            do {
+                try Data(w.encode()).write(to: URL(fileURLWithPath: path))
+                _ = try GGUFFile(path: path)
+                return false
+            } catch { return error is GGUFError }
+        }
+        let one: [UInt8] = Array(repeating: 0, count: 32)
+        // A tensor type above Int32.max (was a trap converting it).
+        var type = GGUFWriter()
+        type.tensors = [.init(name: "t", dims: [8], type: 0xFFFF_FFFF, bytes: one)]
+        #expect(refused(type))
+        // Dimensions whose product overflows Int (was a trap multiplying them).
+        var dims = GGUFWriter()
+        dims.tensors = [.init(name: "t", dims: [1 << 40, 1 << 40, 1 << 40], type: 0, bytes: one)]
+        #expect(refused(dims))
+    }
 }

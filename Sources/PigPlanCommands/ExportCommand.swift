@@ -43,7 +43,7 @@ public struct ExportCommand: ParsableCommand {
             let text = try PlanRenderer.json(file)
             guard let out, out != "-" else { print(text, terminator: ""); return }
             try OutputFile.write(text, to: out, option: "--out")
-            FileHandle.standardError.write(Data("wrote \(out): batch \(file.batch), \(file.attention.name)\(file.attention.lsh.map { " (K, L) = \($0)" } ?? ""), \(Int(report.prediction.tokensPerSecond)) tokens/s predicted\n".utf8))
+            FileHandle.standardError.write(Data("wrote \(out): batch \(file.batch), \(file.attention.name)\(file.attention.lsh.map { " (K, L) = \($0)" } ?? ""), \(Format.number(report.prediction.tokensPerSecond)) tokens/s predicted\n".utf8))
         }
     }
 

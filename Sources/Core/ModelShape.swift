@@ -56,21 +56,23 @@ public struct ModelShape: Codable, Sendable, Hashable {
         self.maxContextTokens = maxContextTokens
     }
 
+    /// The dense layers that exist in this model, each once.
+    var existingDenseLayers: Set<Int> { Set(denseLayers.filter { $0 >= 0 && $0 < layerCount }) }
+
     /// Distinct dense layers that exist in this model.
+    public var mandatoryDenseLayerCount: Int { existingDenseLayers.count }
+
     /// The layers a plan keeps dense: the model's own plus the first `extra` others, in layer
     /// order (what the cost model counts as `mandatoryDenseLayerCount + extra`).
     public func denseLayers(extra: Int) -> [Int] {
-        var dense = Set(denseLayers.filter { $0 >= 0 && $0 < layerCount })
+        var dense = existingDenseLayers
+        let target = min(layerCount, dense.count + max(0, extra))
         var layer = 0
-        while dense.count < min(layerCount, mandatoryDenseLayerCount + max(0, extra)), layer < layerCount {
+        while dense.count < target, layer < layerCount {
             dense.insert(layer)
             layer += 1
         }
         return dense.sorted()
-    }
-
-    public var mandatoryDenseLayerCount: Int {
-        Set(denseLayers.filter { $0 >= 0 && $0 < layerCount }).count
     }
 
     /// G = H_q / H_kv.

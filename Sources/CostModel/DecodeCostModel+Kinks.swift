@@ -14,7 +14,6 @@ extension DecodeCostModel {
         let units = Double(workUnitsPerSequence)
         kinks += retrievalKernel(config).batchKinks(unitsPerSequence: units, maxBatch: maxBatch)
         kinks += sampledKernel(config).batchKinks(unitsPerSequence: units, maxBatch: maxBatch)
-        kinks.append(Double(config.placement.cpuThreads) / units)
         if let timing = gpuLinear {
             kinks.append(timing.knee(bytes: model.linearBytesPerLayer, parameters: model.linearParametersPerLayer))
             kinks.append(timing.knee(bytes: model.lmHeadBytes, parameters: model.embeddingParameters))

@@ -124,19 +124,33 @@ public struct DecodeCostModel: Sendable {
 
     // MARK: - Linear layers
 
+    /// One group of matrix products: a layer's projections or the LM head.
+    struct Projection {
+        /// Products as the GPU calibration measures them (fused QKV and gate/up) and as the CPU
+        /// executor runs them (one per matrix).
+        var gpuCalls: Double, executorCalls: Double
+        var bytes: Double, parameters: Double
+        /// Output rows (each a new stream of weights).
+        var rows: Double
+
+        static func layer(_ s: ModelShape) -> Projection {
+            Projection(gpuCalls: projectionCallsPerLayer, executorCalls: executorCallsPerLayer, bytes: s.linearBytesPerLayer,
+                       parameters: s.linearParametersPerLayer, rows: s.projectionRowsPerLayer)
+        }
+        static func lmHead(_ s: ModelShape) -> Projection {
+            Projection(gpuCalls: 1, executorCalls: 1, bytes: s.lmHeadBytes, parameters: s.embeddingParameters, rows: Double(s.vocabSize))
+        }
+    }
+
     /// Linear layers of all blocks: layers x one layer's projections (`projectionSeconds`).
     public func linearLayersSeconds(batch: Double) -> Double {
-        Double(model.layerCount) * projectionSeconds(
-            calls: Self.projectionCallsPerLayer, bytes: model.linearBytesPerLayer, parameters: model.linearParametersPerLayer,
-            rows: model.projectionRowsPerLayer, batch: batch, table: linearTable, reference: calibrationShape.map {
-                (Self.projectionCallsPerLayer, $0.linearBytesPerLayer, $0.linearParametersPerLayer)
-            })
+        Double(model.layerCount) * projectionSeconds(.layer(model), batch: batch, table: linearTable,
+                                                     reference: calibrationShape.map(Projection.layer))
     }
 
     /// LM head: one V x h product by the same rule (table column `lmHeadSeconds`).
     public func lmHeadSeconds(batch: Double) -> Double {
-        projectionSeconds(calls: 1, bytes: model.lmHeadBytes, parameters: model.embeddingParameters, rows: Double(model.vocabSize), batch: batch,
-                          table: lmHeadTable, reference: calibrationShape.map { (1, $0.lmHeadBytes, $0.embeddingParameters) })
+        projectionSeconds(.lmHead(model), batch: batch, table: lmHeadTable, reference: calibrationShape.map(Projection.lmHead))
     }
 
     /// On a GPU, `GPULinearTiming` (calls x per call + max(bytes / BW, 2 B P / F)). With a
@@ -144,12 +158,11 @@ public struct DecodeCostModel: Sendable {
     /// model carries it to this one: table(B) x timing(this shape) / timing(reference shape), so a
     /// larger model does not scale the per-call cost by its bytes.
     /// CPU-only: executor calls x per call + W x secondsPerByte(B) (calibrated) or the CPU roofline.
-    func projectionSeconds(calls: Double, bytes: Double, parameters: Double, rows: Double, batch: Double, table: PiecewiseLinear?,
-                           reference: (calls: Double, bytes: Double, parameters: Double)?) -> Double {
+    func projectionSeconds(_ p: Projection, batch: Double, table: PiecewiseLinear?, reference: Projection?) -> Double {
         if let timing = gpuLinear {
-            let own = timing.seconds(calls: calls, bytes: bytes, parameters: parameters, batch: batch)
+            let own = timing.seconds(calls: p.gpuCalls, bytes: p.bytes, parameters: p.parameters, batch: batch)
             if let table, let reference {
-                let ref = timing.seconds(calls: reference.calls, bytes: reference.bytes, parameters: reference.parameters, batch: batch)
+                let ref = timing.seconds(calls: reference.gpuCalls, bytes: reference.bytes, parameters: reference.parameters, batch: batch)
                 return ref > 0 ? table(batch) * own / ref : own
             }
             return own
@@ -160,15 +173,14 @@ public struct DecodeCostModel: Sendable {
             // calibration's threads; with other threads the bytes scale by the read bandwidth those
             // threads reach and the rows by the thread count.
             let perCall = measured.linearSecondsPerCall ?? 0
-            let executorCalls = calls == Self.projectionCallsPerLayer ? Self.executorCallsPerLayer : calls
             let bandwidthRatio = cpuBandwidth(threads: measured.threads, sockets: hardware.sockets, fraction: 1)
                 / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 1)
             let rowRatio = Double(measured.threads) / Double(hardware.threads)
             let perRow = cpuLinearRowTable.map { max(0, $0(batch)) } ?? 0
-            return executorCalls * perCall + rows * perRow * rowRatio + bytes * cpuLinearTable(batch) * bandwidthRatio
+            return p.executorCalls * perCall + p.rows * perRow * rowRatio + p.bytes * cpuLinearTable(batch) * bandwidthRatio
         }
-        let memory = bytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.8)
-        let compute = 2 * batch * parameters / (Double(hardware.threads) * hardware.cpu.flopsPerSecondPerCore)
+        let memory = p.bytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.8)
+        let compute = 2 * batch * p.parameters / (Double(hardware.threads) * hardware.cpu.flopsPerSecondPerCore)
         return max(memory, compute)
     }
 
@@ -212,10 +224,7 @@ public struct DecodeCostModel: Sendable {
         guard config.attention != .dense, engine.computesExactPart else { return 0 }
         let s = Double(sparseLayerCount(config))
         if hardware.gpu != nil { return s * gpuAttentionLayerSeconds(batch: batch, tokens: exactTokens) }
-        let bytes = batch * exactTokens * model.kvBytesPerTokenPerLayer
-        return s * denseKernel(config).seconds(units: batch * Double(workUnitsPerSequence),
-                                               unitSeconds: bytes / (batch * Double(workUnitsPerSequence)) / denseRatePerThread(config),
-                                               bytes: bytes)
+        return s * cpuDenseLayerSeconds(config, batch: batch, tokens: exactTokens)
     }
 
     // MARK: - Transfers
@@ -325,8 +334,7 @@ public struct DecodeCostModel: Sendable {
     /// min(threads x per-core x scaling, socket bandwidth) x fraction (scaling is the engine's
     /// thread-scaling efficiency, applied with more than one thread).
     public func cpuBandwidth(threads: Int, sockets: Int, fraction: Double) -> Double {
-        let scaling = threads > 1 ? engine.threadScalingEfficiency : 1
-        return min(Double(threads) * perCoreReadBytesPerSecond * scaling * fraction, cpuSocketBandwidth(sockets: sockets, fraction: fraction))
+        min(Double(threads) * perCoreReadBytesPerSecond * scaling(threads) * fraction, cpuSocketBandwidth(sockets: sockets, fraction: fraction))
     }
 
     /// Per-thread slowdown of the latency-bound share of a CPU kernel by remote reads:
@@ -467,9 +475,16 @@ public struct DecodeCostModel: Sendable {
             return 0
         }
         guard layers > 0 else { return 0 }
-        let bytes = batch * (n + Double(workload.generatedTokens) / 2) * model.kvBytesPerTokenPerLayer
+        return Double(layers) * cpuDenseLayerSeconds(config, batch: batch, tokens: n + Double(workload.generatedTokens) / 2)
+    }
+
+    /// One layer's dense attention on the CPU over `tokens` per sequence: the dense loop over
+    /// B x units, each streaming its share of the KV bytes at one thread's dense rate.
+    func cpuDenseLayerSeconds(_ config: DecodeConfiguration, batch: Double, tokens: Double) -> Double {
+        let bytes = batch * tokens * model.kvBytesPerTokenPerLayer
         let units = batch * Double(workUnitsPerSequence)
-        return Double(layers) * denseKernel(config).seconds(units: units, unitSeconds: bytes / units / denseRatePerThread(config), bytes: bytes)
+        guard units > 0 else { return 0 }
+        return denseKernel(config).seconds(units: units, unitSeconds: bytes / units / denseRatePerThread(config), bytes: bytes)
     }
 
     // MARK: - Fractions

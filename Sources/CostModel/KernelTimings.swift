@@ -54,10 +54,12 @@ public struct CPUKernelTiming: Sendable, Hashable {
         case .wholeUnits:
             return wholeRounds(units / t)
         case .wholeUnitsPairSplit:
-            if abs(2 * units - t) < 1e-9 { return 0.5 }
-            return wholeRounds(units / t)
+            return splitsPairs(units) ? 0.5 : wholeRounds(units / t)
         }
     }
+
+    /// The pair-split path applies: exactly half as many units as threads.
+    func splitsPairs(_ units: Double) -> Bool { schedule == .wholeUnitsPairSplit && abs(2 * units - Double(threads)) < 1e-9 }
 
     func wholeRounds(_ ratio: Double) -> Double {
         ratio > Self.imbalancedRounds ? ratio : (ratio - 1e-9).rounded(.up)
@@ -65,11 +67,8 @@ public struct CPUKernelTiming: Sendable, Hashable {
 
     /// Threads with work for `units` units.
     public func activeThreads(units: Double) -> Double {
-        switch schedule {
-        case .pieces: return units > 0 ? Double(threads) : 0
-        case .wholeUnits: return min(Double(threads), units.rounded(.up))
-        case .wholeUnitsPairSplit: return abs(2 * units - Double(threads)) < 1e-9 ? Double(threads) : min(Double(threads), units.rounded(.up))
-        }
+        if schedule == .pieces { return units > 0 ? Double(threads) : 0 }
+        return splitsPairs(units) ? Double(threads) : min(Double(threads), units.rounded(.up))
     }
 
     /// Threads per core when the team outnumbers the cores (they take turns), else 1.

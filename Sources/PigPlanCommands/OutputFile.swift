@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 
 #if canImport(Glibc)
@@ -23,7 +22,7 @@ public enum OutputFile {
         let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let n = bytes[written...].withUnsafeBytes { posixWrite(fd, $0.baseAddress, $0.count) }
             if n <= 0 {
                 let e = errno
                 close(fd)
@@ -100,6 +99,9 @@ public enum OutputFile {
         OutputFileError(description: "\(option) \(path): \(what)")
     }
 }
+
+/// The C library's write(2), named apart from `OutputFile.write` (Glibc and Darwin alike).
+private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
 
 /// Why an output file was not written (exit status 1, not a usage error).
 public struct OutputFileError: Error, CustomStringConvertible, Sendable {

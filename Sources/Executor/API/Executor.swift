@@ -70,11 +70,9 @@ public enum Executor {
         // Sizes are bounded before anything is allocated from them.
         guard r.batch <= 65_536 else { throw bad("batch", "at most 65536 sequences (got \(r.batch))") }
         guard r.decodeSteps <= 1_000_000 else { throw bad("decodeSteps", "at most 1000000 (got \(r.decodeSteps))") }
-        if case .syntheticTokens(let count) = r.prompt, count > 1 << 26 {
-            throw bad("prompt.count", "at most 2^26 prompt tokens per sequence (got \(count))")
-        }
         if case .syntheticTokens(let count) = r.prompt {
-            // The prompt tokens themselves (8 bytes each) and the KV cache they will need.
+            guard count <= 1 << 26 else { throw bad("prompt.count", "at most 2^26 prompt tokens per sequence (got \(count))") }
+            // The prompt tokens themselves (8 bytes each), before the KV cache they will need.
             let tokenBytes = Double(r.batch) * Double(max(0, count)) * 8
             if let limit = r.memoryLimitBytes, tokenBytes > limit {
                 throw ExecutorError.invalidRequest(field: "prompt.count", reason: "\(r.batch) x \(count) prompt tokens alone need \(Int(tokenBytes)) bytes, above the memory limit")

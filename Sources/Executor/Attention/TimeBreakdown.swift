@@ -37,8 +37,11 @@ public struct TimeBreakdown: Codable, Sendable, Hashable {
         }
     }
 
+    /// The terms the executor measures, with their fields.
+    nonisolated(unsafe) static let measured: [(term: StepTerm, path: WritableKeyPath<TimeBreakdown, Double>)] =
+        StepTerm.allCases.compactMap { t in path(t).map { (t, $0) } }
     /// The terms the executor measures.
-    public static let measuredTerms: [StepTerm] = StepTerm.allCases.filter { path($0) != nil }
+    public static let measuredTerms: [StepTerm] = measured.map(\.term)
 
     /// Seconds of `term`, nil when the executor does not measure it.
     public subscript(term term: StepTerm) -> Double? { Self.path(term).map { self[keyPath: $0] } }
@@ -50,12 +53,12 @@ public struct TimeBreakdown: Codable, Sendable, Hashable {
 
     public static func + (a: TimeBreakdown, b: TimeBreakdown) -> TimeBreakdown {
         var r = a
-        for term in measuredTerms { r[keyPath: path(term)!] += b[keyPath: path(term)!] }
+        for m in measured { r[keyPath: m.path] += b[keyPath: m.path] }
         return r
     }
     public func scaled(_ f: Double) -> TimeBreakdown {
         var r = self
-        for term in Self.measuredTerms { r[keyPath: Self.path(term)!] *= f }
+        for m in Self.measured { r[keyPath: m.path] *= f }
         return r
     }
 }

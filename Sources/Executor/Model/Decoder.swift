@@ -45,10 +45,12 @@ public final class Decoder: @unchecked Sendable {
         return Double(rows * perRow) * 4 + Double(logitRows * s.vocabSize) * 4
     }
 
-    func linear(_ m: WeightMatrix, _ input: UnsafePointer<Float>, rows: Int, _ output: UnsafeMutablePointer<Float>) {
+    /// y = W x for `rows` rows, its time added to `timer` (the layers' projections by default).
+    func linear(_ m: WeightMatrix, _ input: UnsafePointer<Float>, rows: Int, _ output: UnsafeMutablePointer<Float>,
+                timer: ReferenceWritableKeyPath<Decoder, Double> = \.linearSeconds) {
         let t0 = Clock.now()
         m.apply(input, ldx: m.columns, tokens: rows, into: output, ldy: m.rows, runner: runner)
-        linearSeconds += Clock.now() - t0
+        self[keyPath: timer] += Clock.now() - t0
     }
 
     func embed(_ tokens: [Int]) {
@@ -95,10 +97,7 @@ public final class Decoder: @unchecked Sendable {
     func logits(rows: Int, into dst: UnsafeMutablePointer<Float>) {
         let s = shape
         pp_rmsnorm(x.pointer, weights.finalNorm.pointer, a.pointer, rows, s.hiddenSize, Float(s.rmsNormEpsilon))
-        let before = linearSeconds
-        linear(weights.outputMatrix, a.pointer, rows: rows, dst)
-        lmHeadSeconds += linearSeconds - before
-        linearSeconds = before
+        linear(weights.outputMatrix, a.pointer, rows: rows, dst, timer: \.lmHeadSeconds)
     }
 
     func ropeTables(rows: Int, position: (Int) -> Int) {

@@ -32,12 +32,12 @@ public enum GGUFModelLoader {
         let ffn = try file.int("llama.feed_forward_length")
         // Header values are checked against each other and the tensors before anything is sized
         // from them (a block count of 2^32 must not drive an allocation or a loop).
-        for (field, value, limit) in [("llama.block_count", layers, 4096), ("llama.embedding_length", hidden, 1 << 20),
-                                      ("llama.attention.head_count", heads, 4096), ("llama.feed_forward_length", ffn, 1 << 22),
-                                      ("llama.vocab_size", vocab, 1 << 24), ("llama.attention.key_length", headDim, 4096)] {
-            guard value >= (field == "llama.vocab_size" ? 2 : 1), value <= limit else {
+        for (field, value, range) in [("llama.block_count", layers, 1...4096), ("llama.embedding_length", hidden, 1...(1 << 20)),
+                                      ("llama.attention.head_count", heads, 1...4096), ("llama.feed_forward_length", ffn, 1...(1 << 22)),
+                                      ("llama.vocab_size", vocab, 2...(1 << 24)), ("llama.attention.key_length", headDim, 1...4096)] {
+            guard range.contains(value) else {
                 throw .invalid(path: file.path, offset: 0, field: "metadata '\(field)'",
-                               reason: "\(value) is outside 1...\(limit)\(field == "llama.vocab_size" ? " (at least 2 tokens)" : "")")
+                               reason: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
             }
         }
         guard file.tensors["blk.\(layers - 1).attn_q.weight"] != nil, file.tensors["blk.\(layers).attn_q.weight"] == nil else {

@@ -74,7 +74,7 @@ public struct WorkloadOptions: ParsableArguments {
         if let modelConfig {
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: modelConfig)) } catch {
-                throw ValidationError("--model-config \(modelConfig): cannot be read (\(error.localizedDescription)); pass the path of a Hugging Face config.json")
+                throw ValidationError("--model-config \(modelConfig): cannot be read (\(fileFailureReason(error))); pass the path of a Hugging Face config.json")
             }
             profile = try ModelProfile.fromHuggingFaceConfig(data: data, path: modelConfig)
         } else {

@@ -1,4 +1,5 @@
 import Foundation
+import Core
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,7 @@ public enum OutputFile {
         let folder = url.deletingLastPathComponent().path
         let temporary = folder + "/.\(url.lastPathComponent).pigplan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw failure(option, path, "cannot create a file in \(folder): \(reason(errno))") }
+        guard fd >= 0 else { throw failure(option, path, "cannot create a file in \(folder): \(posixReason(errno))") }
         let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
@@ -27,21 +28,21 @@ public enum OutputFile {
                 let e = errno
                 close(fd)
                 unlink(temporary)
-                throw failure(option, path, "writing failed: \(reason(e))")
+                throw failure(option, path, "writing failed: \(posixReason(e))")
             }
             written += n
         }
         if fsync(fd) != 0 || close(fd) != 0 {
             let e = errno
             unlink(temporary)
-            throw failure(option, path, "writing failed: \(reason(e))")
+            throw failure(option, path, "writing failed: \(posixReason(e))")
         }
         // Checked again just before the rename: the path may have changed meanwhile.
         do { try check(path, option: option) } catch { unlink(temporary); throw error }
         if rename(temporary, path) != 0 {
             let e = errno
             unlink(temporary)
-            throw failure(option, path, "cannot replace it: \(reason(e))")
+            throw failure(option, path, "cannot replace it: \(posixReason(e))")
         }
     }
 
@@ -76,7 +77,7 @@ public enum OutputFile {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw failure(option, path, "cannot create the folder: \(reason((error as NSError).code))")
+            throw failure(option, path, "cannot create the folder: \(fileFailureReason(error))")
         }
     }
 
@@ -92,8 +93,6 @@ public enum OutputFile {
         }
     }
 
-    static func reason(_ code: Int32) -> String { String(cString: strerror(code)).lowercased() }
-    static func reason(_ code: Int) -> String { reason(Int32(truncatingIfNeeded: code)) }
 
     static func failure(_ option: String, _ path: String, _ what: String) -> OutputFileError {
         OutputFileError(description: "\(option) \(path): \(what)")

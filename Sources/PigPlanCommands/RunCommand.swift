@@ -89,15 +89,8 @@ public struct RunCommand: ParsableCommand {
     func planFile() throws -> PlanFile? {
         guard let plan else { return nil }
         let file: PlanFile
-        do {
-            file = try JSONDecoder().decode(PlanFile.self, from: Data(contentsOf: URL(fileURLWithPath: plan)))
-        } catch let error as DecodingError {
-            throw ValidationError("--plan \(plan): not a pigplan plan file (\(Self.describe(error))); write one with `pigplan export --out FILE`")
-        } catch {
-            throw ValidationError("--plan \(plan): cannot be read (\(error.localizedDescription))")
-        }
-        guard file.schemaVersion == PlanFile.currentSchemaVersion else {
-            throw ValidationError("--plan \(plan): schemaVersion \(file.schemaVersion) is not supported (this pigplan reads \(PlanFile.currentSchemaVersion))")
+        do { file = try PlanFile.read(path: plan) } catch {
+            throw ValidationError("--plan: \(error)")
         }
         return file
     }
@@ -127,7 +120,7 @@ public struct RunCommand: ParsableCommand {
         let prompt: ExecutorRequest.Prompt
         if let text {
             do { prompt = .text(try String(contentsOfFile: text, encoding: .utf8)) } catch {
-                throw ValidationError("--text \(text): cannot be read as UTF-8 text (\(error.localizedDescription))")
+                throw ValidationError("--text \(text): cannot be read as UTF-8 text (\(fileFailureReason(error)))")
             }
         } else {
             guard let contextTokens else { throw ValidationError("pass --ctx (prompt tokens), --text FILE or --plan FILE") }
@@ -173,30 +166,30 @@ public struct RunCommand: ParsableCommand {
             print(format == .json ? try PlanRenderer.json(report) : report.table(), terminator: "")
             return
         }
-        let file = try planFile()
-        var cache: Executor.LoadedWeights? = nil
-        var matched: Double? = nil
-        if (attention == .topk || attention == .quest) && Double(budget) == nil {
-            // "match": the fraction LSH at the flags' (or plan's) (K, L) samples on this prompt.
-            progress.label = "LSH probe for the budget"
-            let probe = try Executor.run(try request(mode: .lshSampled(lshParameters(file)), measureQuality: false, planFile: file),
-                                         reusing: &cache, progress: progress.handler)
-            matched = probe.measured.sampledFraction?.mean
-            progress.label = ""
-        }
-        let report = try Executor.run(try request(mode: try mode(matched: matched, planFile: file), measureQuality: quality, planFile: file),
-                                      reusing: &cache, progress: progress.handler)
+        let (_, report) = try execute(progress: progress)
         progress.done()
         print(format == .json ? try PlanRenderer.json(report) : Self.table(report), terminator: "")
     }
 
-    static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, let c): return "missing key '\((c.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-            return "bad value at '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)"
-        @unknown default: return "\(error)"
+    /// Runs what the flags ask for. With topk / quest and `--budget match`, an LSH probe at the
+    /// flags' (or plan's) (K, L) runs first on the same weights and prompt, and its mean sampled
+    /// fraction becomes the budget; the probe's report is returned beside the run's.
+    public func execute() throws -> (probe: ExecutorReport?, report: ExecutorReport) { try execute(progress: RunProgress()) }
+
+    func execute(progress: RunProgress) throws -> (probe: ExecutorReport?, report: ExecutorReport) {
+        let file = try planFile()
+        var cache: Executor.LoadedWeights? = nil
+        var probe: ExecutorReport? = nil
+        if (attention == .topk || attention == .quest) && Double(budget) == nil {
+            progress.label = "LSH probe for the budget"
+            probe = try Executor.run(try request(mode: .lshSampled(lshParameters(file)), measureQuality: false, planFile: file),
+                                     reusing: &cache, progress: progress.handler)
+            progress.label = ""
         }
+        let mode = try mode(matched: probe?.measured.sampledFraction?.mean, planFile: file)
+        let report = try Executor.run(try request(mode: mode, measureQuality: quality, planFile: file),
+                                      reusing: &cache, progress: progress.handler)
+        return (probe, report)
     }
 
     static func table(_ r: ExecutorReport) -> String {

@@ -57,7 +57,7 @@ public struct GPUKernelTables: Codable, Sendable {
     public static func load(path: String) throws(ProfileError) -> GPUKernelTables {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .unreadable(path: path, reason: error.localizedDescription)
+            throw .unreadable(path: path, reason: fileFailureReason(error))
         }
         let decoder = ProfileDecoder(file: path, kind: .system, name: "")
         let document: JSONValue
@@ -67,7 +67,7 @@ public struct GPUKernelTables: Codable, Sendable {
         }
         let tables: GPUKernelTables
         do { tables = try JSONDecoder().decode(GPUKernelTables.self, from: data) } catch let error as DecodingError {
-            let e = decoder.describe(error, in: document)
+            let e = decoder.describe(error, in: document, decoding: GPUKernelTables.self)
             if case .invalidFile(let file, let key, let reason, _) = e {
                 throw .invalidFile(file: file, keyPath: key, reason: reason, fix: "see Profiles/README.md (GPU calibration import)")
             }

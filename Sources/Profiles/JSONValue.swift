@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON document held as plain values, so that profile files can be completed with defaults,
 /// checked for unknown keys and inspected for error messages before (and after) typed decoding.
 /// Numbers keep their integer-ness so that re-encoding never turns `16` into `16.0`.
@@ -95,6 +97,64 @@ enum JSONValue: Sendable, Hashable {
         default:
             return []
         }
+    }
+}
+
+extension JSONValue {
+    /// Rendered paths (`placement.cpuThreads`, `rows[2].ms`) and values of every number that is
+    /// not a whole number within Int's range: the candidates when a decode fails on a number.
+    func fractionalOrHugeNumbers(path: String = "") -> [(path: String, value: JSONValue)] {
+        switch self {
+        case .double(let d) where d.rounded() != d || !(abs(d) < 9.2e18): return [(path, self)]
+        case .object(let o):
+            return o.keys.sorted().flatMap { o[$0]!.fractionalOrHugeNumbers(path: path.isEmpty ? $0 : path + "." + $0) }
+        case .array(let a):
+            return a.indices.flatMap { a[$0].fractionalOrHugeNumbers(path: path + "[\($0)]") }
+        default: return []
+        }
+    }
+
+    /// `self` with the value at a rendered path replaced.
+    func replacing(_ path: Substring, with value: JSONValue) -> JSONValue {
+        if path.isEmpty { return value }
+        switch self {
+        case .object(var o):
+            let end = path.firstIndex(where: { $0 == "." || $0 == "[" }) ?? path.endIndex
+            let key = String(path[..<end])
+            var rest = path[end...]
+            if rest.first == "." { rest = rest.dropFirst() }
+            guard let child = o[key] else { return self }
+            o[key] = child.replacing(rest, with: value)
+            return .object(o)
+        case .array(var a):
+            guard path.first == "[", let close = path.firstIndex(of: "]"),
+                  let i = Int(path[path.index(after: path.startIndex)..<close]), a.indices.contains(i) else { return self }
+            var rest = path[path.index(after: close)...]
+            if rest.first == "." { rest = rest.dropFirst() }
+            a[i] = a[i].replacing(rest, with: value)
+            return .array(a)
+        default:
+            return self
+        }
+    }
+
+    /// The number that stops `T` from decoding when Foundation says only "not valid JSON" (a
+    /// fraction or a huge number where an integer belongs): the candidates are made whole one by
+    /// one until the failure goes away or changes; the last one changed is a culprit.
+    func numberNotFitting<T: Decodable>(_ type: T.Type) -> (path: String, value: JSONValue)? {
+        var patched = self
+        for (path, value) in fractionalOrHugeNumbers() {
+            patched = patched.replacing(path[...], with: .int(0))
+            do {
+                _ = try JSONDecoder().decode(T.self, from: JSONEncoder().encode(patched))
+                return (path, value)
+            } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+                continue
+            } catch {
+                return (path, value)
+            }
+        }
+        return nil
     }
 }
 

@@ -8,7 +8,8 @@ struct ProfileDecoder {
 
     /// The file as the user should see it in messages.
     let file: String
-    let kind: ProfileKind
+    /// The profile kind, or nil for a plan file (`pigplan export --out`), which has no defaults.
+    let kind: ProfileKind?
     /// The profile name, from the file name.
     let name: String
 
@@ -43,13 +44,13 @@ struct ProfileDecoder {
 
     /// Decodes `document` (with defaults added) as `T` and rejects keys that `T` does not have.
     func decode<T: Codable>(_ type: T.Type, from document: JSONValue) throws(ProfileError) -> T {
-        let completed = document.filling(ProfileDefaults.defaults(for: kind, name: name, document: document))
+        let completed = kind.map { document.filling(ProfileDefaults.defaults(for: $0, name: name, document: document)) } ?? document
         let value: T
         do {
             let data = try JSONEncoder().encode(completed)
             value = try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
-            throw describe(error, in: completed)
+            throw describe(error, in: completed, decoding: T.self)
         } catch {
             throw invalid(nil, "could not be decoded (\(error))", "check it against Profiles/README.md")
         }
@@ -60,8 +61,8 @@ struct ProfileDecoder {
             throw invalid(nil, "could not be re-encoded (\(error))", "report this as a pigplan bug")
         }
         if let unknown = document.unknownKeys(comparedWith: known).first {
-            throw invalid(unknown, "is not a key of a \(kind.rawValue) profile",
-                          "check its spelling against Profiles/README.md (\(kind.folder)), or start it with '_' to keep it as a comment")
+            throw invalid(unknown, "is not a key of \(what)",
+                          "check its spelling (\(docs)), or start it with '_' to keep it as a comment")
         }
         return value
     }
@@ -70,8 +71,22 @@ struct ProfileDecoder {
         .invalidFile(file: file, keyPath: keyPath, reason: reason, fix: fix)
     }
 
+    /// What the file is, for messages: "a gpu profile", "a plan file".
+    var what: String { kind.map { "a \($0.rawValue) profile" } ?? "a plan file" }
+    /// Where its keys are documented.
+    var docs: String { kind.map { "see Profiles/README.md (\($0.folder))" } ?? "write plan files with `pigplan export --out FILE`" }
+
+    /// `error` in words, naming the key. `decoding` (the type being decoded) lets a number that fits
+    /// no integer be found: Foundation reports it as invalid JSON with no key.
+    func describe<T: Decodable>(_ error: DecodingError, in document: JSONValue, decoding: T.Type) -> ProfileError {
+        if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+           let (path, value) = document.numberNotFitting(T.self) {
+            return invalid(path, "expected an integer, found \(value.description)", "write a whole number there; \(docs)")
+        }
+        return describe(error, in: document)
+    }
+
     func describe(_ error: DecodingError, in document: JSONValue) -> ProfileError {
-        let docs = "see Profiles/README.md (\(kind.folder))"
         switch error {
         case .typeMismatch(let type, let context):
             let found = document.value(at: context.codingPath)?.description ?? "another type"

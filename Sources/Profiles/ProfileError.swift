@@ -45,3 +45,8 @@ extension ProfileError: LocalizedError {
         }
     }
 }
+
+extension ProfileError: CustomStringConvertible {
+    /// The message, so that interpolating the error reads as the user should see it.
+    public var description: String { errorDescription ?? "invalid profile" }
+}

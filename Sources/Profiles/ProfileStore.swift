@@ -153,7 +153,7 @@ public struct ProfileStore: Sendable {
                 let text = try String(contentsOfFile: full, encoding: .utf8)
                 files.append(SourceFile(relativePath: relative, displayPath: full, text: text))
             } catch {
-                throw ProfileError.unreadable(path: full, reason: error.localizedDescription)
+                throw ProfileError.unreadable(path: full, reason: fileFailureReason(error))
             }
         }
         return files.sorted { $0.relativePath < $1.relativePath }

@@ -106,6 +106,9 @@ import Testing
     }
 
     @Test func importNeedsATarget() {
-        #expect(throws: (any Error).self) { _ = try CalibrateCommand.parse(["--import", "x.json"]) }
+        do { _ = try CalibrateCommand.parse(["--import", "x.json"]); Issue.record("accepted --import without --into") } catch {
+            let message = CalibrateCommand.message(for: error)
+            #expect(message.contains("--into"), "\(message)")
+        }
     }
 }

@@ -39,7 +39,10 @@ import Testing
         let show = try #require(try ProfilesCommand.parseAsRoot(["show", "h200", "--kind", "system", "--profiles-dir", "/tmp/x"])
                                     as? ProfilesCommand.Show)
         #expect(show.name == "h200" && show.kind == .system && show.options.profilesDirectory == "/tmp/x")
-        #expect(throws: (any Error).self) { _ = try ProfilesCommand.parseAsRoot(["show", "h200", "--kind", "tpu"]) }
+        do { _ = try ProfilesCommand.parseAsRoot(["show", "h200", "--kind", "tpu"]); Issue.record("accepted --kind tpu") } catch {
+            let message = ProfilesCommand.message(for: error)
+            #expect(message.contains("tpu") && message.contains("--kind"), "\(message)")
+        }
         #expect(try ProfilesCommand.parseAsRoot([]) is ProfilesCommand.List)
     }
 }

@@ -30,7 +30,25 @@ import Testing
     func matchedBudgetRunsAnLSHProbeFirst(_ mode: String) throws {
         let run = try RunCommand.parse(["--model", "smollm2-135m", "--layers", "2", "--ctx", "600", "--steps", "2",
                                         "--attention", mode, "--k", "6", "--l", "40", "--threads", "1", "--format", "json"])
-        try run.run()
+        let (probe, report) = try run.execute()
+        // The probe ran LSH at the flags' (K, L) on the same prompt, and sampled something.
+        let probed = try #require(probe)
+        #expect(probed.attention == .lshSampled(LSHParameters(hashBitsPerTable: 6, tableCount: 40)))
+        #expect(probed.promptTokens == report.promptTokens && probed.batch == report.batch)
+        let fraction = try #require(probed.measured.sampledFraction?.mean)
+        #expect(fraction > 0 && fraction < 1)
+        // The run asked for used exactly that fraction as its budget.
+        switch report.attention {
+        case .topK(let budget): #expect(mode == "topk" && budget == fraction)
+        case .quest(let pageSize, let budget): #expect(mode == "quest" && budget == fraction && pageSize == 16)
+        default: Issue.record("ran \(report.attention.name), not \(mode)")
+        }
+        // A fixed budget runs no probe.
+        let fixed = try RunCommand.parse(["--model", "smollm2-135m", "--layers", "2", "--ctx", "600", "--steps", "1",
+                                          "--attention", mode, "--budget", "0.05", "--threads", "1"])
+        let (noProbe, fixedReport) = try fixed.execute()
+        #expect(noProbe == nil)
+        #expect(fixedReport.attention.name == mode)
     }
 
     @Test func badInputsSayWhatToDo() throws {
@@ -43,10 +61,24 @@ import Testing
             let message = RunCommand.message(for: error)
             #expect(message.contains("bad.json") && message.contains("pigplan export"))
         }
-        #expect(throws: (any Error).self) { _ = try RunCommand.parse(["--text", "x.txt"]) }
-        #expect(throws: (any Error).self) { _ = try RunCommand.parse(["--budget", "2"]) }
+        func message(_ body: () throws -> Void) -> String {
+            do { try body(); return "accepted" } catch { return RunCommand.message(for: error) }
+        }
+        #expect(message { _ = try RunCommand.parse(["--text", "x.txt"]) }.contains("--text needs --gguf"))
+        #expect(message { _ = try RunCommand.parse(["--budget", "2"]) }.contains("--budget 2: give a fraction in (0, 1]"))
         let noContext = try RunCommand.parse(["--model", "smollm2-135m"])
-        #expect(throws: (any Error).self) { _ = try noContext.request(mode: .dense, measureQuality: false) }
+        #expect(message { _ = try noContext.request(mode: .dense, measureQuality: false) }.contains("pass --ctx"))
+        // A count written as a fraction is named by its key, not called invalid JSON.
+        let export = dir.appendingPathComponent("plan.json")
+        try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", export.path]).run()
+        let text = try String(contentsOf: export, encoding: .utf8)
+        let fractional = dir.appendingPathComponent("fractional.json")
+        try text.replacingOccurrences(of: "\"contextTokens\" : 32768", with: "\"contextTokens\" : 256.5")
+            .write(to: fractional, atomically: true, encoding: .utf8)
+        let m = message { _ = try RunCommand.parse(["--plan", fractional.path]).request(mode: .dense, measureQuality: false) }
+        #expect(m.contains("'contextTokens'") && m.contains("256.5") && m.contains("whole number") && !m.contains("not valid JSON"), "\(m)")
+        let missing = message { _ = try RunCommand.parse(["--plan", dir.path + "/none.json"]).request(mode: .dense, measureQuality: false) }
+        #expect(missing.contains("no such file") && !missing.contains("NSCocoaErrorDomain"), "\(missing)")
     }
 
     @Test func memoryLimitRefusesBeforeAllocating() throws {

@@ -32,11 +32,13 @@ import Testing
         return w.encode()
     }
 
+    /// PIGPLAN_FUZZ_SEED varies every stream for a longer session (0, the CI default, keeps them).
+    static var seed: UInt64 { UInt64(ProcessInfo.processInfo.environment["PIGPLAN_FUZZ_SEED"] ?? "") ?? 0 }
     static var rounds: Int { Int(ProcessInfo.processInfo.environment["PIGPLAN_FUZZ_ROUNDS"] ?? "") ?? 300 }
 
     @Test func mutatedFilesLoadOrFailWithAReason() throws {
         let valid = tinyModel()
-        var rng = SplitMix64(seed: 77)
+        var rng = SplitMix64(seed: 77 ^ Self.seed)
         let path = NSTemporaryDirectory() + "pigplan-fuzz-\(UUID().uuidString).gguf"
         defer { try? FileManager.default.removeItem(atPath: path) }
         // The valid file loads.

@@ -1,4 +1,5 @@
 import CKernels
+import Core
 import Foundation
 
 /// A parsed GGUF file (versions 2 and 3, little-endian): metadata, tensor table and the mapped
@@ -33,7 +34,7 @@ public struct GGUFFile: Sendable {
         let url = URL(fileURLWithPath: path)
         let d: Data
         do { d = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw .cannotOpen(path: path, reason: error.localizedDescription)
+            throw .cannotOpen(path: path, reason: fileFailureReason(error))
         }
         try self.init(data: d, path: path)
     }

@@ -33,7 +33,10 @@ let package = Package(
         .executableTarget(name: "profile-embedder", path: "Sources/profile-embedder"),
         .plugin(name: "EmbedProfiles", capability: .buildTool(), dependencies: ["profile-embedder"]),
         .target(name: "Profiles", dependencies: ["Core"], plugins: ["EmbedProfiles"]),
-        .target(name: "CKernels"),
+        // The kernels at -O2 in every configuration: SwiftPM builds C at -O0 in debug, where the
+        // intrinsics run 10-30x slower and `swift test` on real models would crawl. pigplan is an
+        // application (the root package), so unsafe flags cost nothing here.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Executor", dependencies: ["Core", "CKernels"]),
         .target(name: "Validation", dependencies: ["Core", "CostModel", "Executor"]),
         .executableTarget(name: "planner-bench", dependencies: ["PigPlanCommands", "Optimizer", "Profiles", "CostModel", "Core"],

@@ -1,6 +1,5 @@
 #include "internal.h"
 
-#if PP_C_SOURCE_ACTIVE
 
 float pp_f16_to_f32_scalar(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
@@ -170,5 +169,3 @@ int pp_dequantize(int type, const void *src, float *dst, size_t n) {
         return -1;
     }
 }
-
-#endif // PP_C_SOURCE_ACTIVE

@@ -1,7 +1,6 @@
 #include "internal.h"
 #include <stdlib.h>
 
-#if PP_C_SOURCE_ACTIVE
 
 int pp_level = -1;
 _Thread_local int pp_thread_level = -1;
@@ -45,4 +44,10 @@ long pp_atomic_fetch_add(long *counter, long value) {
     return __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);
 }
 
-#endif // PP_C_SOURCE_ACTIVE
+int pp_kernels_optimized(void) {
+#if defined(__OPTIMIZE__)
+    return 1;
+#else
+    return 0;
+#endif
+}

@@ -27,15 +27,6 @@ PP_AVX2 static inline __m256 pp_ld8_f16(const uint16_t *p) { return _mm256_cvtph
 #define PP_X86 0
 #endif
 
-/// On x86-64 Linux the kernels are assembled from prebuilt/*_linux_x86_64.S, an -O2 compilation of
-/// these C files (scripts/gen-kernel-asm), because SwiftPM builds C targets at -O0 in debug.
-/// Elsewhere, or when generating that assembly, the C below is compiled.
-#if defined(__x86_64__) && defined(__linux__) && !defined(PP_GENERATING_ASM) && !defined(PP_NO_PREBUILT_ASM)
-#define PP_C_SOURCE_ACTIVE 0
-#else
-#define PP_C_SOURCE_ACTIVE 1
-#endif
-
 extern int pp_level;
 extern _Thread_local int pp_thread_level;
 

@@ -3,7 +3,6 @@
 // vectors for 16 FMAs. Weight rows stay in L1 across the token loop.
 #include "internal.h"
 
-#if PP_C_SOURCE_ACTIVE
 
 /// Transposed weights Wt (in x out), outputs o0 ..< o1: each input row scaled into a row of
 /// outputs, so that the inner loop runs over contiguous memory (and vectorises).
@@ -249,5 +248,3 @@ void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, flo
 #endif
     matmul_scalar_f16(W, in, x, ldx, y, ldy, M, o0, o1);
 }
-
-#endif // PP_C_SOURCE_ACTIVE

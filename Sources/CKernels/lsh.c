@@ -1,7 +1,6 @@
 // SimHash tables and two-hit retrieval (MagicPIG).
 #include "internal.h"
 
-#if PP_C_SOURCE_ACTIVE
 
 #define PP_MAX_HEAD_DIM_LSH 512
 
@@ -225,5 +224,3 @@ size_t pp_lsh_retrieve(const uint16_t *qcodes, size_t G, size_t K, size_t L, con
     if (W > 0) sampledPerHead[G - 1] = sampled;
     return pp_collect_mask(hm, n, indexBase, idxOut, maskOut);
 }
-
-#endif // PP_C_SOURCE_ACTIVE

@@ -5,7 +5,6 @@
 #include <sys/mman.h>
 #endif
 
-#if PP_C_SOURCE_ACTIVE
 
 void pp_rmsnorm(const float *x, const float *w, float *y, size_t rows, size_t n, float eps) {
     for (size_t r = 0; r < rows; r++) {
@@ -152,5 +151,3 @@ double pp_read_sum(const float *x, size_t n) {
     for (; i < n; i++) s += x[i];
     return s;
 }
-
-#endif // PP_C_SOURCE_ACTIVE

@@ -3,7 +3,6 @@
 // microseconds), then sleep on a condition variable.
 #include "internal.h"
 
-#if PP_C_SOURCE_ACTIVE
 #include <pthread.h>
 #include <stdlib.h>
 #include <sched.h>
@@ -130,5 +129,3 @@ void pp_pool_run(pp_pool *p, long count, pp_task_fn fn, void *ctx) {
     }
     pthread_mutex_unlock(&p->runLock);
 }
-
-#endif // PP_C_SOURCE_ACTIVE

@@ -70,7 +70,8 @@ import Testing
                 let file = try GGUFFile(path: path)
                 _ = try GGUFModelLoader.load(file, precision: .f32, runner: ParallelRunner(threads: 1))
                 loaded += 1
-            } catch is GGUFError {
+            } catch {
+                let _: GGUFError = error // typed throws: only a GGUFError can be refused with (checked when compiling)
                 refused += 1
             }
         }

@@ -26,6 +26,9 @@ extern "C" {
 int pp_simd_level(void);
 /// Best level this CPU supports (what every thread uses unless overridden).
 int pp_simd_level_supported(void);
+/// 1 when these kernels were compiled with optimisation (Package.swift asks for -O2 in every
+/// configuration; at -O0 the intrinsics kernels run 10-30x slower).
+int pp_kernels_optimized(void);
 /// Kernels called from the CALLING THREAD use at most `level` (clamped to what the CPU supports);
 /// returns the level now in use. For tests comparing the paths; other threads are unaffected.
 int pp_set_simd_level(int level);

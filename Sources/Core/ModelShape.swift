@@ -1,6 +1,6 @@
 /// The shape of a Llama-architecture decoder: everything the cost model and the executor need to
 /// size weights, KV cache and hash tables. Key names follow the profile files
-/// (Profiles/README.md); a Hugging Face `config.json` is read by `ModelShape.init(huggingFaceConfig:)`.
+/// (Profiles/README.md); a Hugging Face `config.json` is read by `ModelProfile.fromHuggingFaceConfig` (Profiles).
 public struct ModelShape: Codable, Sendable, Hashable {
     public var name: String
     /// Transformer blocks.
@@ -36,7 +36,7 @@ public struct ModelShape: Codable, Sendable, Hashable {
         name: String, layerCount: Int, hiddenSize: Int, intermediateSize: Int,
         queryHeadCount: Int, kvHeadCount: Int, headDim: Int, vocabSize: Int,
         tiedEmbeddings: Bool = false, ropeTheta: Double = 10_000, rmsNormEpsilon: Double = 1e-5,
-        bytesPerWeight: Double = 2, bytesPerKVElement: Double = 2, denseLayers: [Int] = [0],
+        bytesPerWeight: Double = 2, bytesPerKVElement: Double = 2, denseLayers: [Int]? = nil,
         maxContextTokens: Int? = nil
     ) {
         self.name = name
@@ -52,11 +52,20 @@ public struct ModelShape: Codable, Sendable, Hashable {
         self.rmsNormEpsilon = rmsNormEpsilon
         self.bytesPerWeight = bytesPerWeight
         self.bytesPerKVElement = bytesPerKVElement
-        self.denseLayers = denseLayers
+        self.denseLayers = denseLayers ?? Self.defaultDenseLayers(layerCount: layerCount)
         self.maxContextTokens = maxContextTokens
     }
 
     /// The dense layers that exist in this model, each once.
+    /// MagicPIG's dense (full-attention) layers when a shape names none: {0, 16, 32, 48} for
+    /// 80-layer models (the paper's 70B setting), otherwise {0, layers / 2} (the paper's {0, 16}
+    /// for 32 layers). Profiles, config.json files and code-built shapes all default to it.
+    public static func defaultDenseLayers(layerCount: Int) -> [Int] {
+        if layerCount == 80 { return [0, 16, 32, 48] }
+        if layerCount < 2 { return [0] }
+        return [0, layerCount / 2]
+    }
+
     var existingDenseLayers: Set<Int> { Set(denseLayers.filter { $0 >= 0 && $0 < layerCount }) }
 
     /// Distinct dense layers that exist in this model.

@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 /// Predicts one decode step and the memory of a configuration, term by term.
 ///

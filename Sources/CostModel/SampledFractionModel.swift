@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 /// The fraction of hashed keys that LSH(K, L) samples: collision theory times an empirical
 /// correction.

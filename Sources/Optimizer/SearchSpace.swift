@@ -30,7 +30,6 @@ public struct SearchSpace: Sendable, Hashable {
 
     public init() {}
 
-    /// Every (attention, placement) option of this space on `hardware`; batch is chosen later.
     /// The (K, L) pairs of the grid.
     public var lshGrid: [LSHParameters] {
         hashBits.flatMap { k in tableCounts.map { LSHParameters(hashBitsPerTable: k, tableCount: $0) } }

@@ -12,16 +12,8 @@ public enum PlanRenderer {
         }
     }
 
-    public static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // No output carries NaN or infinity: such a value (a rate of a run without a timing)
-        // becomes null. The sentinel cannot occur in real output (it is not a name pigplan uses).
-        let sentinel = "\u{1}pigplan-non-finite\u{1}"
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: sentinel, negativeInfinity: sentinel, nan: sentinel)
-        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
-        return text.replacingOccurrences(of: "\"\\u0001pigplan-non-finite\\u0001\"", with: "null") + "\n"
-    }
+    /// JSON output (`prettyJSON`, Core) ending in a newline.
+    public static func json<T: Encodable>(_ value: T) throws -> String { try prettyJSON(value) + "\n" }
 
     static func csv(_ r: PlanReport) -> String {
         var lines = ["name,feasible,batch,k,l,tokensPerSecond,stepSeconds,gpuBytes,cpuBytes"]

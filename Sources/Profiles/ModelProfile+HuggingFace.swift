@@ -7,7 +7,7 @@ extension ModelProfile {
     /// `vocab_size` (required); `num_key_value_heads` (default: the attention heads), `head_dim`
     /// (default hidden / heads), `tie_word_embeddings` (false), `rope_theta` (10000),
     /// `rms_norm_eps` (1e-5), `torch_dtype` or `dtype` (bf16), `max_position_embeddings`.
-    /// Dense layers follow `defaultDenseLayers`; no measured sampled fractions, the default
+    /// Dense layers follow `ModelShape.defaultDenseLayers`; no measured sampled fractions, the default
     /// correction. `name` defaults to the folder holding the file, lower-cased.
     public static func fromHuggingFaceConfig(data: Data, path: String, name: String? = nil) throws(ProfileError) -> ModelProfile {
         func fail(_ key: String?, _ reason: String, _ fix: String) -> ProfileError {
@@ -86,7 +86,7 @@ extension ModelProfile {
             name: modelName, layerCount: layers, hiddenSize: hidden, intermediateSize: ffn,
             queryHeadCount: heads, kvHeadCount: kvHeads, headDim: headDim, vocabSize: vocab,
             tiedEmbeddings: tied, ropeTheta: theta, rmsNormEpsilon: eps, bytesPerWeight: bytesPerWeight,
-            bytesPerKVElement: 2, denseLayers: defaultDenseLayers(layerCount: layers), maxContextTokens: context)
+            bytesPerKVElement: 2, denseLayers: ModelShape.defaultDenseLayers(layerCount: layers), maxContextTokens: context)
         return ModelProfile(
             shape: shape, measuredSampledFractions: nil,
             sampledFractionCorrection: ProfileDefaults.sampledFractionCorrection,

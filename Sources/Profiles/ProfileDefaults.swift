@@ -63,7 +63,7 @@ enum ProfileDefaults {
                 "bytesPerKVElement": .double(2),
             ]
             if let layers = document.value(at: [Key("shape"), Key("layerCount")])?.intValue, layers > 0 {
-                shape["denseLayers"] = .array(ModelProfile.defaultDenseLayers(layerCount: layers).map { .int($0) })
+                shape["denseLayers"] = .array(ModelShape.defaultDenseLayers(layerCount: layers).map { .int($0) })
             }
             return [
                 "shape": .object(shape),
@@ -79,15 +79,5 @@ enum ProfileDefaults {
         init(_ name: String) { stringValue = name }
         init?(stringValue: String) { self.stringValue = stringValue }
         init?(intValue: Int) { nil }
-    }
-}
-
-extension ModelProfile {
-    /// MagicPIG's dense (full-attention) layers: {0, 16, 32, 48} for 80-layer models (the
-    /// paper's 70B setting), otherwise {0, layers / 2} (the paper's {0, 16} for 32 layers).
-    public static func defaultDenseLayers(layerCount: Int) -> [Int] {
-        if layerCount == 80 { return [0, 16, 32, 48] }
-        if layerCount < 2 { return [0] }
-        return [0, layerCount / 2]
     }
 }

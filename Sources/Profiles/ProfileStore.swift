@@ -231,10 +231,6 @@ public struct ProfileStore: Sendable {
         }
     }
 
-    /// Pretty JSON with sorted keys and unescaped slashes.
-    public static func prettyJSON<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    /// A profile as pigplan writes JSON (`prettyJSON`, Core).
+    public static func prettyJSON<T: Encodable>(_ value: T) throws -> String { try Core.prettyJSON(value) }
 }

@@ -1,5 +1,6 @@
 import Core
 import CostModel
+import Foundation
 
 /// Fits the cost model's CPU parameters to measured executor runs.
 ///

@@ -1,5 +1,6 @@
 import Core
 import CostModel
+import Foundation
 import Profiles
 import Testing
 

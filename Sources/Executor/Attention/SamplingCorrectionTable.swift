@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 /// log(u(cos) + 1e-4) tabulated over cos in [-1, 1] for one (K, L), where
 ///   p = 1 - arccos(cos) / pi,  u = 1 - (1 - p^K)^L - L p^K (1 - p^K)^(L-1)

@@ -1,5 +1,6 @@
 import CKernels
 import Core
+import Foundation
 
 /// One batch's model, cache and decode loops: prefill, index build, timed greedy decoding and
 /// teacher-forced quality passes.

@@ -7,7 +7,8 @@ import Core
 /// rows, which are read once per group. Per hashed layer and step the phases are
 /// 1. hashing: SimHash codes of the G queries (LSH), plus q.mu and |q| for the correction;
 /// 2. retrieval: two-hit table walk (LSH), exact top-k by score (TopK) or page ranking (Quest),
-///    giving per unit the ascending union of the heads' keys with per-row head bit sets;
+///    giving per unit the ascending union of the heads' keys with per-row head bit sets
+///    (phases 1 and 2 belong to the mode's `KeySelector`, Selectors/);
 /// 3. sampled attention over the union (split into pieces when units are fewer than threads);
 /// 4. exact attention over sinks, local window and generated tokens, merged by log-sum-exp.
 /// Dense layers, dense mode and prompts too short to hash use full attention split into key
@@ -29,28 +30,19 @@ public final class DecodeAttention: @unchecked Sendable {
     /// the relative L2 error (not counted in `breakdown`).
     public var compareWithDense = false
 
-    var lsh: [Int: LSHLayerIndex] = [:]
-    var quest: [Int: QuestLayerIndex] = [:]
-    var projections: [Int: SimHashProjection] = [:]
-    var correction: SamplingCorrectionTable?
+    /// Chooses the keys of hashed layers (nil in dense mode): Selectors/.
+    let selector: (any KeySelector)?
 
-    // Scratch.
+    // Scratch: what the selector chose, per unit; per-worker retrieval state; partial softmaxes.
     let units: Int
     let unitIndex: Buffer<Int32>
     let unitMask: Buffer<UInt8>
     let unitCount: Buffer<Int>
     let unitSelected: Buffer<Int32>
-    let queryCodes: Buffer<UInt16>
-    let queryDotMean: Buffer<Float>
-    let queryNorm: Buffer<Float>
     let scaledQuery: Buffer<Float>
-    let queryProjections: Buffer<Float>
     let retrieval: Buffer<pp_retrieval_scratch>
     let retrievalStamps: [Buffer<UInt32>]
     let retrievalMasks: [Buffer<UInt8>]
-    let workerFloats: [Buffer<Float>]
-    let workerInts: [Buffer<Int32>]
-    let workerInts2: [Buffer<Int32>]
     var partials: PartialSet
     let exactPartials: PartialSet
     let denseCompare: Buffer<Float>
@@ -99,26 +91,11 @@ public final class DecodeAttention: @unchecked Sendable {
         unitMask = Buffer(count: units * n)
         unitCount = Buffer(count: units)
         unitSelected = Buffer(count: units * G)
-        let L = mode.lsh?.tableCount ?? 0
-        queryCodes = Buffer(count: units * G * L)
-        queryDotMean = Buffer(count: units * G)
-        queryNorm = Buffer(count: units * G)
         scaledQuery = Buffer(count: batch * shape.queryWidth)
-        queryProjections = Buffer(count: batch * shape.queryHeadCount * (mode.lsh.map { $0.hashBitsPerTable * $0.tableCount } ?? 0))
         let T = runner.threads
         retrieval = Buffer(count: T)
         retrievalStamps = (0..<T).map { _ in Buffer<UInt32>(count: n) }
         retrievalMasks = (0..<T).map { _ in Buffer<UInt8>(count: n) }
-        let floatsPerWorker: Int
-        switch mode {
-        case .lshSampled: floatsPerWorker = 0
-        case .topK: floatsPerWorker = G * n
-        case .quest(let ps, _): floatsPerWorker = (n + ps - 1) / max(1, ps)
-        case .dense: floatsPerWorker = 0
-        }
-        workerFloats = (0..<T).map { _ in Buffer<Float>(count: floatsPerWorker) }
-        workerInts = (0..<T).map { _ in Buffer<Int32>(count: n) }
-        workerInts2 = (0..<T).map { _ in Buffer<Int32>(count: n) }
         for t in 0..<T {
             retrieval[t] = pp_retrieval_scratch(stamp: retrievalStamps[t].pointer, headMask: retrievalMasks[t].pointer,
                                                 epoch: 0, capacity: n)
@@ -126,12 +103,13 @@ public final class DecodeAttention: @unchecked Sendable {
         partials = PartialSet(slots: units * 4, G: G, d: d)
         exactPartials = PartialSet(slots: units, G: G, d: d)
         denseCompare = Buffer(count: batch * shape.queryWidth)
-        if let p = mode.lsh { correction = SamplingCorrectionTable(parameters: p) }
+        selector = makeKeySelector(mode: mode, geometry: SelectionGeometry(
+            batch: batch, kvHeads: kvHeads, groupSize: G, headDim: d, span: span, runner: runner, seed: seed))
     }
 
     /// Whether `layer` uses the mode's sparse attention (else dense).
     public func isHashed(_ layer: Int) -> Bool {
-        mode != .dense && !denseLayers.contains(layer) && !span.isEmpty
+        selector != nil && !denseLayers.contains(layer) && !span.isEmpty
     }
 
     /// Builds the indices of `layer` once its prompt K/V are in the cache (after prefill).
@@ -140,21 +118,11 @@ public final class DecodeAttention: @unchecked Sendable {
     public func buildIndex(layer: Int, cache: KVCache) -> Double {
         guard isHashed(layer) else { return 0 }
         let t0 = Clock.now()
-        switch mode {
-        case .lshSampled(let p):
-            let proj = SimHashProjection(parameters: p, headDim: headDim, seed: seed, layer: layer)
-            projections[layer] = proj
-            lsh[layer] = LSHLayerIndex(cache: cache, layer: layer, span: span, projection: proj, runner: runner)
-        case .quest(let ps, _):
-            quest[layer] = QuestLayerIndex(cache: cache, layer: layer, span: span, pageSize: ps, runner: runner)
-        case .topK, .dense: break
-        }
+        selector?.buildIndex(layer: layer, cache: cache)
         return Clock.now() - t0
     }
 
-    public var indexBytes: Int {
-        lsh.values.reduce(0) { $0 + $1.bytes } + quest.values.reduce(0) { $0 + $1.bytes }
-    }
+    public var indexBytes: Int { selector?.indexBytes ?? 0 }
 
     /// Attention of one layer for the batch at decode position `position` (the new token's K/V
     /// are already stored there). q: batch x H_q x d (post-RoPE), out: same shape.
@@ -170,7 +138,8 @@ public final class DecodeAttention: @unchecked Sendable {
             breakdown.denseAttentionSeconds += Clock.now() - t0
             return
         }
-        sparse(layer: layer, position: position, cache: cache, output: out)
+        guard let selector else { return }
+        sparse(layer: layer, selector: selector, position: position, cache: cache, output: out)
         if compareWithDense {
             dense(layer: layer, position: position, cache: cache, output: denseCompare.pointer)
             for b in 0..<batch {
@@ -228,87 +197,17 @@ public final class DecodeAttention: @unchecked Sendable {
 
     // MARK: sparse
 
-    func sparse(layer: Int, position: Int, cache: KVCache, output out: UnsafeMutablePointer<Float>) {
+    func sparse(layer: Int, selector: any KeySelector, position: Int, cache: KVCache, output out: UnsafeMutablePointer<Float>) {
         let G = groupSize, d = headDim, n = span.count, kvH = kvHeads
         let qs = SendablePointer(scaledQuery.pointer)
         let idx = SendablePointer(unitIndex.pointer), msk = SendablePointer(unitMask.pointer)
-        let cnt = SendablePointer(unitCount.pointer), sel = SendablePointer(unitSelected.pointer)
-        let rs = SendablePointer(retrieval.pointer)
-        let wf = workerFloats.map { SendablePointer($0.pointer) }
-        let wi = workerInts.map { SendablePointer($0.pointer) }
-        let wi2 = workerInts2.map { SendablePointer($0.pointer) }
-        let spanStart = Int32(span.start)
+        let cnt = SendablePointer(unitCount.pointer)
 
         // 1 + 2: hashing and retrieval / selection
-        switch mode {
-        case .lshSampled(let p):
-            let index = lsh[layer]!, proj = projections[layer]!
-            let K = p.hashBitsPerTable, L = p.tableCount, KL = K * L
-            let codes = SendablePointer(queryCodes.pointer)
-            let qdm = SendablePointer(queryDotMean.pointer), qn = SendablePointer(queryNorm.pointer)
-            let t0 = Clock.now()
-            // All B H_q queries against the layer's K L directions in one product (the
-            // projection matrix is read once), then sign packing and q.mu, |q| per unit.
-            let rows = units * G
-            let pr = SendablePointer(queryProjections.pointer)
-            let grain = max(64, (KL / (runner.threads * 2) + 63) / 64 * 64)
-            runner.forEach((KL + grain - 1) / grain) { i, _ in
-                pp_matmul_t_f32(proj.transposed.pointer, d, KL, qs.p, d, pr.p, KL, rows, i * grain, min(KL, (i + 1) * grain))
-            }
-            runner.forEach(units) { unit, _ in
-                let q = qs.p + unit * G * d
-                let mu = index.mean(unit: unit)
-                for g in 0..<G {
-                    pp_pack_codes(pr.p + (unit * G + g) * KL, 1, K, L, codes.p + (unit * G + g) * L, 1)
-                    var dm: Float = 0, nn: Float = 0
-                    for j in 0..<d { dm += q[g * d + j] * mu[j]; nn += q[g * d + j] * q[g * d + j] }
-                    qdm.p[unit * G + g] = dm
-                    qn.p[unit * G + g] = nn.squareRoot()
-                }
-            }
-            let t1 = Clock.now()
-            runner.forEach(units) { unit, w in
-                cnt.p[unit] = pp_lsh_retrieve(codes.p + unit * G * L, G, K, L, index.offsets(unit: unit),
-                                              index.entries(unit: unit), n, n, spanStart, rs.p + w,
-                                              idx.p + unit * n, msk.p + unit * n, sel.p + unit * G)
-            }
-            let t2 = Clock.now()
-            breakdown.hashingSeconds += t1 - t0
-            breakdown.retrievalSeconds += t2 - t1
-        case .topK(let fraction):
-            let keep = max(1, min(n, Int((fraction * Double(n)).rounded(.up))))
-            let t0 = Clock.now()
-            runner.forEach(units) { unit, w in
-                let seq = unit / kvH, head = unit % kvH
-                let s = wf[w].p
-                pp_scores_range(qs.p + unit * G * d, G, d, cache.keyRows(layer: layer, sequence: seq, head: head), d,
-                                span.start, span.end, s, n)
-                let mask = rs.p[w].headMask!
-                for g in 0..<G {
-                    let k = pp_select_top(s + g * n, n, keep, wi[w].p, wi2[w].p)
-                    for i in 0..<k { mask[Int(wi2[w].p[i])] |= UInt8(1 << g) }
-                    sel.p[unit * G + g] = Int32(k)
-                }
-                cnt.p[unit] = pp_collect_mask(mask, n, spanStart, idx.p + unit * n, msk.p + unit * n)
-            }
-            breakdown.retrievalSeconds += Clock.now() - t0
-        case .quest(_, let fraction):
-            let index = quest[layer]!
-            let keepPages = max(1, min(index.pageCount, Int((fraction * Double(index.pageCount)).rounded(.up))))
-            let t0 = Clock.now()
-            runner.forEach(units) { unit, w in
-                let mask = rs.p[w].headMask!
-                for g in 0..<G {
-                    let k = index.select(unit: unit, query: qs.p + (unit * G + g) * d, pagesToKeep: keepPages,
-                                         bit: UInt8(1 << g), mask: mask, scores: wf[w].p, work: wi[w].p, chosen: wi2[w].p)
-                    sel.p[unit * G + g] = Int32(k)
-                }
-                cnt.p[unit] = pp_collect_mask(mask, n, spanStart, idx.p + unit * n, msk.p + unit * n)
-            }
-            breakdown.retrievalSeconds += Clock.now() - t0
-        case .dense:
-            fatalError("unreachable: dense mode has no hashed layers")
-        }
+        selector.select(layer: layer, queries: qs, cache: cache, into: KeySelection(
+            rows: idx, headMasks: msk, rowCounts: cnt, selectedPerHead: SendablePointer(unitSelected.pointer),
+            workers: SendablePointer(retrieval.pointer), workerHeadMasks: retrievalMasks.map { SendablePointer($0.pointer) }),
+            breakdown: &breakdown)
 
         // 3: attention over the selected rows, pieces of at least 256 rows
         let t3 = Clock.now()
@@ -316,15 +215,7 @@ public final class DecodeAttention: @unchecked Sendable {
         for u in 0..<units { maxCount = max(maxCount, unitCount[u]) }
         let pieces = pieceCount(rows: maxCount, minimumRows: 256)
         let ps = partials
-        let corrections = Buffer<pp_sampling_correction>(count: correction == nil ? 0 : units)
-        if let table = correction, let index = lsh[layer] {
-            for unit in 0..<units {
-                corrections[unit] = (pp_sampling_correction(
-                    lut: table.values.pointer, lutSize: Int32(table.size), keyNorm: index.keyNorms(unit: unit),
-                    normOffset: Int64(span.start), queryDotMean: queryDotMean.pointer + unit * G,
-                    queryNorm: queryNorm.pointer + unit * G))
-            }
-        }
+        let corrections = selector.corrections(layer: layer) ?? Buffer<pp_sampling_correction>(count: 0)
         let corr = SendablePointer(corrections.pointer), useCorrection = corrections.count > 0
         runner.forEach(units * pieces) { item, _ in
             let unit = item / pieces, piece = item % pieces

@@ -75,7 +75,7 @@ public struct ModelShape: Codable, Sendable, Hashable {
     /// order (what the cost model counts as `mandatoryDenseLayerCount + extra`).
     public func denseLayers(extra: Int) -> [Int] {
         var dense = existingDenseLayers
-        let target = min(layerCount, dense.count + max(0, extra))
+        let target = dense.count + min(max(0, extra), layerCount - dense.count)
         var layer = 0
         while dense.count < target, layer < layerCount {
             dense.insert(layer)

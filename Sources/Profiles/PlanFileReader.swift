@@ -12,6 +12,8 @@ extension PlanFile {
         }
         let decoder = ProfileDecoder(file: path, kind: nil, name: "")
         let document = try decoder.parse(String(decoding: data, as: UTF8.self))
-        return try decoder.decode(PlanFile.self, from: document)
+        let plan = try decoder.decode(PlanFile.self, from: document)
+        try ProfileValidator(decoder: decoder).check(plan)
+        return plan
     }
 }

@@ -169,31 +169,40 @@ struct ProfileValidator {
     }
 
     func check(_ p: ModelProfile) throws(ProfileError) {
-        let s = p.shape
-        try matchesFile(s.name, "shape.name")
-        try count(s.layerCount, "shape.layerCount")
-        try count(s.hiddenSize, "shape.hiddenSize")
-        try count(s.intermediateSize, "shape.intermediateSize")
-        try count(s.queryHeadCount, "shape.queryHeadCount")
-        try count(s.kvHeadCount, "shape.kvHeadCount")
-        try count(s.headDim, "shape.headDim")
-        try count(s.vocabSize, "shape.vocabSize")
+        try matchesFile(p.shape.name, "shape.name")
+        try check(shape: p.shape, "shape")
+        try checkMeasuredFractions(p)
+    }
+
+    /// A model shape's counts, divisibility, per-element sizes and dense layers (`key` prefixes
+    /// the key paths: "shape" in model profiles, "modelShape" in plan files).
+    func check(shape s: ModelShape, _ key: String) throws(ProfileError) {
+        try count(s.layerCount, "\(key).layerCount")
+        try count(s.hiddenSize, "\(key).hiddenSize")
+        try count(s.intermediateSize, "\(key).intermediateSize")
+        try count(s.queryHeadCount, "\(key).queryHeadCount")
+        try count(s.kvHeadCount, "\(key).kvHeadCount")
+        try count(s.headDim, "\(key).headDim")
+        try count(s.vocabSize, "\(key).vocabSize")
         guard s.queryHeadCount % s.kvHeadCount == 0 else {
-            throw fail("shape.kvHeadCount", "(\(s.kvHeadCount)) must divide queryHeadCount (\(s.queryHeadCount))",
+            throw fail("\(key).kvHeadCount", "(\(s.kvHeadCount)) must divide queryHeadCount (\(s.queryHeadCount))",
                        "check num_key_value_heads in the model's config.json")
         }
-        try positive(s.ropeTheta, "shape.ropeTheta", unit: "(a base frequency)")
-        try positive(s.rmsNormEpsilon, "shape.rmsNormEpsilon", unit: "(an epsilon)")
-        try positive(s.bytesPerWeight, "shape.bytesPerWeight", unit: "bytes")
-        try positive(s.bytesPerKVElement, "shape.bytesPerKVElement", unit: "bytes")
+        try positive(s.ropeTheta, "\(key).ropeTheta", unit: "(a base frequency)")
+        try positive(s.rmsNormEpsilon, "\(key).rmsNormEpsilon", unit: "(an epsilon)")
+        try positive(s.bytesPerWeight, "\(key).bytesPerWeight", unit: "bytes")
+        try positive(s.bytesPerKVElement, "\(key).bytesPerKVElement", unit: "bytes")
         for (i, layer) in s.denseLayers.enumerated() where !(0..<s.layerCount).contains(layer) {
-            throw fail("shape.denseLayers[\(i)]", "layer \(layer) is outside 0..<\(s.layerCount)",
+            throw fail("\(key).denseLayers[\(i)]", "layer \(layer) is outside 0..<\(s.layerCount)",
                        "list layer indices counted from 0")
         }
         guard Set(s.denseLayers).count == s.denseLayers.count else {
-            throw fail("shape.denseLayers", "lists a layer twice", "list each dense layer once")
+            throw fail("\(key).denseLayers", "lists a layer twice", "list each dense layer once")
         }
-        if let context = s.maxContextTokens { try count(context, "shape.maxContextTokens") }
+        if let context = s.maxContextTokens { try count(context, "\(key).maxContextTokens") }
+    }
+
+    func checkMeasuredFractions(_ p: ModelProfile) throws(ProfileError) {
         var seen = Set<[Int]>()
         for (i, point) in (p.measuredSampledFractions ?? []).enumerated() {
             let at = "measuredSampledFractions[\(i)]"
@@ -206,6 +215,30 @@ struct ProfileValidator {
         }
         try positive(p.sampledFractionCorrection, "sampledFractionCorrection", unit: "(a multiplier)")
         try nonEmpty(p.source, "source")
+    }
+
+    /// A plan file (`pigplan export --out`): every count within what pigplan plans, the
+    /// attention's parameters within the planner's ranges.
+    func check(_ plan: PlanFile) throws(ProfileError) {
+        try check(shape: plan.modelShape, "modelShape")
+        try count(plan.contextTokens, "contextTokens")
+        try count(plan.generatedTokens, "generatedTokens", atLeast: 0)
+        try count(plan.batch, "batch")
+        try count(plan.placement.cpuThreads, "placement.cpuThreads")
+        try count(plan.placement.cpuSockets, "placement.cpuSockets")
+        try count(plan.placement.extraDenseLayers, "placement.extraDenseLayers", atLeast: 0)
+        switch plan.attention {
+        case .dense: break
+        case .lshSampled(let p):
+            if let problem = LSHParameters.rangeProblem(k: p.hashBitsPerTable, l: p.tableCount, kName: "k", lName: "l") {
+                throw fail("attention", problem, "write the (K, L) of a plan, or export the plan again")
+            }
+        case .topK(let f):
+            try fraction(f, "attention.budgetFraction")
+        case .quest(let pageSize, let f):
+            try count(pageSize, "attention.pageSize")
+            try fraction(f, "attention.budgetFraction")
+        }
     }
 
     func check(_ p: EngineProfile) throws(ProfileError) {

@@ -15,8 +15,7 @@ public struct CalibrateCommand: ParsableCommand {
     public var importFile: String?
     @Option(help: "System profile the imported tables are merged into.")
     public var into: String?
-    @Option(help: "Profile folder the merged or measured system profile is written to (default: $\(ProfileStore.environmentVariable), else ~/.pigplan/profiles, which pigplan reads by default).")
-    public var profilesDir: String?
+    @OptionGroup public var profiles: ProfilesDirectoryOptions
     @Option(help: "Model profile whose shape the local measurements use (synthetic weights).")
     public var model: String = "llama-3.1-8b"
     @Option(parsing: .unconditional, help: "Layers of that model to run (the LM head and embedding are always there).")
@@ -35,7 +34,7 @@ public struct CalibrateCommand: ParsableCommand {
     }
 
     func outputDirectory() throws -> String {
-        guard let dir = ProfileStore.overlayDirectory(directory: profilesDir, environment: ProcessInfo.processInfo.environment,
+        guard let dir = ProfileStore.overlayDirectory(directory: profiles.profilesDirectory, environment: ProcessInfo.processInfo.environment,
                                                        existing: false) else {
             throw ValidationError("pass --profiles-dir DIR: the folder the system profile is written to (and read from with --profiles-dir DIR)")
         }
@@ -85,7 +84,7 @@ public struct CalibrateCommand: ParsableCommand {
             ("synthetic fractions", (costs?.syntheticSampledFractions ?? []).map { "(\($0.k), \($0.l)) \(Format.number($0.fraction * 100))%" }.joined(separator: ", ")),
             ("wrote", "\(cpuPath), \(systemPath)"),
         ]), terminator: "")
-        print("next: pigplan validate\(profilesDir.map { " --profiles-dir \($0)" } ?? "")   and   pigplan --hw local --model smollm2-135m --ctx 8k")
+        print("next: pigplan validate\(profiles.profilesDirectory.map { " --profiles-dir \($0)" } ?? "")   and   pigplan --hw local --model smollm2-135m --ctx 8k")
     }
 
     /// Writes `DIR/KIND/NAME.json` atomically.

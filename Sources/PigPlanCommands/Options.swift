@@ -40,13 +40,10 @@ public struct HardwareOptions: ParsableArguments {
     public var gpuMemory: Double?
     @Option(parsing: .unconditional, help: "Usable CPU memory, e.g. 512GB.", transform: Parse.bytes)
     public var cpuMemory: Double?
-    @Option(help: "Folder of profile files overriding the built-in ones (also \(ProfileStore.environmentVariable)).")
-    public var profilesDir: String?
+    @OptionGroup public var profiles: ProfilesDirectoryOptions
     public init() {}
 
-    public func store() throws -> ProfileStore {
-        try ProfileStore.load(directory: profilesDir, environment: ProcessInfo.processInfo.environment)
-    }
+    public func store() throws -> ProfileStore { try profiles.loadStore() }
 
     public func resolve(_ store: ProfileStore) throws -> Hardware {
         guard let hw else {
@@ -69,6 +66,11 @@ public struct WorkloadOptions: ParsableArguments {
     public var gen: Int = 128
     public init() {}
 
+    public func validate() throws {
+        guard ctx != nil else { throw ValidationError("pass --ctx, the context length per sequence (e.g. --ctx 96k)") }
+        guard gen >= 0 else { throw ValidationError("--gen \(gen): the generated token count cannot be negative") }
+    }
+
     public func resolve(_ store: ProfileStore) throws -> (ModelProfile, Workload) {
         let profile: ModelProfile
         if let modelConfig {
@@ -81,9 +83,38 @@ public struct WorkloadOptions: ParsableArguments {
             profile = try store.model(model)
         }
         guard let ctx else { throw ValidationError("pass --ctx, the context length per sequence (e.g. --ctx 96k)") }
-        guard gen >= 0 else { throw ValidationError("--gen \(gen): the generated token count cannot be negative") }
         return (profile, Workload(model: profile.shape, contextTokens: ctx.value, generatedTokens: gen))
     }
 }
 
 extension Schedule: ExpressibleByArgument {}
+
+/// The key budget of TopK / Quest (`run --budget`): a fraction of the hashed keys, or `match`,
+/// what LSH at the run's (K, L) samples on the same prompt (measured by a probe run first).
+public enum KeyBudget: Hashable, Sendable, ExpressibleByArgument, CustomStringConvertible {
+    case match
+    case fraction(Double)
+
+    public init?(argument: String) {
+        guard let budget = try? Self.parse(argument) else { return nil }
+        self = budget
+    }
+
+    /// `match` or a fraction in (0, 1]; the error names the option and the fix.
+    public static func parse(_ text: String) throws -> KeyBudget {
+        if text == "match" { return .match }
+        guard let f = Double(text), f > 0, f <= 1 else {
+            throw ValidationError("--budget \(text): give a fraction in (0, 1] or 'match'")
+        }
+        return .fraction(f)
+    }
+
+    /// The fixed fraction, nil for `match`.
+    public var fraction: Double? {
+        if case .fraction(let f) = self { return f }
+        return nil
+    }
+
+    public var description: String { fraction.map { "\($0)" } ?? "match" }
+    public var defaultValueDescription: String { description }
+}

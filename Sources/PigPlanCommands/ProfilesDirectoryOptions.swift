@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Profiles
 
-/// The option every `profiles` subcommand takes.
+/// `--profiles-dir`, declared once for every command that reads profiles (plan, export, run,
+/// calibrate, validate, profiles).
 public struct ProfilesDirectoryOptions: ParsableArguments {
     @Option(name: .customLong("profiles-dir"),
             help: ArgumentHelp("A directory of profile files that add to or replace the built-in ones.",

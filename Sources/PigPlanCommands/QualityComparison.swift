@@ -35,7 +35,7 @@ public struct QualityComparison: Codable, Sendable {
         guard let q = lsh.quality, let lshQuality = q.mode else {
             throw ExecutorError.invalidRequest(field: "quality", reason: "the LSH run measured no quality (prompt too short to hash?)")
         }
-        let budget = Double(command.budget) ?? lsh.measured.sampledFraction?.mean ?? 0.02
+        let budget = command.budget.fraction ?? lsh.measured.sampledFraction?.mean ?? 0.02
         progress.label = "run 2/2 (Quest)"
         let quest = try Executor.run(try command.request(mode: .quest(pageSize: command.pageSize, budgetFraction: budget), measureQuality: true, planFile: file),
                                      reusing: &cache, progress: progress.handler)

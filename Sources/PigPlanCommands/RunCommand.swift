@@ -36,8 +36,9 @@ public struct RunCommand: ParsableCommand {
     public var k: Int?
     @Option(parsing: .unconditional, help: "L, hash tables (lsh).")
     public var l: Int?
-    @Option(help: "Key budget of topk / quest: a fraction of the keys, or 'match' (what LSH (K, L) samples on the same run).")
-    public var budget: String = "match"
+    @Option(help: "Key budget of topk / quest: a fraction of the keys, or 'match' (what LSH (K, L) samples on the same run).",
+            transform: KeyBudget.parse)
+    public var budget: KeyBudget = .match
     @Option(parsing: .unconditional, help: "Quest page size in keys.")
     public var pageSize: Int = 16
     @Option(parsing: .unconditional, help: "Worker threads (default: the cores available).")
@@ -54,8 +55,7 @@ public struct RunCommand: ParsableCommand {
     public var compare = false
     @Option(help: "Output format: table or json.")
     public var format: OutputKind = .table
-    @Option(help: "Profile folder overriding the built-in ones.")
-    public var profilesDir: String?
+    @OptionGroup public var profiles: ProfilesDirectoryOptions
 
     public init() {}
 
@@ -71,16 +71,14 @@ public struct RunCommand: ParsableCommand {
         if pageSize < 1 { throw ValidationError("--page-size \(pageSize): must be at least 1") }
         if pageSize > 1 << 20 { throw ValidationError("--page-size \(pageSize): at most 1048576 keys per page") }
         if let problem = LSHParameters.rangeProblem(k: k, l: l) { throw ValidationError(problem) }
-        if budget != "match", !(Double(budget).map { $0 > 0 && $0 <= 1 } ?? false) {
-            throw ValidationError("--budget \(budget): give a fraction in (0, 1] or 'match'")
-        }
         if text != nil && gguf == nil { throw ValidationError("--text needs --gguf: synthetic weights have no tokenizer") }
+        if ctx == nil && text == nil && plan == nil { throw ValidationError("pass --ctx (prompt tokens), --text FILE or --plan FILE") }
         // Every accepted flag must mean something for the run asked for.
-        if budget != "match", !compare, let attention, attention == .dense || attention == .lsh {
+        if budget != .match, !compare, let attention, attention == .dense || attention == .lsh {
             throw ValidationError("--budget \(budget) sets the key budget of topk / quest; with --attention \(attention.rawValue) it would be ignored: drop it, or use --attention topk / quest (or --compare)")
         }
         if (k != nil || l != nil), let attention, !compare,
-           attention == .dense || ((attention == .topk || attention == .quest) && budget != "match") {
+           attention == .dense || ((attention == .topk || attention == .quest) && budget != .match) {
             throw ValidationError("--k / --l set LSH's tables (or, with --budget match, the budget probe); with --attention \(attention.rawValue)\(attention == .dense ? "" : " --budget \(budget)") they would be ignored: drop them")
         }
     }
@@ -113,7 +111,7 @@ public struct RunCommand: ParsableCommand {
         } else if let planFile, model == nil {
             weights = .synthetic(shape: planFile.modelShape, layers: layers, seed: seed)
         } else {
-            let store = try ProfileStore.load(directory: profilesDir, environment: ProcessInfo.processInfo.environment)
+            let store = try profiles.loadStore()
             weights = .synthetic(shape: try store.model(model ?? "llama-3.1-8b").shape, layers: layers, seed: seed)
         }
         let contextTokens = ctx?.value ?? planFile?.contextTokens
@@ -143,7 +141,7 @@ public struct RunCommand: ParsableCommand {
     }
 
     func mode(matched: Double?, planFile: PlanFile?) throws -> AttentionMode {
-        let fraction = Double(budget) ?? matched
+        let fraction = budget.fraction ?? matched
         switch attention {
         case .dense?: return .dense
         case .lsh?: return .lshSampled(lshParameters(planFile))
@@ -180,7 +178,7 @@ public struct RunCommand: ParsableCommand {
         let file = try planFile()
         var cache: Executor.LoadedWeights? = nil
         var probe: ExecutorReport? = nil
-        if (attention == .topk || attention == .quest) && Double(budget) == nil {
+        if (attention == .topk || attention == .quest) && budget == .match {
             progress.label = "LSH probe for the budget"
             probe = try Executor.run(try request(mode: .lshSampled(lshParameters(file)), measureQuality: false, planFile: file),
                                      reusing: &cache, progress: progress.handler)

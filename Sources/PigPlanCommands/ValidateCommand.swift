@@ -25,8 +25,7 @@ public struct ValidateCommand: ParsableCommand {
     public var quick = false
     @Option(help: "Folder for validation.csv, validation.json and validation.svg.")
     public var out: String = "pigplan-validation"
-    @Option(help: "Profile folder (default: $\(ProfileStore.environmentVariable), else ~/.pigplan/profiles).")
-    public var profilesDir: String?
+    @OptionGroup public var profiles: ProfilesDirectoryOptions
     @Flag(help: "Skip running the MILP's plan for the local profile.")
     public var noPlanCheck = false
     @Option(help: "Model whose shape to run as synthetic layers (default: the calibration's); another shape tests how the prediction transfers.")
@@ -43,7 +42,7 @@ public struct ValidateCommand: ParsableCommand {
 
     public func run() throws {
         guard steps >= 1, layers >= 1 else { throw ValidationError("--steps and --layers must be at least 1") }
-        let store = try ProfileStore.load(directory: profilesDir, environment: ProcessInfo.processInfo.environment)
+        let store = try profiles.loadStore()
         guard store.systems[hw] != nil else {
             throw ValidationError("no system profile '\(hw)': run `pigplan calibrate` first (it writes systems/local.json to ~/.pigplan/profiles or --profiles-dir)")
         }

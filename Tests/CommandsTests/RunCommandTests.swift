@@ -66,8 +66,7 @@ import Testing
         }
         #expect(message { _ = try RunCommand.parse(["--text", "x.txt"]) }.contains("--text needs --gguf"))
         #expect(message { _ = try RunCommand.parse(["--budget", "2"]) }.contains("--budget 2: give a fraction in (0, 1]"))
-        let noContext = try RunCommand.parse(["--model", "smollm2-135m"])
-        #expect(message { _ = try noContext.request(mode: .dense, measureQuality: false) }.contains("pass --ctx"))
+        #expect(message { _ = try RunCommand.parse(["--model", "smollm2-135m"]) }.contains("pass --ctx"))
         // A count written as a fraction is named by its key, not called invalid JSON.
         let export = dir.appendingPathComponent("plan.json")
         try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--out", export.path]).run()

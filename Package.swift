@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers (left uses right):
-//   pigplan -> PigPlanCommands -> { Optimizer, Profiles, Validation } -> CostModel -> Core
+//   pigplan -> PigPlanCommands (parse, call, render) -> Planning (requests, planner, baselines,
+//   reports) -> { Optimizer, Profiles, Validation } -> CostModel -> Core
 //   Optimizer -> Solver -> CGLPK (Debian libglpk-dev)
 //   Validation -> Executor -> { CKernels, Core }   (Executor never imports CostModel)
 let package = Package(
@@ -20,9 +21,10 @@ let package = Package(
         .target(
             name: "PigPlanCommands",
             dependencies: [
-                "Core", "CostModel", "Optimizer", "Profiles", "Executor", "Validation",
+                "Core", "CostModel", "Optimizer", "Planning", "Profiles", "Executor", "Validation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .target(name: "Planning", dependencies: ["Core", "CostModel", "Optimizer", "Profiles", "Executor", "Validation"]),
         .target(name: "Core"),
         .target(name: "CostModel", dependencies: ["Core"]),
         .systemLibrary(name: "CGLPK", path: "Sources/CGLPK", providers: [.apt(["libglpk-dev"])]),
@@ -39,7 +41,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Executor", dependencies: ["Core", "CKernels"]),
         .target(name: "Validation", dependencies: ["Core", "CostModel", "Executor"]),
-        .executableTarget(name: "planner-bench", dependencies: ["PigPlanCommands", "Optimizer", "Profiles", "CostModel", "Core"],
+        .executableTarget(name: "planner-bench", dependencies: ["PigPlanCommands", "Planning", "Optimizer", "Profiles", "CostModel", "Core"],
                           path: "Benchmarks/PlannerBench"),
         .target(name: "Fixtures", dependencies: ["Core", "CostModel"], path: "Tests/Fixtures"),
         // Kernel-vs-bandwidth and LSH-vs-dense ratios (not a test): swift build -c release --product executor-bench
@@ -52,7 +54,7 @@ let package = Package(
         // Golden/ holds reference outputs read by path (scripts/reference_smollm2.py writes them).
         .testTarget(name: "ExecutorTests", dependencies: ["Executor"], exclude: ["Golden"]),
         // Corpus/ holds inputs that once failed, read by path (CorpusTests).
-        .testTarget(name: "CommandsTests", dependencies: ["PigPlanCommands", "Executor"], exclude: ["Corpus"]),
+        .testTarget(name: "CommandsTests", dependencies: ["PigPlanCommands", "Planning", "Executor", "Validation"], exclude: ["Corpus"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "CostModel", "Core", "Executor"]),
     ],
     swiftLanguageModes: [.v6]

@@ -29,11 +29,81 @@ public struct SolverReport: Sendable, Hashable, Codable {
 
 /// Why nothing is feasible, in words a user can act on.
 public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The constraint that excludes the most promising option ("GPU memory", "CPU memory",
-    /// "latency", "accuracy floor", "solver").
-    public var bindingConstraint: String
-    public var explanation: String
-    public var description: String { explanation }
+    /// Why no option fits, with the amounts; the command line words the fix in its own flags.
+    public enum Reason: Sendable, Hashable {
+        /// No (K, L) of the grid samples the accuracy floor; the grid's most accurate option.
+        case accuracyFloor(floor: Double, mostAccurate: LSHParameters?, mostAccurateFraction: Double?)
+        /// The weights (plus the GPU's reserved bytes) alone exceed GPU memory.
+        case weightsExceedGPUMemory(weightBytes: Double, reservedBytes: Double, availableBytes: Double)
+        /// Every option needs more GPU memory at this batch.
+        case gpuMemory(batch: Int, leastBytes: Double, availableBytes: Double)
+        /// What does not grow with the context (weights on a CPU-only machine, the tables' bucket
+        /// ranges) already exceeds CPU memory.
+        case cpuMemoryWhateverTheContext(batch: Int, fixedBytes: Double, availableBytes: Double, weightsOnCPU: Bool, lsh: LSHParameters?)
+        /// KV cache and tables exceed CPU memory; about `contextTokensThatFit` would fit.
+        case cpuMemory(batch: Int, leastBytes: Double, availableBytes: Double, contextTokensThatFit: Int)
+        /// The fastest fitting configuration is slower than the step-time bound.
+        case latency(batch: Int, fastestSeconds: Double, boundSeconds: Double)
+        /// No batch in the allowed range fits.
+        case batch
+        /// GLPK ended without a solution.
+        case solver(String)
+    }
+    public var reason: Reason
+    /// The system the plan was for.
+    public var hardwareName: String
+    /// Model weight bytes (for the weights case).
+    public var modelWeightBytes: Double
+
+    public init(_ reason: Reason, hardwareName: String, modelWeightBytes: Double = 0) {
+        self.reason = reason
+        self.hardwareName = hardwareName
+        self.modelWeightBytes = modelWeightBytes
+    }
+
+    /// The constraint that excludes the most promising option.
+    public var bindingConstraint: String {
+        switch reason {
+        case .accuracyFloor: return "accuracy floor"
+        case .weightsExceedGPUMemory, .gpuMemory: return "GPU memory"
+        case .cpuMemoryWhateverTheContext, .cpuMemory: return "CPU memory"
+        case .latency: return "latency"
+        case .batch: return "batch"
+        case .solver: return "solver"
+        }
+    }
+
+    /// What rules the plan out, with the amounts (no remedy: callers word that in their terms).
+    public var facts: String {
+        switch reason {
+        case .accuracyFloor(let floor, let option, let fraction):
+            let detail = option.map { "the most accurate option in the grid, \($0), samples \(Self.percent(fraction ?? 0))" } ?? "the (K, L) grid is empty"
+            return "no (K, L) meets the accuracy floor of \(Self.percent(floor)) sampled: \(detail)"
+        case .weightsExceedGPUMemory(let weights, let reserved, let available):
+            return "the model's weights (\(Format.bytes(weights))) plus the GPU's reserved \(Format.bytes(reserved)) exceed the \(Format.bytes(available)) of GPU memory on \(hardwareName)"
+        case .gpuMemory(let batch, let least, let available):
+            return "at batch \(batch) every option needs at least \(Format.bytes(least)) of GPU memory (\(Format.bytes(available)) available)"
+        case .cpuMemoryWhateverTheContext(let batch, let fixed, let available, let weightsOnCPU, let lsh):
+            var parts: [String] = []
+            if weightsOnCPU { parts.append("the model's weights (\(Format.bytes(modelWeightBytes)))") }
+            if let lsh { parts.append("the hash tables' bucket ranges at (K, L) = \(lsh) (L x 2^K ranges per layer, KV head and sequence)") }
+            let what = parts.isEmpty ? "what does not depend on the context" : parts.joined(separator: " and ")
+            return "at batch \(batch) \(what) alone need \(Format.bytes(fixed)) of CPU memory, whatever the context, and \(hardwareName) has \(Format.bytes(available))"
+        case .cpuMemory(let batch, let least, let available, _):
+            return "at batch \(batch) the smallest option needs \(Format.bytes(least)) of CPU memory for KV cache and hash tables, and \(hardwareName) has \(Format.bytes(available))"
+        case .latency(let batch, let fastest, _):
+            return "the fastest configuration that fits takes \(Format.seconds(fastest)) per decode step at batch \(batch)"
+                + (fastest.isFinite ? "" : " (none fits)")
+        case .batch:
+            return "no batch size in the allowed range fits"
+        case .solver(let detail):
+            return detail
+        }
+    }
+
+    public var description: String { facts }
+
+    static func percent(_ x: Double) -> String { Format.number(x * 100) + "%" }
 }
 
 /// Chooses batch size, (K, L) and placement by maximizing decode tokens/s = B / T(B) over a
@@ -177,8 +247,8 @@ public struct PlanOptimizer: Sendable {
             guard result.status == .optimal || result.status == .feasible, let objective = result.objective else {
                 status = result.status
                 if best != nil { break }
-                throw Infeasibility(bindingConstraint: "solver",
-                                    explanation: "the MILP solver ended with '\(result.status.rawValue)': \(result.message ?? "no detail")")
+                throw Infeasibility(.solver("the MILP solver ended with '\(result.status.rawValue)': \(result.message ?? "no detail")"),
+                                    hardwareName: model.hardware.name)
             }
             status = result.status
             guard let chosen = pairs.indices.first(where: { result.values[yIndex[$0]] > 0.5 }) else { break }
@@ -190,7 +260,7 @@ public struct PlanOptimizer: Sendable {
             lambda = Double(batch) / seconds
         }
         guard let best else {
-            throw Infeasibility(bindingConstraint: "solver", explanation: "the MILP solver found no solution")
+            throw Infeasibility(.solver("the MILP solver found no solution"), hardwareName: model.hardware.name)
         }
         let candidate = pool[pairs[best.pair].0]
         var configuration = candidate.configuration

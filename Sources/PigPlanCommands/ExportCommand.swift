@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Foundation
+import Planning
 
 /// `pigplan export`: the chosen plan as the executor's input file, or as a command line for the
 /// MagicPIG reference implementation's benchmark.
@@ -26,7 +27,7 @@ public struct ExportCommand: ParsableCommand {
     public func run() throws {
         // A plan for the reference implementation is optimized for its kernels and orchestration.
         let request = try options.request(defaultEngine: target == .magicpig ? "magicpig" : "pigplan")
-        let report = try Planner.plan(request)
+        let report = try PlanCommand.report(for: request)
         switch target {
         case .magicpig:
             print(try Self.magicPIGCommand(report, request: request))

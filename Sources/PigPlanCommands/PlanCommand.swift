@@ -16,7 +16,7 @@ public struct PlanCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        let report = try Planner.plan(try options.request())
+        let report = try Self.report(for: try options.request())
         print(try PlanRenderer.render(report, format: format, explain: explain), terminator: "")
     }
 }

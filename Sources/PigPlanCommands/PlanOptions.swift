@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import CostModel
 import Optimizer
+import Planning
 import Profiles
 
 /// The decisions a user may fix or bound, shared by `plan` and `export`.
@@ -69,49 +70,31 @@ public struct PlanOptions: ParsableArguments {
     public init() {}
 
     public func request(defaultEngine: String = "pigplan") throws -> PlanRequest {
-        let engineName = decisions.engine ?? defaultEngine
         let store = try hardware.store()
         let hw = try hardware.resolve(store)
         let (profile, workload) = try self.workload.resolve(store)
-        let engine = try Planner.engine(named: engineName, store: store, hardware: hw)
-        var space = SearchSpace()
-        // Batch, K and L all fixed: evaluate that one configuration as MagicPIG runs it (its
-        // mandatory dense layers only, serial) unless placement flags say otherwise.
-        let evaluateOnly = decisions.batch != nil && decisions.k != nil && decisions.l != nil
-        if evaluateOnly {
-            space.schedules = [.serial]
-            space.extraDenseLayers = [0]
-        }
-        if let schedule = decisions.schedule { space.schedules = [schedule] }
-        if let extra = decisions.extraDenseLayers { space.extraDenseLayers = [extra] }
-        if let k = decisions.k { space.hashBits = [k] }
-        if let l = decisions.l { space.tableCounts = [l] }
-        space.batch = decisions.batch
-        space.maxBatch = max(decisions.maxBatch, decisions.batch ?? 1)
-        space.maxStepSeconds = decisions.maxLatency
-        space.threads = hardware.threads
-        space.sockets = hardware.sockets
-        // An explicit (K, L) or fraction is the user's choice: the tier floor does not apply.
-        let explicit = (decisions.k != nil && decisions.l != nil) || decisions.sampledFraction != nil
-        space.minSampledFraction = decisions.minSampledFraction ?? (explicit ? nil : decisions.quality.minSampledFraction)
-        switch decisions.attention {
-        case .dense?:
-            space.lsh = false
-            space.dense = true
-            space.kvDevices = hw.gpu == nil ? [.cpu] : [.gpu]
-        case .lsh?, nil:
-            break
-        }
-        let calibrationShape = try hw.calibration?.referenceModel.map { try store.model($0).shape }
-        var request = PlanRequest(
-            hardware: hw, model: profile, workload: workload, engineName: engineName, engine: engine, space: space,
-            sampledFractionOverride: decisions.sampledFraction, questBudgetFraction: decisions.questBudget,
-            calibrationShape: calibrationShape)
-        if decisions.compareEngines {
-            request.comparisonEngines = try store.names(of: .engine).filter { $0 != engineName }.map {
-                ($0, try Planner.engine(named: $0, store: store, hardware: hw))
-            }
-        }
-        return request
+        return try PlanRequest.resolve(store: store, hardware: hw, model: profile, workload: workload,
+                                       engineName: decisions.engine ?? defaultEngine, decisions: planDecisions)
+    }
+
+    /// The flags as the planner's decisions.
+    var planDecisions: PlanDecisions {
+        var d = PlanDecisions()
+        d.batch = decisions.batch
+        d.maxBatch = decisions.maxBatch
+        d.hashBits = decisions.k
+        d.tableCount = decisions.l
+        d.denseOnly = decisions.attention == .dense
+        d.maxStepSeconds = decisions.maxLatency
+        d.minSampledFraction = decisions.minSampledFraction
+        d.tierFloor = decisions.quality.minSampledFraction
+        d.sampledFractionOverride = decisions.sampledFraction
+        d.questBudgetFraction = decisions.questBudget
+        d.extraDenseLayers = decisions.extraDenseLayers
+        d.schedule = decisions.schedule
+        d.threads = hardware.threads
+        d.sockets = hardware.sockets
+        d.compareEngines = decisions.compareEngines
+        return d
     }
 }

@@ -1,6 +1,7 @@
 import Core
 import CostModel
 import Foundation
+import Planning
 
 /// Turns a `PlanReport` into text: an aligned table, JSON or CSV.
 public enum PlanRenderer {

@@ -3,6 +3,7 @@ import Core
 import Executor
 import Foundation
 import Profiles
+import Validation
 
 /// `pigplan run`: LSH-sampled (or dense, TopK, Quest) decoding on this CPU, measured.
 public struct RunCommand: ParsableCommand {
@@ -160,7 +161,11 @@ public struct RunCommand: ParsableCommand {
         let progress = RunProgress()
         defer { progress.done() }
         if compare {
-            let report = try QualityComparison.run(self, progress: progress)
+            let file = try planFile()
+            let report = try QualityComparison.run(
+                lsh: lshParameters(file), budgetFraction: budget.fraction, pageSize: pageSize,
+                request: { try request(mode: $0, measureQuality: true, planFile: file) },
+                progress: progress.handler, stage: { progress.label = $0 })
             print(format == .json ? try PlanRenderer.json(report) : report.table(), terminator: "")
             return
         }

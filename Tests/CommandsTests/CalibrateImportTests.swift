@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import Foundation
 import PigPlanCommands
+import Planning
 import Profiles
 import Testing
 

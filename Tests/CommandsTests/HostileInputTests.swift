@@ -3,6 +3,7 @@ import Core
 import Executor
 import Foundation
 import PigPlanCommands
+import Planning
 import Profiles
 import Testing
 

@@ -2,6 +2,7 @@ import Core
 import CostModel
 import Foundation
 import PigPlanCommands
+import Planning
 import Profiles
 import Testing
 

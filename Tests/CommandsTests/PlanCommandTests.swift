@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import Foundation
 import PigPlanCommands
+import Planning
 import Profiles
 import Testing
 
@@ -15,7 +16,7 @@ import Testing
     func errorMessage(_ arguments: [String]) -> String? {
         do {
             let options = try PlanOptions.parse(arguments)
-            _ = try Planner.plan(try options.request())
+            _ = try PlanCommand.report(for: try options.request())
             return nil
         } catch {
             return PigPlanCommand.message(for: error)

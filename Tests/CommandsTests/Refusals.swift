@@ -1,6 +1,7 @@
 import ArgumentParser
 import Executor
 import PigPlanCommands
+import Planning
 import Profiles
 import Testing
 

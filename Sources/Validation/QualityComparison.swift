@@ -26,19 +26,21 @@ public struct QualityComparison: Codable, Sendable {
     public var seed: UInt64
     public var rows: [Row]
 
-    static func run(_ command: RunCommand, progress: RunProgress) throws -> QualityComparison {
-        let file = try command.planFile()
+    /// Runs LSH at `lsh` (with dense and oracle TopK at its budget measured on the way), then
+    /// Quest at `budgetFraction` (default: what LSH sampled) with `pageSize`, on the requests
+    /// `request` makes for each mode (same weights, prompt and seed); `stage` names each run.
+    public static func run(lsh parameters: LSHParameters, budgetFraction: Double?, pageSize: Int,
+                           request: (AttentionMode) throws -> ExecutorRequest,
+                           progress: ExecutorProgressHandler? = nil, stage: (String) -> Void = { _ in }) throws -> QualityComparison {
         var cache: Executor.LoadedWeights? = nil
-        progress.label = "run 1/2 (LSH, dense, TopK)"
-        let lsh = try Executor.run(try command.request(mode: .lshSampled(command.lshParameters(file)), measureQuality: true, planFile: file),
-                                   reusing: &cache, progress: progress.handler)
+        stage("run 1/2 (LSH, dense, TopK)")
+        let lsh = try Executor.run(try request(.lshSampled(parameters)), reusing: &cache, progress: progress)
         guard let q = lsh.quality, let lshQuality = q.mode else {
             throw ExecutorError.invalidRequest(field: "quality", reason: "the LSH run measured no quality (prompt too short to hash?)")
         }
-        let budget = command.budget.fraction ?? lsh.measured.sampledFraction?.mean ?? 0.02
-        progress.label = "run 2/2 (Quest)"
-        let quest = try Executor.run(try command.request(mode: .quest(pageSize: command.pageSize, budgetFraction: budget), measureQuality: true, planFile: file),
-                                     reusing: &cache, progress: progress.handler)
+        let budget = budgetFraction ?? lsh.measured.sampledFraction?.mean ?? 0.02
+        stage("run 2/2 (Quest)")
+        let quest = try Executor.run(try request(.quest(pageSize: pageSize, budgetFraction: budget)), reusing: &cache, progress: progress)
         let d = Double(lsh.shape.headDim)
         let rowBytes = 2 * d * 2
         let span = Double(lsh.hashedSpanTokens)
@@ -54,28 +56,10 @@ public struct QualityComparison: Codable, Sendable {
             rows.append(row("topk", topK, keys: (topK.sampledFraction ?? budget) * span + exact, rate: Double.nan))
         }
         if let questQuality = quest.quality?.mode {
-            let pages = (span / Double(command.pageSize)).rounded(.up)
+            let pages = (span / Double(pageSize)).rounded(.up)
             rows.append(row("quest", questQuality, keys: quest.measured.keysTouchedPerQuery, extraBytes: pages * rowBytes,
                             rate: quest.measured.tokensPerSecond))
         }
         return QualityComparison(model: lsh.modelName, promptTokens: lsh.promptTokens, positions: q.positions, seed: lsh.seed, rows: rows)
-    }
-
-    public func table() -> String {
-        let out = "\(model), \(promptTokens) prompt tokens, \(positions) positions evaluated, seed \(seed)\n"
-        let header = ["mode", "keys", "perplexity", "agreement", "attn error", "keys/query", "KB/query"]
-        var lines = [header]
-        for r in rows {
-            lines.append([
-                r.mode + (r.attention.lsh.map { " \($0)" } ?? ""),
-                r.keyFraction.map { Format.number($0 * 100) + "%" } ?? "100%",
-                Format.number(r.perplexity),
-                Format.number(r.nextTokenAgreement * 100) + "%",
-                r.attentionRelativeL2Error.map { Format.number($0 * 100) + "%" } ?? "-",
-                r.keysPerQuery.map { Format.number($0) } ?? "-",
-                r.bytesPerQuery.map { Format.number($0 / 1024) } ?? "-",
-            ])
-        }
-        return out + PlanRenderer.columns(lines)
     }
 }

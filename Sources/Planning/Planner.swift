@@ -10,7 +10,7 @@ public enum PlanError: Error, CustomStringConvertible, Sendable {
     case invalid(String)
     public var description: String {
         switch self {
-        case .infeasible(let i): return "no feasible plan (\(i.bindingConstraint)): \(i.explanation)"
+        case .infeasible(let i): return "no feasible plan (\(i.bindingConstraint)): \(i.facts)"
         case .invalid(let s): return s
         }
     }
@@ -127,7 +127,7 @@ public enum Planner {
         } catch {
             let prefix = request.space.batch.map { "batch \($0) does not fit" } ?? "not even batch 1 fits"
             return .init(name: name, description: description, feasible: false, budgetFraction: budget,
-                         note: "\(prefix): \(error.explanation)")
+                         note: "\(prefix): \(error.facts)")
         }
     }
 }

@@ -1,0 +1,39 @@
+import Core
+import Optimizer
+import Planning
+
+extension Infeasibility {
+    /// What would lift the constraint, in this command line's flags.
+    var remedy: String {
+        switch reason {
+        case .accuracyFloor:
+            return "Lower --min-sampled-fraction (or --quality), or allow smaller K / larger L with --k / --l."
+        case .weightsExceedGPUMemory:
+            return "Use a GPU with more memory, raise --gpu-memory if it was capped, or plan a smaller model."
+        case .gpuMemory:
+            return "Lower --ctx or --batch, or use a GPU with more memory."
+        case .cpuMemoryWhateverTheContext:
+            return "Use a smaller K or L (--k / --l), or raise --cpu-memory if the host has more."
+        case .cpuMemory(_, _, _, let fit):
+            return "Lower --ctx to about \(TokenCount(fit)) or below, raise --cpu-memory if the host has more, or use more sockets."
+        case .latency(_, let fastest, let bound):
+            return "That is above --max-latency \(Format.seconds(bound)). Raise --max-latency to at least \(Format.seconds(fastest)), shorten --ctx, or use faster hardware."
+        case .batch:
+            return "Check --batch and --max-batch."
+        case .solver:
+            return "Report this with the command line: the solver should always find the incumbent."
+        }
+    }
+
+    /// The whole message a command prints.
+    var commandLineMessage: String { "no feasible plan (\(bindingConstraint)): \(facts). \(remedy)" }
+}
+
+extension PlanCommand {
+    /// The planner's report for `request`; infeasibility is worded in the command line's flags.
+    public static func report(for request: PlanRequest) throws -> PlanReport {
+        do { return try Planner.plan(request) } catch PlanError.infeasible(let infeasibility) {
+            throw PlanError.invalid(infeasibility.commandLineMessage)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Core
+import CostModel
+import Optimizer
+import Profiles
+
+/// The decisions a user fixes or bounds (the `plan` and `export` flags as plain values); the
+/// rest is the optimizer's.
+public struct PlanDecisions: Sendable, Hashable {
+    public var batch: Int?
+    public var maxBatch = 1024
+    /// K and L, when fixed.
+    public var hashBits: Int?
+    public var tableCount: Int?
+    /// Dense attention only (the GPU-only baseline when there is a GPU).
+    public var denseOnly = false
+    public var maxStepSeconds: Double?
+    /// Accuracy floor on the sampled fraction; nil takes `tierFloor` unless (K, L) or the
+    /// fraction is the user's own.
+    public var minSampledFraction: Double?
+    public var tierFloor = 0.02
+    public var sampledFractionOverride: Double?
+    public var questBudgetFraction: Double?
+    public var extraDenseLayers: Int?
+    public var schedule: Schedule?
+    public var threads: Int?
+    public var sockets: Int?
+    public var compareEngines = false
+
+    public init() {}
+
+    /// The optimizer's space for these decisions on `hardware`.
+    public func searchSpace(on hardware: Hardware) -> SearchSpace {
+        var space = SearchSpace()
+        // Batch, K and L all fixed: evaluate that one configuration as MagicPIG runs it (its
+        // mandatory dense layers only, serial) unless placement decisions say otherwise.
+        if batch != nil && hashBits != nil && tableCount != nil {
+            space.schedules = [.serial]
+            space.extraDenseLayers = [0]
+        }
+        if let schedule { space.schedules = [schedule] }
+        if let extraDenseLayers { space.extraDenseLayers = [extraDenseLayers] }
+        if let hashBits { space.hashBits = [hashBits] }
+        if let tableCount { space.tableCounts = [tableCount] }
+        space.batch = batch
+        space.maxBatch = max(maxBatch, batch ?? 1)
+        space.maxStepSeconds = maxStepSeconds
+        space.threads = threads
+        space.sockets = sockets
+        // An explicit (K, L) or fraction is the user's choice: the tier floor does not apply.
+        let explicit = (hashBits != nil && tableCount != nil) || sampledFractionOverride != nil
+        space.minSampledFraction = minSampledFraction ?? (explicit ? nil : tierFloor)
+        if denseOnly {
+            space.lsh = false
+            space.dense = true
+            space.kvDevices = hardware.gpu == nil ? [.cpu] : [.gpu]
+        }
+        return space
+    }
+}
+
+extension PlanRequest {
+    /// The request for `decisions` on resolved hardware and model, with the engine `engineName`
+    /// and, when asked, every other engine of `store` to compare with.
+    public static func resolve(store: ProfileStore, hardware: Hardware, model: ModelProfile, workload: Workload,
+                               engineName: String, decisions: PlanDecisions) throws -> PlanRequest {
+        let engine = try Planner.engine(named: engineName, store: store, hardware: hardware)
+        let calibrationShape = try hardware.calibration?.referenceModel.map { try store.model($0).shape }
+        var request = PlanRequest(
+            hardware: hardware, model: model, workload: workload, engineName: engineName, engine: engine,
+            space: decisions.searchSpace(on: hardware), sampledFractionOverride: decisions.sampledFractionOverride,
+            questBudgetFraction: decisions.questBudgetFraction, calibrationShape: calibrationShape)
+        if decisions.compareEngines {
+            request.comparisonEngines = try store.names(of: .engine).filter { $0 != engineName }.map {
+                ($0, try Planner.engine(named: $0, store: store, hardware: hardware))
+            }
+        }
+        return request
+    }
+}

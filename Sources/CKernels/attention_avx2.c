@@ -19,9 +19,9 @@ PP_AVX2 static inline float dot_avx2(const float *a, const float *b, size_t d) {
 }
 
 PP_AVX2 static void attend_avx2_per_key(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
-                                size_t ld, const int32_t *idx, size_t r0, size_t count,
-                                const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
-                                float *l, float *acc) {
+                                        size_t ld, const int32_t *idx, size_t r0, size_t count,
+                                        const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
+                                        float *l, float *acc) {
     float kr[PP_MAX_HEAD_DIM], vr[PP_MAX_HEAD_DIM];
     for (size_t j = 0; j < count; j++) {
         int64_t row = idx ? (int64_t)idx[j] : (int64_t)(r0 + j);
@@ -49,7 +49,7 @@ PP_AVX2 static void attend_avx2_per_key(const float *q, size_t G, size_t d, cons
 }
 
 PP_AVX2 void pp_scores_avx2(const float *q, size_t G, size_t d, const uint16_t *K, size_t ld,
-                                size_t r0, size_t r1, float *s, size_t ldS) {
+                            size_t r0, size_t r1, float *s, size_t ldS) {
     float kr[PP_MAX_HEAD_DIM];
     for (size_t r = r0; r < r1; r++) {
         row_f32_avx2(K + r * ld, d, kr);

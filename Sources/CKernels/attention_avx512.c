@@ -199,14 +199,14 @@ static const attend_fn attend_table[8][3] = {
 };
 
 PP_AVX512 void pp_attend_avx512(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
-                          size_t ld, const int32_t *idx, size_t r0, size_t count,
-                          const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
-                          float *l, float *acc) {
+                                size_t ld, const int32_t *idx, size_t r0, size_t count,
+                                const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
+                                float *l, float *acc) {
     attend_table[G - 1][head_dim_variant(d)](q, d, K, V, ld, idx, r0, count, headMask, corr, m, l, acc);
 }
 
 PP_AVX512 void pp_scores_avx512(const float *q, size_t G, size_t d, const uint16_t *K,
-                                    size_t ld, size_t r0, size_t r1, float *s, size_t ldS) {
+                                size_t ld, size_t r0, size_t r1, float *s, size_t ldS) {
     const size_t chunks = d / 16;
     for (size_t r = r0; r < r1; r++) {
         const uint16_t *kp = K + r * ld;

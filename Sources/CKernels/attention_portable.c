@@ -3,9 +3,9 @@
 #include "attention_internal.h"
 
 void pp_attend_portable(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
-                          size_t ld, const int32_t *idx, size_t r0, size_t count,
-                          const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
-                          float *l, float *acc) {
+                        size_t ld, const int32_t *idx, size_t r0, size_t count,
+                        const uint8_t *headMask, const pp_sampling_correction *corr, float *m,
+                        float *l, float *acc) {
     float kr[PP_MAX_HEAD_DIM], vr[PP_MAX_HEAD_DIM];
     for (size_t j = 0; j < count; j++) {
         int64_t row = idx ? (int64_t)idx[j] : (int64_t)(r0 + j);
@@ -38,7 +38,7 @@ void pp_attend_portable(const float *q, size_t G, size_t d, const uint16_t *K, c
 }
 
 void pp_scores_portable(const float *q, size_t G, size_t d, const uint16_t *K, size_t ld,
-                          size_t r0, size_t r1, float *s, size_t ldS) {
+                        size_t r0, size_t r1, float *s, size_t ldS) {
     float kr[PP_MAX_HEAD_DIM];
     for (size_t r = r0; r < r1; r++) {
         const uint16_t *kp = K + r * ld;

@@ -37,7 +37,7 @@ public struct RunCommand: ParsableCommand {
     public var k: Int?
     @Option(parsing: .unconditional, help: "L, hash tables (lsh).")
     public var l: Int?
-    @Option(help: "Key budget of topk / quest: a fraction of the keys, or 'match' (what LSH (K, L) samples on the same run).",
+    @Option(help: "Key budget of topk / quest: a fraction of the keys, or 'match' (what LSH (K, L) samples on the same run; the default).",
             transform: KeyBudget.parse)
     public var budget: KeyBudget = .match
     @Option(parsing: .unconditional, help: "Quest page size in keys.")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// (K, L): K sign bits per SimHash table and L tables. A key is sampled when its code equals the
 /// query's in at least two of the L tables (MagicPIG's two-hit rule).
 public struct LSHParameters: Codable, Sendable, Hashable, CustomStringConvertible {

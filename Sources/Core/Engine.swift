@@ -1,3 +1,5 @@
+import Foundation
+
 /// How efficiently a runtime's kernels and orchestration use the hardware (Profiles/engines/).
 /// `pigplan` is this project's executor; `magicpig` the reference implementation.
 public struct EngineParameters: Codable, Sendable, Hashable {

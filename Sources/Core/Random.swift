@@ -1,3 +1,5 @@
+import Foundation
+
 /// SplitMix64: a small seeded generator; every random thing in pigplan takes a seed.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     public var state: UInt64

@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 // Device timings as work x units x schedule. Each type describes how one kind of kernel spends
 // time on one device; the cost model builds each once (from the engine, the hardware and the

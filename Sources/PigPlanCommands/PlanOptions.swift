@@ -21,7 +21,7 @@ public struct DecisionOptions: ParsableArguments {
     public var minSampledFraction: Double?
     @Option(help: "Named accuracy floor: fast (1% sampled), balanced (2%), accurate (4%).")
     public var quality: QualityTier = .balanced
-    @Option(help: "Runtime whose kernels will run the plan (see `pigplan profiles list`): pigplan (default) or magicpig; `export --target magicpig` defaults to magicpig.")
+    @Option(help: "Runtime whose kernels will run the plan (see `pigplan profiles list`): magicpig (the reference implementation; the default with a GPU) or pigplan (this package's CPU kernels; the default on a CPU-only system, and a what-if beside magicpig).")
     public var engine: String?
     @Option(parsing: .unconditional, help: "Use this sampled fraction instead of the model (measured on your model and data).")
     public var sampledFraction: Double?
@@ -69,12 +69,20 @@ public struct PlanOptions: ParsableArguments {
     @OptionGroup(title: "Decisions") public var decisions: DecisionOptions
     public init() {}
 
-    public func request(defaultEngine: String = "pigplan") throws -> PlanRequest {
+    /// The request the flags describe. The engine is `--engine`, else `defaultEngine`, else the
+    /// runtime a user can run today: the MagicPIG reference (`magicpig`) on a system with a GPU,
+    /// pigplan's own executor on a CPU-only one. With the reference chosen by default, pigplan's
+    /// kernels are predicted beside it as a what-if.
+    public func request(defaultEngine: String? = nil, lshOnly: Bool = false) throws -> PlanRequest {
         let store = try hardware.store()
         let hw = try hardware.resolve(store)
         let (profile, workload) = try self.workload.resolve(store)
+        var d = planDecisions
+        if lshOnly { d.lshOnly = true }
+        let engineName = decisions.engine ?? defaultEngine ?? (hw.gpu != nil ? "magicpig" : "pigplan")
+        if decisions.engine == nil, engineName == "magicpig" { d.whatIfEngines = ["pigplan"] }
         return try PlanRequest.resolve(store: store, hardware: hw, model: profile, workload: workload,
-                                       engineName: decisions.engine ?? defaultEngine, decisions: planDecisions)
+                                       engineName: engineName, decisions: d)
     }
 
     /// The flags as the planner's decisions.
@@ -95,6 +103,8 @@ public struct PlanOptions: ParsableArguments {
         d.threads = hardware.threads
         d.sockets = hardware.sockets
         d.compareEngines = decisions.compareEngines
+        d.lshOnly = decisions.attention == .lsh
+        d.questMayWin = decisions.quality == .fast && decisions.minSampledFraction == nil
         return d
     }
 }

@@ -17,16 +17,26 @@ public enum PlanRenderer {
     public static func json<T: Encodable>(_ value: T) throws -> String { try prettyJSON(value) + "\n" }
 
     static func csv(_ r: PlanReport) -> String {
-        var lines = ["name,feasible,batch,k,l,tokensPerSecond,stepSeconds,gpuBytes,cpuBytes"]
+        // The plan (kind = the winner), then the best plan of every other kind.
+        var lines = ["name,kind,feasible,batch,k,l,tokensPerSecond,stepSeconds,gpuBytes,cpuBytes"]
         lines.append([
-            "plan", "true", "\(r.plan.batch)", r.plan.k.map(String.init) ?? "", r.plan.l.map(String.init) ?? "",
+            "plan", r.plan.kind, "true", "\(r.plan.batch)", r.plan.k.map(String.init) ?? "", r.plan.l.map(String.init) ?? "",
             "\(r.prediction.tokensPerSecond)", "\(r.prediction.stepSeconds)", "\(r.memory.gpuBytes)", "\(r.memory.cpuBytes)",
         ].joined(separator: ","))
-        for b in r.baselines {
-            lines.append([b.name, "\(b.feasible)", b.batch.map(String.init) ?? "", "", "",
+        for b in r.bestByKind where b.name != r.plan.kind {
+            lines.append([b.name, b.name, "\(b.feasible)", b.batch.map(String.init) ?? "", "", "",
                           b.tokensPerSecond.map { "\($0)" } ?? "", b.stepSeconds.map { "\($0)" } ?? "", "", ""].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The runtime an engine name stands for, in words.
+    static func runtime(_ engine: String) -> String {
+        switch engine {
+        case "magicpig": return "MagicPIG reference implementation (engine magicpig)"
+        case "pigplan": return "pigplan executor's CPU kernels (engine pigplan)"
+        default: return "engine \(engine)"
+        }
     }
 
     static func placementText(_ r: PlanReport) -> String {
@@ -49,13 +59,16 @@ public enum PlanRenderer {
         var out = ""
         let c = r.context
         let machine = [c.gpu, "\(c.sockets) x \(c.cpu)"].compactMap { $0 }.joined(separator: " + ")
-        out += "pigplan: \(c.model) on \(c.hardware) (\(machine), \(c.threads) threads\(c.calibrated ? ", calibrated" : "")), context \(TokenCount(c.contextTokens)), \(c.generatedTokens) generated, engine \(r.plan.engine)\n\n"
-        let mode = r.plan.attention == "lsh" ? "MagicPIG LSH (K, L) = (\(r.plan.k ?? 0), \(r.plan.l ?? 0))" : r.plan.attention
+        out += "pigplan: \(c.model) on \(c.hardware) (\(machine), \(c.threads) threads\(c.calibrated ? ", calibrated" : "")), context \(TokenCount(c.contextTokens)), \(c.generatedTokens) generated\n"
+        out += "predicted for the \(runtime(r.plan.engine)) runtime\n\n"
+        let winner = r.bestByKind.first { $0.name == r.plan.kind }
+        let mode = r.plan.attention == "lsh" ? "MagicPIG LSH (K, L) = (\(r.plan.k ?? 0), \(r.plan.l ?? 0))" : (winner?.description ?? r.plan.attention)
         var rows: [(String, String)] = [
             ("plan", "\(mode), batch \(r.plan.batch)"),
             ("placement", placementText(r)),
             ("throughput", "\(Format.number(r.prediction.tokensPerSecond)) tokens/s"),
-            ("step time", "\(Format.seconds(r.prediction.stepSeconds)) per token (\(r.prediction.schedule.rawValue); \(c.gpu == nil ? "projections" : "GPU side") \(Format.seconds(r.prediction.gpuSideSeconds)), \(c.gpu == nil ? "attention" : "CPU side") \(Format.seconds(r.prediction.cpuSideSeconds)))"),
+            ("step time", "\(Format.seconds(r.prediction.stepSeconds)) per token (\(r.prediction.schedule.rawValue); \(c.gpu == nil ? "projections" : "GPU side") \(Format.seconds(r.prediction.gpuSideSeconds))"
+                + (r.prediction.cpuSideSeconds > 0 ? ", \(c.gpu == nil ? "attention" : "CPU side") \(Format.seconds(r.prediction.cpuSideSeconds)))" : ")")),
             ("time to first token", Format.seconds(r.prediction.timeToFirstTokenSeconds) + (r.plan.batch > 1 ? " (prefill of the whole batch)" : "")),
         ]
         if let f = r.prediction.sampledFraction {
@@ -63,6 +76,16 @@ public enum PlanRenderer {
         }
         if c.gpu != nil { rows.append(("GPU memory", "\(Format.bytes(r.memory.gpuBytes)) of \(Format.bytes(r.memory.gpuAvailableBytes))")) }
         rows.append(("CPU memory", "\(Format.bytes(r.memory.cpuBytes)) of \(Format.bytes(r.memory.cpuAvailableBytes))"))
+        if r.plan.kind != "lsh", let lsh = r.bestByKind.first(where: { $0.name == "lsh" }) {
+            if lsh.feasible, let rate = lsh.tokensPerSecond, let batch = lsh.batch {
+                rows.append(("best LSH plan", "\(lsh.description), batch \(batch): \(Format.number(rate)) tokens/s; the plan above is \(Format.number(r.prediction.tokensPerSecond / rate))x faster"))
+            } else {
+                rows.append(("best LSH plan", "infeasible: \(lsh.note ?? "")"))
+            }
+        }
+        for what in r.engineComparison ?? [] where r.plan.engine == "magicpig" && what.engine == "pigplan" && r.plan.kind == "lsh" {
+            rows.append(("what-if", "with pigplan's own CPU kernels (runnable today only in `pigplan run`): \(Format.number(what.tokensPerSecond)) tokens/s"))
+        }
         out += aligned(rows)
 
         if explain {
@@ -88,25 +111,27 @@ public enum PlanRenderer {
             ].filter { $0.1 != "0 B" })
         }
 
-        out += "\nbaselines on the same hardware\n"
+        out += "\nthe best plan of each kind on the same hardware\n"
         var baselineRows: [(String, String)] = []
-        for b in r.baselines {
+        for b in r.bestByKind where b.name != r.plan.kind {
             var name = "  " + b.description
             if let f = b.budgetFraction { name += ", \(Format.number(f * 100))% budget" }
             if b.feasible, let rate = b.tokensPerSecond, let batch = b.batch {
-                baselineRows.append((name, "\(Format.number(rate)) tokens/s at batch \(batch)"))
+                baselineRows.append((name, "\(Format.number(rate)) tokens/s at batch \(batch)" + (b.name == "quest" && r.plan.kind != "quest" ? " (a quality baseline: wins only with --quality fast)" : "")))
             } else {
                 baselineRows.append((name, "infeasible: \(b.note ?? "")"))
             }
         }
         baselineRows.append(("  this plan", "\(Format.number(r.prediction.tokensPerSecond)) tokens/s at batch \(r.plan.batch)"
-                             + (r.speedupOverBestBaseline.map { ", \(Format.number($0))x the best baseline" } ?? "")))
+                             + (r.speedupOverBestBaseline.map { ", \(Format.number($0))x the next best kind" } ?? "")))
         out += aligned(baselineRows)
         if let speedup = r.speedupOverBestBaseline, speedup < 1,
-           let best = r.baselines.filter({ $0.feasible && $0.name != "quest" }).max(by: { ($0.tokensPerSecond ?? 0) < ($1.tokensPerSecond ?? 0) }) {
-            out += "verdict: on this hardware \(best.description) is faster (\(Format.number(1 / speedup))x); LSH sampling pays off with a longer context, a smaller GPU or a host with more memory bandwidth.\n"
+           let best = r.bestByKind.filter({ $0.feasible && $0.name != "quest" && $0.name != r.plan.kind }).max(by: { ($0.tokensPerSecond ?? 0) < ($1.tokensPerSecond ?? 0) }) {
+            out += "verdict: on this hardware \(best.description) is faster (\(Format.number(1 / speedup))x); the attention was fixed by the flags (drop --attention, --k and --l to let the planner choose).\n"
         }
-        if let comparison = r.engineComparison {
+        // The what-if row above is not repeated as a comparison of its own.
+        if let comparison = r.engineComparison?.filter({ !(r.plan.engine == "magicpig" && $0.engine == "pigplan") || r.engineComparison!.count > 1 }),
+           !comparison.isEmpty {
             out += "\nthe same configuration on other engines\n"
             out += aligned(comparison.map { ("  " + $0.engine, "\(Format.number($0.tokensPerSecond)) tokens/s, \(Format.seconds($0.stepSeconds)) per step") })
         }

@@ -25,6 +25,15 @@ public struct PlanDecisions: Sendable, Hashable {
     public var threads: Int?
     public var sockets: Int?
     public var compareEngines = false
+    /// LSH only (`--attention lsh`); K or L fixed also means LSH.
+    public var lshOnly = false
+    /// Quest pages may win (the `fast` tier).
+    public var questMayWin = false
+    /// Engines predicted beside the chosen one as a what-if (pigplan's kernels on a GPU system).
+    public var whatIfEngines: [String] = []
+
+    /// The user fixed the kind of attention.
+    public var attentionFixed: Bool { denseOnly || lshOnly || hashBits != nil || tableCount != nil }
 
     public init() {}
 
@@ -69,10 +78,11 @@ extension PlanRequest {
             hardware: hardware, model: model, workload: workload, engineName: engineName, engine: engine,
             space: decisions.searchSpace(on: hardware), sampledFractionOverride: decisions.sampledFractionOverride,
             questBudgetFraction: decisions.questBudgetFraction, calibrationShape: calibrationShape)
-        if decisions.compareEngines {
-            request.comparisonEngines = try store.names(of: .engine).filter { $0 != engineName }.map {
-                ($0, try Planner.engine(named: $0, store: store, hardware: hardware))
-            }
+        request.attentionFixed = decisions.attentionFixed
+        request.questMayWin = decisions.questMayWin
+        let others = decisions.compareEngines ? store.names(of: .engine) : decisions.whatIfEngines
+        request.comparisonEngines = try others.filter { $0 != engineName }.map {
+            ($0, try Planner.engine(named: $0, store: store, hardware: hardware))
         }
         return request
     }

@@ -18,6 +18,8 @@ public struct PlanReport: Codable, Sendable {
         public var engine: String
         public var denseLayers: Int
         public var sparseLayers: Int
+        /// Which kind won: lsh, gpu-only, cpu-kv-dense or quest (a row of `bestByKind`).
+        public var kind: String
     }
     public struct Prediction: Codable, Sendable {
         public var tokensPerSecond: Double
@@ -89,6 +91,8 @@ public struct PlanReport: Codable, Sendable {
     public var solver: SolverSection
     /// Other engines' predictions for the same configuration (`--compare-engines`).
     public var engineComparison: [EngineComparison]?
+    /// The best plan of each kind (lsh first, then the baselines), feasible or with why not.
+    public var bestByKind: [Baseline]
 
     public struct EngineComparison: Codable, Sendable {
         public var engine: String

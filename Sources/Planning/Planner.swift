@@ -29,8 +29,14 @@ public struct PlanRequest: Sendable {
     public var questBudgetFraction: Double?
     public var questPageSize: Int = 16
     public var calibrationShape: ModelShape?
-    /// Other engines to predict the chosen configuration with (`--compare-engines`).
+    /// Other engines to predict the chosen configuration with (`--compare-engines`, and the
+    /// what-if of pigplan's own kernels beside the default engine on a GPU system).
     public var comparisonEngines: [(String, EngineParameters)] = []
+    /// The user fixed the attention (`--attention`, or K and L): only that kind may win.
+    public var attentionFixed = false
+    /// Quest pages may win the plan (its accuracy at a small budget is below LSH's on
+    /// aggregation tasks, so only the `fast` quality tier lets it).
+    public var questMayWin = false
 
     public func costModel(engine: EngineParameters? = nil) -> DecodeCostModel {
         DecodeCostModel(hardware: hardware, workload: workload, engine: engine ?? self.engine,
@@ -49,26 +55,54 @@ public enum Planner {
         return profile.parameters
     }
 
+    /// The best plan of any kind: the LSH plan of the request's space, GPU-only dense attention,
+    /// dense attention over a CPU KV cache, and (where the quality tier allows) Quest pages, each
+    /// at its best batch; the fastest feasible one is the plan unless the request fixes the
+    /// attention. The others stay in the report as rows (`bestByKind`).
     public static func plan(_ request: PlanRequest) throws -> PlanReport {
         let model = request.costModel()
-        let optimizer = PlanOptimizer(model: model, space: request.space)
-        let best: OptimizedPlan
-        do { best = try optimizer.optimize() } catch { throw PlanError.infeasible(error) }
-        let config = best.configuration
-        let cost = best.cost
+        let lsh: Result<OptimizedPlan, Infeasibility>
+        do { lsh = .success(try PlanOptimizer(model: model, space: request.space).optimize()) } catch { lsh = .failure(error) }
+        let lshRate = (try? lsh.get())?.cost
 
-        var baselines = [
+        var kinds: [(baseline: PlanReport.Baseline, plan: OptimizedPlan?)] = [
             baseline(request, name: "gpu-only", description: "GPU-only full attention (KV cache in GPU memory)",
                      attention: .dense, device: .gpu),
             baseline(request, name: "cpu-kv-dense", description: "KV cache in CPU memory, dense CPU attention",
                      attention: .dense, device: .cpu),
         ]
-        let questBudget = request.questBudgetFraction ?? cost.sampledFraction ?? 0.05
-        baselines.append(baseline(
+        let questBudget = request.questBudgetFraction ?? lshRate?.sampledFraction ?? 0.05
+        kinds.append(baseline(
             request, name: "quest", description: "Quest page selection on the GPU (page \(request.questPageSize))",
             attention: .quest(pageSize: request.questPageSize, budgetFraction: questBudget), device: .gpu))
 
-        let rivals = baselines.filter { $0.name != "quest" && $0.feasible }.compactMap(\.tokensPerSecond)
+        // The winner: the LSH plan, or a faster kind the request lets win.
+        var best: (name: String, plan: OptimizedPlan)? = (try? lsh.get()).map { ("lsh", $0) }
+        if !request.attentionFixed {
+            for kind in kinds where kind.baseline.feasible && (kind.baseline.name != "quest" || request.questMayWin) {
+                guard let plan = kind.plan else { continue }
+                if best == nil || plan.cost.tokensPerSecond > best!.plan.cost.tokensPerSecond { best = (kind.baseline.name, plan) }
+            }
+        }
+        guard let best else {
+            if case .failure(let error) = lsh { throw PlanError.infeasible(error) }
+            throw PlanError.invalid("no feasible plan of any kind")
+        }
+        let config = best.plan.configuration
+        let cost = best.plan.cost
+
+        let lshSummary: PlanReport.Baseline
+        switch lsh {
+        case .success(let p):
+            lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling, (K, L) = \(p.configuration.attention.lsh.map { "\($0)" } ?? "-")",
+                               feasible: true, batch: p.configuration.batch, tokensPerSecond: p.cost.tokensPerSecond,
+                               stepSeconds: p.cost.stepSeconds, budgetFraction: nil, note: nil)
+        case .failure(let e):
+            lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling", feasible: false, budgetFraction: nil, note: e.facts)
+        }
+        let byKind = [lshSummary] + kinds.map(\.baseline)
+        // Rivals of the winner: every other feasible kind but Quest (a quality baseline).
+        let rivals = byKind.filter { $0.name != best.name && $0.name != "quest" && $0.feasible }.compactMap(\.tokensPerSecond)
         let speedup = rivals.max().map { cost.tokensPerSecond / $0 }
 
         let comparisons = request.comparisonEngines.map { (name, engine) in
@@ -83,7 +117,7 @@ public enum Planner {
                            generatedTokens: request.workload.generatedTokens, calibrated: hw.calibration != nil),
             plan: .init(attention: config.attention.name, mode: config.attention, batch: config.batch, k: config.attention.lsh?.hashBitsPerTable,
                         l: config.attention.lsh?.tableCount, placement: config.placement, engine: request.engineName,
-                        denseLayers: model.denseLayerCount(config), sparseLayers: model.sparseLayerCount(config)),
+                        denseLayers: model.denseLayerCount(config), sparseLayers: model.sparseLayerCount(config), kind: best.name),
             prediction: .init(tokensPerSecond: cost.tokensPerSecond, stepSeconds: cost.stepSeconds,
                               timeToFirstTokenSeconds: model.prefillSeconds(config, batch: Double(config.batch)),
                               schedule: cost.schedule, gpuSideSeconds: cost.gpuSideSeconds, cpuSideSeconds: cost.cpuSideSeconds,
@@ -93,17 +127,19 @@ public enum Planner {
                               keysPerQuery: cost.keysPerQuery),
             memory: .init(gpuBytes: cost.memory.gpuBytes, cpuBytes: cost.memory.cpuBytes,
                           gpuAvailableBytes: hw.gpuMemoryBytes, cpuAvailableBytes: hw.cpuMemoryBytes, detail: cost.memory),
-            baselines: baselines, speedupOverBestBaseline: speedup,
-            solver: .init(status: best.solver.status.rawValue, seconds: best.solver.seconds, modelSeconds: best.solver.modelSeconds, method: best.solver.method,
-                          iterations: best.solver.iterations, options: best.solver.options, segments: best.solver.segments, segmentsInProgram: best.solver.segmentsInProgram,
-                          variables: best.solver.variables, constraints: best.solver.constraints),
-            engineComparison: comparisons.isEmpty ? nil : comparisons)
+            baselines: kinds.map(\.baseline), speedupOverBestBaseline: speedup,
+            solver: .init(status: best.plan.solver.status.rawValue, seconds: best.plan.solver.seconds, modelSeconds: best.plan.solver.modelSeconds,
+                          method: best.plan.solver.method, iterations: best.plan.solver.iterations, options: best.plan.solver.options,
+                          segments: best.plan.solver.segments, segmentsInProgram: best.plan.solver.segmentsInProgram,
+                          variables: best.plan.solver.variables, constraints: best.plan.solver.constraints),
+            engineComparison: comparisons.isEmpty ? nil : comparisons,
+            bestByKind: byKind)
     }
 
     /// A baseline: the same optimizer restricted to one attention mode and KV device, at the
     /// user's batch when one is fixed.
     static func baseline(_ request: PlanRequest, name: String, description: String, attention: AttentionMode,
-                         device: Device) -> PlanReport.Baseline {
+                         device: Device) -> (baseline: PlanReport.Baseline, plan: OptimizedPlan?) {
         var space = SearchSpace()
         space.batch = request.space.batch
         space.maxBatch = request.space.maxBatch
@@ -115,19 +151,19 @@ public enum Planner {
         space.kvDevices = [device]
         let budget: Double? = { if case .quest(_, let f) = attention { return f } else { return nil } }()
         guard request.hardware.gpu != nil || device == .cpu else {
-            return .init(name: name, description: description, feasible: false, budgetFraction: budget,
-                         note: "this system has no GPU")
+            return (.init(name: name, description: description, feasible: false, budgetFraction: budget,
+                          note: "this system has no GPU"), nil)
         }
         let optimizer = PlanOptimizer(model: request.costModel(), space: space)
         do {
             let plan = try optimizer.optimize()
-            return .init(name: name, description: description, feasible: true, batch: plan.configuration.batch,
-                         tokensPerSecond: plan.cost.tokensPerSecond, stepSeconds: plan.cost.stepSeconds,
-                         budgetFraction: budget, note: nil)
+            return (.init(name: name, description: description, feasible: true, batch: plan.configuration.batch,
+                          tokensPerSecond: plan.cost.tokensPerSecond, stepSeconds: plan.cost.stepSeconds,
+                          budgetFraction: budget, note: nil), plan)
         } catch {
             let prefix = request.space.batch.map { "batch \($0) does not fit" } ?? "not even batch 1 fits"
-            return .init(name: name, description: description, feasible: false, budgetFraction: budget,
-                         note: "\(prefix): \(error.facts)")
+            return (.init(name: name, description: description, feasible: false, budgetFraction: budget,
+                          note: "\(prefix): \(error.facts)"), nil)
         }
     }
 }

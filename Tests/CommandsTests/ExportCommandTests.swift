@@ -16,8 +16,14 @@ import Testing
         #expect(file.schemaVersion == 1)
         #expect(file.contextTokens == 32_768)
         #expect(file.modelShape.name == "llama-3.1-8b")
-        #expect(file.attention.lsh != nil)
-        #expect(file.predicted.tokensPerSecond > 0)
+        // The file carries the plan's winner (GPU-only on an H200 at 32k), as `plan` reports it.
+        let report = try PlanCommand.report(for: try PlanOptions.parse(["--hw", "h200", "--ctx", "32k"]).request())
+        #expect(file.attention == report.plan.mode && file.batch == report.plan.batch)
+        #expect(file.predicted.tokensPerSecond == report.prediction.tokensPerSecond)
+        // With the attention fixed to LSH, an LSH plan.
+        try ExportCommand.parse(["--hw", "h200", "--ctx", "32k", "--attention", "lsh", "--out", out]).run()
+        let lsh = try JSONDecoder().decode(PlanFile.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
+        #expect(lsh.attention.lsh != nil && lsh.predicted.tokensPerSecond > 0)
     }
 
     @Test func unwritableDestinationLeavesNothing() throws {

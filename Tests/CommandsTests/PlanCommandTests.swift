@@ -144,6 +144,41 @@ import Testing
         #expect(errorMessage(["--hw", "rtx4090", "--ctx", "96k", "--model-config", "/nonexistent/config.json"])?.contains("config.json") == true)
     }
 
+    /// Where GPU-only decoding wins (an H200 at 96k), the plan is GPU-only and the LSH plan is a
+    /// row with its rate; fixing the attention keeps LSH and says what would be faster.
+    @Test func thePlanIsTheBestOfAnyKind() throws {
+        let r = try report(["--hw", "h200", "--ctx", "96k"])
+        #expect(r.plan.kind == "gpu-only" && r.plan.mode == .dense && r.plan.placement.kvDevice == .gpu)
+        let lsh = try #require(r.bestByKind.first { $0.name == "lsh" })
+        let lshRate = try #require(lsh.tokensPerSecond)
+        #expect(lsh.feasible && lshRate < r.prediction.tokensPerSecond)
+        for kind in r.bestByKind where kind.feasible && kind.name != "quest" {
+            #expect((kind.tokensPerSecond ?? 0) <= r.prediction.tokensPerSecond, "\(kind.name)")
+        }
+        let text = PlanRenderer.table(r, explain: false)
+        #expect(text.contains("plan                 GPU-only full attention") && text.contains("best LSH plan"))
+        let json = try PlanRenderer.json(r)
+        #expect(json.contains("\"bestByKind\"") && json.contains("\"kind\" : \"gpu-only\""))
+        // --attention lsh: the LSH plan, at the rate bestByKind gave it, and a verdict.
+        let fixed = try report(["--hw", "h200", "--ctx", "96k", "--attention", "lsh"])
+        #expect(fixed.plan.kind == "lsh" && fixed.prediction.tokensPerSecond == lshRate)
+        #expect(PlanRenderer.table(fixed, explain: false).contains("verdict: on this hardware GPU-only"))
+        // Where GPU-only does not fit (an RTX 4090 at 96k), LSH wins.
+        #expect(try report(["--hw", "rtx4090", "--ctx", "96k"]).plan.kind == "lsh")
+    }
+
+    /// The default runtime is the one a user can run: the reference with a GPU (pigplan's kernels
+    /// as a what-if beside it), pigplan's executor on a CPU-only host; --engine still chooses.
+    @Test func defaultEngineIsTheRunnableRuntime() throws {
+        let gpu = try report(["--hw", "rtx4090", "--ctx", "96k"])
+        #expect(gpu.plan.engine == "magicpig")
+        let whatIf = try #require(gpu.engineComparison?.first { $0.engine == "pigplan" })
+        #expect(whatIf.tokensPerSecond > 0)
+        #expect(try report(["--hw", "xeon-6338", "--ctx", "32k"]).plan.engine == "pigplan")
+        let chosen = try report(["--hw", "rtx4090", "--ctx", "96k", "--engine", "pigplan"])
+        #expect(chosen.plan.engine == "pigplan" && chosen.engineComparison == nil)
+    }
+
     @Test(arguments: ["rtx4090", "l40", "a100-80g", "h200", "a100-2s-8563c", "rtx4090-epyc"])
     func chosenPlansFitInMemory(_ hw: String) throws {
         for ctx in ["16k", "64k", "128k"] {
@@ -155,7 +190,8 @@ import Testing
 
     @Test func tableOutputReadsWell() throws {
         let text = try PlanRenderer.render(try report(["--hw", "rtx4090", "--ctx", "96k"]), format: .table, explain: true)
-        for line in ["plan ", "throughput", "where the time goes", "sampledAttention", "baselines on the same hardware", "solver: optimal"] {
+        for line in ["predicted for the MagicPIG reference implementation", "plan ", "throughput", "where the time goes", "sampledAttention",
+                     "the best plan of each kind", "what-if", "solver: optimal"] {
             #expect(text.contains(line), "\(line)")
         }
         let csv = try PlanRenderer.render(try report(["--hw", "rtx4090", "--ctx", "96k"]), format: .csv, explain: false)

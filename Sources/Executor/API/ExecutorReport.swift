@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 /// Everything one `Executor.run` measured, with the resolved configuration (Codable).
 public struct ExecutorReport: Codable, Sendable {

@@ -1,5 +1,6 @@
 @preconcurrency import CKernels
 import Core
+import Foundation
 
 /// Decode-step attention of every layer for a batch, in the configured mode.
 ///

@@ -1,5 +1,6 @@
 import CKernels
 import Core
+import Foundation
 
 /// Seeded random weights of any `ModelShape` (binary16), so that long-context runs at real head
 /// and KV sizes need no checkpoint.

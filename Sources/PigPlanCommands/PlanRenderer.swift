@@ -83,8 +83,9 @@ public enum PlanRenderer {
                 rows.append(("best LSH plan", "infeasible: \(lsh.note ?? "")"))
             }
         }
-        for what in r.engineComparison ?? [] where r.plan.engine == "magicpig" && what.engine == "pigplan" && r.plan.kind == "lsh" {
-            rows.append(("what-if", "with pigplan's own CPU kernels (runnable today only in `pigplan run`): \(Format.number(what.tokensPerSecond)) tokens/s"))
+        for what in r.whatIf ?? [] where r.plan.kind == "lsh" {
+            let kernels = what.engine == "pigplan" ? "pigplan's own CPU kernels (runnable today only in `pigplan run`)" : "engine \(what.engine)"
+            rows.append(("what-if", "with \(kernels): \(Format.number(what.tokensPerSecond)) tokens/s"))
         }
         out += aligned(rows)
 
@@ -129,9 +130,7 @@ public enum PlanRenderer {
            let best = r.bestByKind.filter({ $0.feasible && $0.name != "quest" && $0.name != r.plan.kind }).max(by: { ($0.tokensPerSecond ?? 0) < ($1.tokensPerSecond ?? 0) }) {
             out += "verdict: on this hardware \(best.description) is faster (\(Format.number(1 / speedup))x); the attention was fixed by the flags (drop --attention, --k and --l to let the planner choose).\n"
         }
-        // The what-if row above is not repeated as a comparison of its own.
-        if let comparison = r.engineComparison?.filter({ !(r.plan.engine == "magicpig" && $0.engine == "pigplan") || r.engineComparison!.count > 1 }),
-           !comparison.isEmpty {
+        if let comparison = r.engineComparison {
             out += "\nthe same configuration on other engines\n"
             out += aligned(comparison.map { ("  " + $0.engine, "\(Format.number($0.tokensPerSecond)) tokens/s, \(Format.seconds($0.stepSeconds)) per step") })
         }

@@ -80,10 +80,11 @@ extension PlanRequest {
             questBudgetFraction: decisions.questBudgetFraction, calibrationShape: calibrationShape)
         request.attentionFixed = decisions.attentionFixed
         request.questMayWin = decisions.questMayWin
-        let others = decisions.compareEngines ? store.names(of: .engine) : decisions.whatIfEngines
-        request.comparisonEngines = try others.filter { $0 != engineName }.map {
-            ($0, try Planner.engine(named: $0, store: store, hardware: hardware))
+        func engines(_ names: [String]) throws -> [(String, EngineParameters)] {
+            try names.filter { $0 != engineName }.map { ($0, try Planner.engine(named: $0, store: store, hardware: hardware)) }
         }
+        if decisions.compareEngines { request.comparisonEngines = try engines(store.names(of: .engine)) }
+        request.whatIfEngines = try engines(decisions.whatIfEngines)
         return request
     }
 }

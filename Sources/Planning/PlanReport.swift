@@ -91,6 +91,8 @@ public struct PlanReport: Codable, Sendable {
     public var solver: SolverSection
     /// Other engines' predictions for the same configuration (`--compare-engines`).
     public var engineComparison: [EngineComparison]?
+    /// The same configuration with other kernels, as a what-if (pigplan's own beside the reference).
+    public var whatIf: [EngineComparison]?
     /// The best plan of each kind (lsh first, then the baselines), feasible or with why not.
     public var bestByKind: [Baseline]
 

@@ -29,9 +29,11 @@ public struct PlanRequest: Sendable {
     public var questBudgetFraction: Double?
     public var questPageSize: Int = 16
     public var calibrationShape: ModelShape?
-    /// Other engines to predict the chosen configuration with (`--compare-engines`, and the
-    /// what-if of pigplan's own kernels beside the default engine on a GPU system).
+    /// Other engines to predict the chosen configuration with (`--compare-engines`).
     public var comparisonEngines: [(String, EngineParameters)] = []
+    /// Engines predicted as a what-if beside the chosen one (pigplan's own kernels beside the
+    /// reference on a GPU system).
+    public var whatIfEngines: [(String, EngineParameters)] = []
     /// The user fixed the attention (`--attention`, or K and L): only that kind may win.
     public var attentionFixed = false
     /// Quest pages may win the plan (its accuracy at a small budget is below LSH's on
@@ -105,11 +107,15 @@ public enum Planner {
         let rivals = byKind.filter { $0.name != best.name && $0.name != "quest" && $0.feasible }.compactMap(\.tokensPerSecond)
         let speedup = rivals.max().map { cost.tokensPerSecond / $0 }
 
-        let comparisons = request.comparisonEngines.map { (name, engine) in
-            let c = request.costModel(engine: engine).step(config, batch: Double(config.batch))
-            return PlanReport.EngineComparison(engine: name, tokensPerSecond: c.tokensPerSecond, stepSeconds: c.stepSeconds,
-                                               breakdown: Dictionary(uniqueKeysWithValues: c.terms.named))
+        func predicted(_ engines: [(String, EngineParameters)]) -> [PlanReport.EngineComparison] {
+            engines.map { (name, engine) in
+                let c = request.costModel(engine: engine).step(config, batch: Double(config.batch))
+                return PlanReport.EngineComparison(engine: name, tokensPerSecond: c.tokensPerSecond, stepSeconds: c.stepSeconds,
+                                                   breakdown: Dictionary(uniqueKeysWithValues: c.terms.named))
+            }
         }
+        let comparisons = predicted(request.comparisonEngines)
+        let whatIf = predicted(request.whatIfEngines)
         let hw = request.hardware
         return PlanReport(
             context: .init(hardware: hw.name, gpu: hw.gpu?.name, cpu: hw.cpu.name, sockets: hw.sockets, threads: hw.threads,
@@ -133,6 +139,7 @@ public enum Planner {
                           segments: best.plan.solver.segments, segmentsInProgram: best.plan.solver.segmentsInProgram,
                           variables: best.plan.solver.variables, constraints: best.plan.solver.constraints),
             engineComparison: comparisons.isEmpty ? nil : comparisons,
+            whatIf: whatIf.isEmpty ? nil : whatIf,
             bestByKind: byKind)
     }
 

@@ -172,11 +172,11 @@ import Testing
     @Test func defaultEngineIsTheRunnableRuntime() throws {
         let gpu = try report(["--hw", "rtx4090", "--ctx", "96k"])
         #expect(gpu.plan.engine == "magicpig")
-        let whatIf = try #require(gpu.engineComparison?.first { $0.engine == "pigplan" })
-        #expect(whatIf.tokensPerSecond > 0)
+        let whatIf = try #require(gpu.whatIf?.first { $0.engine == "pigplan" })
+        #expect(whatIf.tokensPerSecond > 0 && gpu.engineComparison == nil)
         #expect(try report(["--hw", "xeon-6338", "--ctx", "32k"]).plan.engine == "pigplan")
         let chosen = try report(["--hw", "rtx4090", "--ctx", "96k", "--engine", "pigplan"])
-        #expect(chosen.plan.engine == "pigplan" && chosen.engineComparison == nil)
+        #expect(chosen.plan.engine == "pigplan" && chosen.whatIf == nil)
     }
 
     @Test(arguments: ["rtx4090", "l40", "a100-80g", "h200", "a100-2s-8563c", "rtx4090-epyc"])

@@ -77,34 +77,47 @@ public struct PlanOptions: ParsableArguments {
         let store = try hardware.store()
         let hw = try hardware.resolve(store)
         let (profile, workload) = try self.workload.resolve(store)
-        var d = planDecisions
+        return try decisions.request(store: store, hardware: hw, model: profile, workload: workload,
+                                     threads: hardware.threads, sockets: hardware.sockets,
+                                     defaultEngine: defaultEngine, lshOnly: lshOnly)
+    }
+}
+
+extension DecisionOptions {
+    /// The request for these decisions on resolved hardware and model. The engine is `--engine`,
+    /// else `defaultEngine`, else the runtime a user can run today: the MagicPIG reference
+    /// (`magicpig`) on a system with a GPU, pigplan's own executor on a CPU-only one. With the
+    /// reference chosen by default, pigplan's kernels are predicted beside it as a what-if.
+    func request(store: ProfileStore, hardware hw: Hardware, model: ModelProfile, workload: Workload,
+                 threads: Int?, sockets: Int?, defaultEngine: String? = nil, lshOnly: Bool = false) throws -> PlanRequest {
+        var d = planDecisions(threads: threads, sockets: sockets)
         if lshOnly { d.lshOnly = true }
-        let engineName = decisions.engine ?? defaultEngine ?? (hw.gpu != nil ? "magicpig" : "pigplan")
-        if decisions.engine == nil, engineName == "magicpig" { d.whatIfEngines = ["pigplan"] }
-        return try PlanRequest.resolve(store: store, hardware: hw, model: profile, workload: workload,
+        let engineName = engine ?? defaultEngine ?? (hw.gpu != nil ? "magicpig" : "pigplan")
+        if engine == nil, engineName == "magicpig" { d.whatIfEngines = ["pigplan"] }
+        return try PlanRequest.resolve(store: store, hardware: hw, model: model, workload: workload,
                                        engineName: engineName, decisions: d)
     }
 
     /// The flags as the planner's decisions.
-    var planDecisions: PlanDecisions {
+    func planDecisions(threads: Int?, sockets: Int?) -> PlanDecisions {
         var d = PlanDecisions()
-        d.batch = decisions.batch
-        d.maxBatch = decisions.maxBatch
-        d.hashBits = decisions.k
-        d.tableCount = decisions.l
-        d.denseOnly = decisions.attention == .dense
-        d.maxStepSeconds = decisions.maxLatency
-        d.minSampledFraction = decisions.minSampledFraction
-        d.tierFloor = decisions.quality.minSampledFraction
-        d.sampledFractionOverride = decisions.sampledFraction
-        d.questBudgetFraction = decisions.questBudget
-        d.extraDenseLayers = decisions.extraDenseLayers
-        d.schedule = decisions.schedule
-        d.threads = hardware.threads
-        d.sockets = hardware.sockets
-        d.compareEngines = decisions.compareEngines
-        d.lshOnly = decisions.attention == .lsh
-        d.questMayWin = decisions.quality == .fast && decisions.minSampledFraction == nil
+        d.batch = batch
+        d.maxBatch = maxBatch
+        d.hashBits = k
+        d.tableCount = l
+        d.denseOnly = attention == .dense
+        d.maxStepSeconds = maxLatency
+        d.minSampledFraction = minSampledFraction
+        d.tierFloor = quality.minSampledFraction
+        d.sampledFractionOverride = sampledFraction
+        d.questBudgetFraction = questBudget
+        d.extraDenseLayers = extraDenseLayers
+        d.schedule = schedule
+        d.threads = threads
+        d.sockets = sockets
+        d.compareEngines = compareEngines
+        d.lshOnly = attention == .lsh
+        d.questMayWin = quality == .fast && minSampledFraction == nil
         return d
     }
 }

@@ -59,6 +59,8 @@ public enum Format {
     }
     /// Three significant digits.
     public static func number(_ x: Double) -> String { String(format2: x, suffix: "") }
+    /// A signed percentage with three significant digits: "+4.20%", "-12.0%".
+    public static func signedPercent(_ x: Double) -> String { (x >= 0 ? "+" : "") + String(format2: x, suffix: "%") }
 }
 
 extension String {

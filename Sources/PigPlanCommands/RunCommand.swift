@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import Executor
 import Foundation
+import Planning
 import Profiles
 import Validation
 
@@ -56,6 +57,10 @@ public struct RunCommand: ParsableCommand {
     public var compare = false
     @Option(help: "Output format: table or json.")
     public var format: OutputKind = .table
+    @Flag(help: "Also predict this run with the cost model of this machine's calibrated system (`pigplan calibrate` writes it) and print predicted, measured and the error per term; on by default with --plan when the system exists.")
+    public var predict = false
+    @Option(help: "The calibrated system of this machine to predict with (default: local).")
+    public var system: String = "local"
     @OptionGroup public var profiles: ProfilesDirectoryOptions
 
     public init() {}
@@ -169,9 +174,56 @@ public struct RunCommand: ParsableCommand {
             print(format == .json ? try PlanRenderer.json(report) : report.table(), terminator: "")
             return
         }
+        // The prediction's profiles resolve before the run, so a missing calibration fails at once.
+        let predictor = try predictor()
         let (_, report) = try execute(progress: progress)
         progress.done()
-        print(format == .json ? try PlanRenderer.json(report) : Self.table(report), terminator: "")
+        let prediction = predictor.map { RunPrediction(report: report, hardware: $0.0, engine: $0.1) }
+        switch format {
+        case .json: print(try PlanRenderer.json(RunOutput(report: report, prediction: prediction)), terminator: "")
+        case .table: print(Self.table(report) + (prediction.map(Self.table) ?? ""), terminator: "")
+        }
+    }
+
+    /// This machine's calibrated system and fitted engine, when the run is to be predicted
+    /// (`--predict`, or `--plan` when the system exists); nil otherwise.
+    func predictor() throws -> (Hardware, EngineParameters)? {
+        guard predict || plan != nil else { return nil }
+        let store = try profiles.loadStore()
+        guard store.names(of: .system).contains(system) else {
+            if predict { throw ValidationError("--predict needs the calibrated system '\(system)': run `pigplan calibrate` first (or pass --system NAME)") }
+            FileHandle.standardError.write(Data("note: no calibrated system '\(system)' on this machine: the run is not predicted (run `pigplan calibrate`)\n".utf8))
+            return nil
+        }
+        let hardware = try store.resolveHardware(name: system)
+        guard hardware.calibration?.cpu != nil else {
+            if predict { throw ValidationError("--system \(system): not calibrated on this machine; run `pigplan calibrate`") }
+            return nil
+        }
+        return (hardware, try Planner.engine(named: "pigplan", store: store, hardware: hardware))
+    }
+
+    /// `run --format json`: the executor's report, with `prediction` (and its `errors`) when predicted.
+    struct RunOutput: Encodable {
+        let report: ExecutorReport
+        let prediction: RunPrediction?
+        enum Keys: String, CodingKey { case prediction }
+        func encode(to encoder: any Encoder) throws {
+            try report.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encodeIfPresent(prediction, forKey: .prediction)
+        }
+    }
+
+    static func table(_ p: RunPrediction) -> String {
+        var rows: [(String, String)] = [
+            ("predicted", "\(Format.number(p.predictedTokensPerSecond)) tokens/s (\(Format.seconds(p.predictedStepSeconds)) per step) on \(p.system); measured \(Format.seconds(p.measuredStepSeconds)), error \(p.errors["step"].map { Format.signedPercent($0) } ?? "n/a")"),
+        ]
+        for term in StepTerm.allCases {
+            guard let m = p.measuredTerms[term.rawValue], let e = p.errors[term.rawValue] else { continue }
+            rows.append(("  " + term.rawValue, "predicted \(Format.seconds(p.predictedTerms[term.rawValue] ?? 0)), measured \(Format.seconds(m)), error \(Format.signedPercent(e))"))
+        }
+        return "\n" + PlanRenderer.aligned(rows)
     }
 
     /// Runs what the flags ask for. With topk / quest and `--budget match`, an LSH probe at the

@@ -3,6 +3,9 @@ import Core
 import Foundation
 import Executor
 import PigPlanCommands
+import Planning
+import Profiles
+import Validation
 import Testing
 
 /// `pigplan run`: plan files in, measured report out, and its error paths.
@@ -87,6 +90,39 @@ import Testing
             let message = RunCommand.message(for: error)
             print(message)
             #expect(message.contains("GB"))
+        }
+    }
+}
+
+/// `run --predict` / `run --plan`: the run against the cost model's prediction of that very run.
+@Suite struct RunPredictionTests {
+    @Test func predictionCoversTheStepAndEveryMeasuredTerm() throws {
+        let run = try RunCommand.parse(["--model", "smollm2-135m", "--layers", "2", "--ctx", "600", "--steps", "2",
+                                        "--attention", "lsh", "--k", "6", "--l", "40", "--threads", "1"])
+        let (_, report) = try run.execute()
+        let store = try ProfileStore.builtIn()
+        let hardware = try store.resolveHardware(name: "h200", threads: 1)
+        let prediction = RunPrediction(report: report, hardware: hardware,
+                                       engine: try Planner.engine(named: "pigplan", store: store, hardware: hardware))
+        #expect(prediction.measuredStepSeconds == report.measured.stepSeconds)
+        #expect(prediction.predictedStepSeconds > 0 && prediction.predictedStepSeconds.isFinite)
+        let step = try #require(prediction.errors["step"])
+        #expect(abs(step - 100 * (prediction.predictedStepSeconds - report.measured.stepSeconds) / report.measured.stepSeconds) < 1e-9)
+        // Every measured term of at least 2% of the step has its error, and the terms are the
+        // cost model's names.
+        for (term, seconds) in prediction.measuredTerms where seconds >= 0.02 * report.measured.stepSeconds && seconds > 0 {
+            #expect(prediction.errors[term] != nil, "\(term)")
+            #expect(StepTerm(rawValue: term) != nil && prediction.predictedTerms[term] != nil, "\(term)")
+        }
+        #expect(prediction.measuredTerms["sampledAttention"] != nil)
+    }
+
+    @Test func predictWithoutACalibratedSystemSaysWhatToRun() throws {
+        let run = try RunCommand.parse(["--model", "smollm2-135m", "--layers", "1", "--ctx", "600", "--steps", "1",
+                                        "--predict", "--system", "no-such-system"])
+        do { try run.run(); Issue.record("ran without a calibrated system") } catch {
+            let message = RunCommand.message(for: error)
+            #expect(message.contains("no-such-system") && message.contains("pigplan calibrate"), "\(message)")
         }
     }
 }

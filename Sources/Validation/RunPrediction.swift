@@ -1,0 +1,54 @@
+import Core
+import CostModel
+import Executor
+
+/// What the cost model predicts for a run the executor made, on the calibrated system it ran on:
+/// the same layers (and dense layers), batch, context, steps, threads and attention, at the
+/// sampled fraction the run measured, against what it measured, step and term by term.
+public struct RunPrediction: Codable, Sendable {
+    public var system: String
+    public var predictedStepSeconds: Double
+    public var measuredStepSeconds: Double
+    public var predictedTokensPerSecond: Double
+    /// Seconds per step by term (`StepTerm` names), predicted and measured.
+    public var predictedTerms: [String: Double]
+    public var measuredTerms: [String: Double]
+    /// Signed percent errors, (predicted - measured) / measured: `step`, and each term that is at
+    /// least 2% of the measured step.
+    public var errors: [String: Double]
+
+    /// The prediction for `report` on `hardware` (a calibrated system of this machine) with
+    /// `engine` (the fitted pigplan engine).
+    public init(report: ExecutorReport, hardware: Hardware, engine: EngineParameters) {
+        var shape = report.shape
+        shape.denseLayers = report.denseLayers
+        var hw = hardware
+        hw.threads = report.threads
+        var model = DecodeCostModel(
+            hardware: hw, workload: Workload(model: shape, contextTokens: report.promptTokens, generatedTokens: report.decodeSteps),
+            engine: engine,
+            fractions: SampledFractionModel(measured: hardware.calibration?.cpu?.syntheticSampledFractions ?? [], defaultCorrection: 1.5))
+        if let f = report.measured.sampledFraction?.mean { model.fractions.override = f }
+        let config = DecodeConfiguration(batch: report.batch, attention: report.attention,
+                                         placement: Placement(kvDevice: .cpu, cpuThreads: report.threads))
+        let cost = model.step(config, batch: Double(report.batch))
+        system = hardware.name
+        predictedStepSeconds = cost.stepSeconds
+        measuredStepSeconds = report.measured.stepSeconds
+        predictedTokensPerSecond = cost.tokensPerSecond
+        predictedTerms = Dictionary(uniqueKeysWithValues: cost.terms.named)
+        var measured: [String: Double] = [:], errors: [String: Double] = [:]
+        for term in TimeBreakdown.measuredTerms {
+            guard let m = report.measured.breakdown[term: term] else { continue }
+            measured[term.rawValue] = m
+            if m >= 0.02 * report.measured.stepSeconds, m > 0 {
+                errors[term.rawValue] = 100 * (cost.terms[term: term] - m) / m
+            }
+        }
+        if report.measured.stepSeconds > 0 {
+            errors["step"] = 100 * (cost.stepSeconds - report.measured.stepSeconds) / report.measured.stepSeconds
+        }
+        measuredTerms = measured
+        self.errors = errors
+    }
+}

@@ -25,6 +25,10 @@ public struct SweepCommand: ParsableCommand {
     public var format: OutputFormat = .table
     @Option(help: "Also write the decision map as a self-contained SVG figure to this file.")
     public var svg: String?
+    @Flag(help: "For one system (--hw) and context (--ctx): tokens/s against batch for each (K, L) of --kl, as in the MagicPIG paper's batch-size figure.")
+    public var batchCurve = false
+    @Option(help: "With --batch-curve: the (K, L) settings, comma-separated KxL (default 8x75,10x150,10x300).")
+    public var kl: String = "8x75,10x150,10x300"
     @OptionGroup public var profiles: ProfilesDirectoryOptions
 
     public init() {}
@@ -39,8 +43,28 @@ public struct SweepCommand: ParsableCommand {
         }
     }
 
+    /// The (K, L) settings of --kl, each range-checked.
+    func settings() throws -> [LSHParameters] {
+        try kl.split(separator: ",").map { item in
+            let parts = item.lowercased().split(separator: "x").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let k = parts[0], let l = parts[1] else {
+                throw ValidationError("--kl \(item): write K x L as e.g. 10x150")
+            }
+            if let problem = LSHParameters.rangeProblem(k: k, l: l, kName: "--kl K", lName: "--kl L") { throw ValidationError(problem) }
+            return LSHParameters(hashBitsPerTable: k, tableCount: l)
+        }
+    }
+
     public func validate() throws {
         _ = try contexts()
+        _ = try settings()
+        if batchCurve {
+            guard let hw, !hw.contains(",") else { throw ValidationError("--batch-curve plans one system: pass --hw NAME") }
+            guard try contexts().count == 1 else { throw ValidationError("--batch-curve plans one context: pass --ctx, e.g. --ctx 96k") }
+            if decisions.batch != nil || decisions.k != nil || decisions.l != nil {
+                throw ValidationError("--batch-curve sweeps the batch over the (K, L) of --kl: drop --batch, --k and --l")
+            }
+        }
         if gen < 0 { throw ValidationError("--gen \(gen): the generated token count cannot be negative") }
         if let hw, hw.split(separator: ",").count > 64 { throw ValidationError("--hw: at most 64 systems per sweep") }
     }
@@ -60,7 +84,43 @@ public struct SweepCommand: ParsableCommand {
         }, progress: progress)
     }
 
+    /// Tokens/s against batch (powers of two up to --max-batch) for each (K, L) of --kl.
+    public func curve() throws -> BatchCurve {
+        let store = try profiles.loadStore()
+        let name = hw ?? ""
+        let machine = try store.resolveHardware(name: name)
+        let profile = try store.model(model)
+        let ctx = try contexts()[0]
+        var batches: [Int] = []
+        var b = 1
+        while b <= decisions.maxBatch { batches.append(b); b *= 2 }
+        let engine = decisions.engine ?? (machine.gpu != nil ? "magicpig" : "pigplan")
+        return try BatchCurve.run(hardware: name, model: model, contextTokens: ctx, engine: engine, settings: try settings(),
+                                  batches: batches, request: { p, batch in
+            var fixed = decisions
+            fixed.batch = batch
+            fixed.k = p.hashBitsPerTable
+            fixed.l = p.tableCount
+            return try fixed.request(store: store, hardware: machine, model: profile,
+                                     workload: Workload(model: profile.shape, contextTokens: ctx, generatedTokens: gen),
+                                     threads: nil, sockets: nil)
+        })
+    }
+
     public func run() throws {
+        if batchCurve {
+            let c = try curve()
+            if let svg { try OutputFile.write(Self.svg(c), to: svg, option: "--svg") }
+            switch format {
+            case .json: print(try PlanRenderer.json(c), terminator: "")
+            case .csv:
+                print((["k,l,batch,tokensPerSecond,stepSeconds"] + c.points.map {
+                    "\($0.k),\($0.l),\($0.batch),\($0.tokensPerSecond.map { "\($0)" } ?? ""),\($0.stepSeconds.map { "\($0)" } ?? "")"
+                }).joined(separator: "\n") + "\n", terminator: "")
+            case .table: print(Self.table(c), terminator: "")
+            }
+            return
+        }
         let tty = isatty(STDERR_FILENO) != 0
         let result = try sweep { done, total in
             if tty { FileHandle.standardError.write(Data("\rsweep: \(done)/\(total) points\(done == total ? "\n" : "")".utf8)) }
@@ -96,6 +156,37 @@ public struct SweepCommand: ParsableCommand {
             rows.append(row)
         }
         return out + PlanRenderer.columns(rows)
+    }
+
+    public static func table(_ c: BatchCurve) -> String {
+        let batches = Array(Set(c.points.map(\.batch))).sorted()
+        var out = "pigplan sweep --batch-curve: \(c.model) on \(c.hardware) at \(TokenCount(c.contextTokens)), engine \(c.engine); tokens/s by batch ('-': does not fit)\n\n"
+        var rows = [["(K, L)"] + batches.map { "\($0)" }]
+        for (k, l) in settings(of: c) {
+            rows.append(["(\(k), \(l))"] + batches.map { b in
+                c.points.first { $0.k == k && $0.l == l && $0.batch == b }?.tokensPerSecond.map { Format.number($0) } ?? "-"
+            })
+        }
+        return out + PlanRenderer.columns(rows)
+    }
+
+    /// The (K, L) settings of a curve, in order of first appearance.
+    static func settings(of c: BatchCurve) -> [(Int, Int)] {
+        var seen: [(Int, Int)] = []
+        for p in c.points where !seen.contains(where: { kl in kl == (p.k, p.l) }) { seen.append((p.k, p.l)) }
+        return seen
+    }
+
+    public static func svg(_ c: BatchCurve) -> String {
+        var plot = SVGPlot(title: "\(c.model) on \(c.hardware) at \(TokenCount(c.contextTokens)) (engine \(c.engine))",
+                           xLabel: "batch (log scale)", yLabel: "decode tokens/s (log scale)")
+        plot.logScale = true
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+        for (i, (k, l)) in settings(of: c).enumerated() {
+            let points = c.points.filter { $0.k == k && $0.l == l }.compactMap { p in p.tokensPerSecond.map { (x: Double(p.batch), y: $0) } }
+            plot.series.append(.init(name: "(K, L) = (\(k), \(l))", points: points, color: colors[i % colors.count], connected: true))
+        }
+        return plot.render()
     }
 
     public static func csv(_ s: Sweep) -> String {

@@ -107,3 +107,42 @@ public struct Sweep: Codable, Sendable {
         return nil
     }
 }
+
+/// Decode throughput against batch for fixed (K, L) settings on one system (the MagicPIG paper's
+/// batch-size figure): each point is the planner's evaluation of that batch and (K, L), with the
+/// reference's own placement (mandatory dense layers, serial), or why it does not fit.
+public struct BatchCurve: Codable, Sendable {
+    public struct Point: Codable, Sendable {
+        public var k: Int
+        public var l: Int
+        public var batch: Int
+        public var tokensPerSecond: Double?
+        public var stepSeconds: Double?
+        public var note: String?
+    }
+    public var hardware: String
+    public var model: String
+    public var contextTokens: Int
+    public var engine: String
+    public var points: [Point]
+
+    public static func run(hardware: String, model: String, contextTokens: Int, engine: String,
+                           settings: [LSHParameters], batches: [Int],
+                           request: (LSHParameters, Int) throws -> PlanRequest) throws -> BatchCurve {
+        var points: [Point] = []
+        for p in settings {
+            for batch in batches {
+                var point = Point(k: p.hashBitsPerTable, l: p.tableCount, batch: batch)
+                do {
+                    let report = try Planner.plan(try request(p, batch))
+                    point.tokensPerSecond = report.prediction.tokensPerSecond
+                    point.stepSeconds = report.prediction.stepSeconds
+                } catch let error as PlanError {
+                    if case .infeasible(let i) = error { point.note = i.facts } else { point.note = "\(error)" }
+                }
+                points.append(point)
+            }
+        }
+        return BatchCurve(hardware: hardware, model: model, contextTokens: contextTokens, engine: engine, points: points)
+    }
+}

@@ -56,3 +56,33 @@ import Testing
         }
     }
 }
+
+/// `pigplan sweep --batch-curve`: tokens/s against batch per (K, L) on one system.
+@Suite struct BatchCurveTests {
+    @Test func curveGrowsWithBatchUntilMemoryRunsOut() throws {
+        let command = try SweepCommand.parse(["--batch-curve", "--hw", "rtx4090", "--ctx", "96k", "--max-batch", "64", "--kl", "10x150,8x75"])
+        let curve = try command.curve()
+        #expect(curve.points.count == 2 * 7 && curve.engine == "magicpig")
+        for (k, l) in [(10, 150), (8, 75)] {
+            let rates = curve.points.filter { $0.k == k && $0.l == l }.sorted { $0.batch < $1.batch }
+            let fitting = rates.compactMap(\.tokensPerSecond)
+            // Batch 1 fits; throughput grows with the batch while it fits; then GPU memory ends it.
+            #expect(fitting.count >= 2 && fitting.count < rates.count, "(\(k), \(l))")
+            #expect(zip(fitting, fitting.dropFirst()).allSatisfy { $0 < $1 }, "(\(k), \(l)): \(fitting)")
+            #expect(rates.filter { $0.tokensPerSecond == nil }.allSatisfy { $0.note?.contains("GPU memory") == true })
+        }
+        let table = SweepCommand.table(curve)
+        #expect(table.split(separator: "\n").count == 4) // title, header, two settings (blank lines are not counted)
+        #expect(SweepCommand.svg(curve).contains("(K, L) = (8, 75)"))
+    }
+
+    @Test func curveNeedsOneSystemAndNoFixedDecisions() {
+        for args in [["--batch-curve", "--ctx", "96k"], ["--batch-curve", "--hw", "rtx4090,h200", "--ctx", "96k"],
+                     ["--batch-curve", "--hw", "rtx4090", "--ctx", "96k", "--batch", "4"], ["--kl", "10x1"]] {
+            do { _ = try SweepCommand.parse(args); Issue.record("accepted \(args)") } catch {
+                let message = SweepCommand.message(for: error)
+                #expect(message.contains("--batch-curve") || message.contains("--kl"), "\(message)")
+            }
+        }
+    }
+}

@@ -79,7 +79,8 @@ public enum Planner {
             attention: .quest(pageSize: request.questPageSize, budgetFraction: questBudget), device: .gpu))
 
         // The winner: the LSH plan, or a faster kind the request lets win.
-        var best: (name: String, plan: OptimizedPlan)? = (try? lsh.get()).map { ("lsh", $0) }
+        // The request's own plan is LSH unless the request fixed the attention to dense.
+        var best: (name: String, plan: OptimizedPlan)? = (try? lsh.get()).map { (kind(of: $0.configuration), $0) }
         if !request.attentionFixed {
             for kind in kinds where kind.baseline.feasible && (kind.baseline.name != "quest" || request.questMayWin) {
                 guard let plan = kind.plan else { continue }
@@ -95,6 +96,9 @@ public enum Planner {
 
         let lshSummary: PlanReport.Baseline
         switch lsh {
+        case .success(let p) where kind(of: p.configuration) != "lsh":
+            lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling", feasible: false, budgetFraction: nil,
+                               note: "not considered: the request fixes the attention to dense")
         case .success(let p):
             lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling, (K, L) = \(p.configuration.attention.lsh.map { "\($0)" } ?? "-")",
                                feasible: true, batch: p.configuration.batch, tokensPerSecond: p.cost.tokensPerSecond,
@@ -141,6 +145,16 @@ public enum Planner {
             engineComparison: comparisons.isEmpty ? nil : comparisons,
             whatIf: whatIf.isEmpty ? nil : whatIf,
             bestByKind: byKind)
+    }
+
+    /// The kind a configuration is, as `bestByKind` names it.
+    static func kind(of config: DecodeConfiguration) -> String {
+        switch config.attention {
+        case .lshSampled: return "lsh"
+        case .dense: return config.placement.kvDevice == .gpu ? "gpu-only" : "cpu-kv-dense"
+        case .quest: return "quest"
+        case .topK: return "topk"
+        }
     }
 
     /// A baseline: the same optimizer restricted to one attention mode and KV device, at the

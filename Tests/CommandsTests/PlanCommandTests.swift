@@ -198,3 +198,16 @@ import Testing
         #expect(csv.split(separator: "\n").count == 5)
     }
 }
+
+extension PlanCommandTests {
+    /// --attention dense names the plan by its kind (GPU-only with a GPU, dense over a CPU KV
+    /// cache without), and LSH is reported as not considered rather than as a dense plan.
+    @Test func denseOnlyIsNamedByItsKind() throws {
+        let gpu = try report(["--hw", "h200", "--ctx", "32k", "--attention", "dense"])
+        #expect(gpu.plan.kind == "gpu-only" && gpu.plan.mode == .dense)
+        let lsh = try #require(gpu.bestByKind.first { $0.name == "lsh" })
+        #expect(!lsh.feasible && lsh.note?.contains("not considered") == true)
+        let cpu = try report(["--hw", "xeon-6338", "--ctx", "8k", "--attention", "dense"])
+        #expect(cpu.plan.kind == "cpu-kv-dense")
+    }
+}

@@ -21,8 +21,21 @@ public struct LSHParameters: Codable, Sendable, Hashable, CustomStringConvertibl
     /// L values: the two-hit rule needs two tables.
     public static let tableCountRange = 2...4096
 
+    /// (K, L) out of range, in words naming the values as the caller's input calls them.
+    public struct RangeError: Error, Hashable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// (K, L) checked against the ranges (the executor, plan files, `sweep --kl`); the error names
+    /// them as `kName` and `lName`.
+    public init(checkingHashBits k: Int, tableCount l: Int, kName: String = "K", lName: String = "L") throws(RangeError) {
+        if let problem = Self.rangeProblem(k: k, l: l, kName: kName, lName: lName) { throw RangeError(description: problem) }
+        self.init(hashBitsPerTable: k, tableCount: l)
+    }
+
     /// Why `k` (given as `kName`) or `l` (as `lName`) is out of range, or nil: one home for the
-    /// ranges, used by the planner's and the executor's options and by plan files.
+    /// ranges, used by the planner's and the executor's options (where K or L may come alone) and
+    /// by the checking initializer.
     public static func rangeProblem(k: Int?, l: Int?, kName: String = "--k", lName: String = "--l") -> String? {
         if let k, !hashBitsRange.contains(k) {
             return "\(kName) \(k): K must be between \(hashBitsRange.lowerBound) and \(hashBitsRange.upperBound) bits per table"

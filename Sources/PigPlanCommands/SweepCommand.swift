@@ -45,13 +45,14 @@ public struct SweepCommand: ParsableCommand {
 
     /// The (K, L) settings of --kl, each range-checked.
     func settings() throws -> [LSHParameters] {
-        try kl.split(separator: ",").map { item in
+        try kl.split(separator: ",").map { (item: Substring) throws -> LSHParameters in
             let parts = item.lowercased().split(separator: "x").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard parts.count == 2, let k = parts[0], let l = parts[1] else {
                 throw ValidationError("--kl \(item): write K x L as e.g. 10x150")
             }
-            if let problem = LSHParameters.rangeProblem(k: k, l: l, kName: "--kl K", lName: "--kl L") { throw ValidationError(problem) }
-            return LSHParameters(hashBitsPerTable: k, tableCount: l)
+            do { return try LSHParameters(checkingHashBits: k, tableCount: l, kName: "--kl K", lName: "--kl L") } catch {
+                throw ValidationError("\(error)")
+            }
         }
     }
 

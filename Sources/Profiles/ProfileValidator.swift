@@ -230,8 +230,8 @@ struct ProfileValidator {
         switch plan.attention {
         case .dense: break
         case .lshSampled(let p):
-            if let problem = LSHParameters.rangeProblem(k: p.hashBitsPerTable, l: p.tableCount, kName: "k", lName: "l") {
-                throw fail("attention", problem, "write the (K, L) of a plan, or export the plan again")
+            do { _ = try LSHParameters(checkingHashBits: p.hashBitsPerTable, tableCount: p.tableCount, kName: "k", lName: "l") } catch {
+                throw fail("attention", error.description, "write the (K, L) of a plan, or export the plan again")
             }
         case .topK(let f):
             try fraction(f, "attention.budgetFraction")

@@ -86,8 +86,8 @@ public enum Executor {
         if let m = r.memoryLimitBytes, !(m > 0) { throw bad("memoryLimitBytes", "must be positive") }
         switch r.attention {
         case .lshSampled(let p):
-            if let problem = LSHParameters.rangeProblem(k: p.hashBitsPerTable, l: p.tableCount, kName: "K", lName: "L") {
-                throw bad("attention", problem)
+            do { _ = try LSHParameters(checkingHashBits: p.hashBitsPerTable, tableCount: p.tableCount) } catch {
+                throw bad("attention", error.description)
             }
         case .topK(let f):
             guard f > 0 && f <= 1 else { throw bad("attention.budgetFraction", "must be in (0, 1] (got \(f))") }

@@ -132,3 +132,23 @@ public struct ModelShape: Codable, Sendable, Hashable {
     /// K and V of one token over all layers (Llama-3.1-8B: 128 KiB).
     public var kvBytesPerToken: Double { kvBytesPerTokenPerLayer * Double(layerCount) }
 }
+
+/// How the served weights are stored (`--weights`): bytes per parameter, with int4's group
+/// scales (one binary16 scale per 128 weights, as GPTQ/AWQ-style kernels use) counted. The
+/// quality of low precision is outside what pigplan predicts.
+public enum WeightFormat: String, CaseIterable, Sendable, Codable {
+    case bf16, fp8, int8, int4
+    public var bytesPerWeight: Double {
+        switch self {
+        case .bf16: return 2
+        case .fp8, .int8: return 1
+        case .int4: return 0.5 + 2.0 / 128
+        }
+    }
+}
+
+/// How the KV cache is stored (`--kv-dtype`), on the GPU and in host memory alike.
+public enum KVFormat: String, CaseIterable, Sendable, Codable {
+    case bf16, fp8
+    public var bytesPerElement: Double { self == .bf16 ? 2 : 1 }
+}

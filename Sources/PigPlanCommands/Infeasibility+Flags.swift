@@ -9,7 +9,7 @@ extension Infeasibility {
         case .accuracyFloor:
             return "Lower --min-sampled-fraction (or --quality), or allow smaller K / larger L with --k / --l."
         case .weightsExceedGPUMemory:
-            return "Use a GPU with more memory, raise --gpu-memory if it was capped, or plan a smaller model."
+            return "Use a GPU with more memory, store the weights in fewer bytes (--weights fp8 or int4), raise --gpu-memory if it was capped, or plan a smaller model."
         case .gpuMemory:
             return "Lower --ctx or --batch, or use a GPU with more memory."
         case .cpuMemoryWhateverTheContext:

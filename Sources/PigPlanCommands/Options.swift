@@ -88,6 +88,8 @@ public struct WorkloadOptions: ParsableArguments {
 }
 
 extension Schedule: ExpressibleByArgument {}
+extension WeightFormat: ExpressibleByArgument {}
+extension KVFormat: ExpressibleByArgument {}
 
 /// The key budget of TopK / Quest (`run --budget`): a fraction of the hashed keys, or `match`,
 /// what LSH at the run's (K, L) samples on the same prompt (measured by a probe run first).

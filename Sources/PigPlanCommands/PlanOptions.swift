@@ -35,6 +35,10 @@ public struct DecisionOptions: ParsableArguments {
     public var schedule: Schedule?
     @Flag(help: "Also predict the chosen configuration with every other engine.")
     public var compareEngines = false
+    @Option(help: "Weight storage: bf16, fp8, int8 or int4 (with its group scales); default: the model profile's (bf16). Quality is not predicted.")
+    public var weights: WeightFormat?
+    @Option(help: "KV cache storage: bf16 or fp8 (halves KV bytes on GPU and CPU, and the gathered bytes of sampled attention).")
+    public var kvDtype: KVFormat?
     public init() {}
 
     /// Largest batch a plan may have: 2^20 sequences.
@@ -92,6 +96,10 @@ extension DecisionOptions {
                  threads: Int?, sockets: Int?, defaultEngine: String? = nil, lshOnly: Bool = false) throws -> PlanRequest {
         var d = planDecisions(threads: threads, sockets: sockets)
         if lshOnly { d.lshOnly = true }
+        var model = model, workload = workload
+        if let weights { model.shape.bytesPerWeight = weights.bytesPerWeight }
+        if let kvDtype { model.shape.bytesPerKVElement = kvDtype.bytesPerElement }
+        workload.model = model.shape
         let engineName = engine ?? defaultEngine ?? (hw.gpu != nil ? "magicpig" : "pigplan")
         if engine == nil, engineName == "magicpig" { d.whatIfEngines = ["pigplan"] }
         return try PlanRequest.resolve(store: store, hardware: hw, model: model, workload: workload,

@@ -59,7 +59,8 @@ public enum PlanRenderer {
         var out = ""
         let c = r.context
         let machine = [c.gpu, "\(c.sockets) x \(c.cpu)"].compactMap { $0 }.joined(separator: " + ")
-        out += "pigplan: \(c.model) on \(c.hardware) (\(machine), \(c.threads) threads\(c.calibrated ? ", calibrated" : "")), context \(TokenCount(c.contextTokens)), \(c.generatedTokens) generated\n"
+        out += "pigplan: \(c.model) on \(c.hardware) (\(machine), \(c.threads) threads\(c.calibrated ? ", calibrated" : "")), context \(TokenCount(c.contextTokens)), \(c.generatedTokens) generated"
+            + (c.bytesPerWeight != 2 || c.bytesPerKVElement != 2 ? ", \(Format.number(c.bytesPerWeight)) bytes per weight, \(Format.number(c.bytesPerKVElement)) bytes per KV element" : "") + "\n"
         out += "predicted for the \(runtime(r.plan.engine)) runtime\n\n"
         let winner = r.bestByKind.first { $0.name == r.plan.kind }
         let mode = r.plan.attention == "lsh" ? "MagicPIG LSH (K, L) = (\(r.plan.k ?? 0), \(r.plan.l ?? 0))" : (winner?.description ?? r.plan.attention)

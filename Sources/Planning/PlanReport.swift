@@ -78,6 +78,9 @@ public struct PlanReport: Codable, Sendable {
         public var contextTokens: Int
         public var generatedTokens: Int
         public var calibrated: Bool
+        /// Bytes per weight and per KV element as planned (2 for bf16; `--weights`, `--kv-dtype`).
+        public var bytesPerWeight: Double = 2
+        public var bytesPerKVElement: Double = 2
     }
 
     public var context: Context

@@ -124,7 +124,8 @@ public enum Planner {
         return PlanReport(
             context: .init(hardware: hw.name, gpu: hw.gpu?.name, cpu: hw.cpu.name, sockets: hw.sockets, threads: hw.threads,
                            model: request.workload.model.name, contextTokens: request.workload.contextTokens,
-                           generatedTokens: request.workload.generatedTokens, calibrated: hw.calibration != nil),
+                           generatedTokens: request.workload.generatedTokens, calibrated: hw.calibration != nil,
+                           bytesPerWeight: request.workload.model.bytesPerWeight, bytesPerKVElement: request.workload.model.bytesPerKVElement),
             plan: .init(attention: config.attention.name, mode: config.attention, batch: config.batch, k: config.attention.lsh?.hashBitsPerTable,
                         l: config.attention.lsh?.tableCount, placement: config.placement, engine: request.engineName,
                         denseLayers: model.denseLayerCount(config), sparseLayers: model.sparseLayerCount(config), kind: best.name),

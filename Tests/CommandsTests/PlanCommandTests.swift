@@ -211,3 +211,21 @@ extension PlanCommandTests {
         #expect(cpu.plan.kind == "cpu-kv-dense")
     }
 }
+
+extension PlanCommandTests {
+    /// Weight and KV precisions as inputs: 70B does not fit an 80 GB GPU in bf16 and the message
+    /// says which flag would help; with int4 weights it does, at the int4 byte count; an fp8 KV
+    /// cache halves the KV bytes of the same configuration.
+    @Test func precisionsChangeBytesAndFeasibility() throws {
+        let bf16 = errorMessage(["--hw", "a100-80g", "--model", "llama-3.1-70b", "--ctx", "64k"]) ?? ""
+        #expect(bf16.contains("GPU memory") && bf16.contains("--weights fp8 or int4"), "\(bf16)")
+        let int4 = try report(["--hw", "a100-80g", "--model", "llama-3.1-70b", "--ctx", "64k", "--weights", "int4"])
+        let params = try ProfileStore.builtIn().model("llama-3.1-70b").shape.parameterCount
+        #expect(abs(int4.memory.detail.gpuWeightsBytes - params * (0.5 + 2.0 / 128)) < 1e-6 * params)
+        #expect(int4.context.bytesPerWeight == WeightFormat.int4.bytesPerWeight)
+        let fixed = ["--hw", "rtx4090", "--ctx", "96k", "--batch", "2", "--k", "10", "--l", "150"]
+        let kv16 = try report(fixed), kv8 = try report(fixed + ["--kv-dtype", "fp8"])
+        #expect(abs(kv8.memory.detail.cpuKVCacheBytes - kv16.memory.detail.cpuKVCacheBytes / 2) < 1)
+        #expect(kv8.prediction.stepSeconds < kv16.prediction.stepSeconds)
+    }
+}

@@ -37,18 +37,27 @@ public struct RunPrediction: Codable, Sendable {
         measuredStepSeconds = report.measured.stepSeconds
         predictedTokensPerSecond = cost.tokensPerSecond
         predictedTerms = Dictionary(uniqueKeysWithValues: cost.terms.named)
-        var measured: [String: Double] = [:], errors: [String: Double] = [:]
+        var measured: [String: Double] = [:]
         for term in TimeBreakdown.measuredTerms {
-            guard let m = report.measured.breakdown[term: term] else { continue }
-            measured[term.rawValue] = m
-            if m >= 0.02 * report.measured.stepSeconds, m > 0 {
-                errors[term.rawValue] = 100 * (cost.terms[term: term] - m) / m
-            }
+            if let m = report.measured.breakdown[term: term] { measured[term.rawValue] = m }
         }
+        var errors = Self.termPercentErrors(predicted: cost.terms, measured: report.measured.breakdown,
+                                            stepSeconds: report.measured.stepSeconds)
         if report.measured.stepSeconds > 0 {
             errors["step"] = 100 * (cost.stepSeconds - report.measured.stepSeconds) / report.measured.stepSeconds
         }
         measuredTerms = measured
         self.errors = errors
+    }
+
+    /// Signed percent errors, (predicted - measured) / measured, of every term the executor
+    /// measures that is at least 2% of the measured step (smaller terms are timer noise).
+    public static func termPercentErrors(predicted: StepTerms, measured: TimeBreakdown, stepSeconds: Double) -> [String: Double] {
+        var errors: [String: Double] = [:]
+        for term in TimeBreakdown.measuredTerms {
+            guard let m = measured[term: term], m > 0, m >= 0.02 * stepSeconds else { continue }
+            errors[term.rawValue] = 100 * (predicted[term: term] - m) / m
+        }
+        return errors
     }
 }

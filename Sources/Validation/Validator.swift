@@ -162,11 +162,8 @@ public struct Validator: Sendable {
         let predicted = predict(mode, batch: batch, context: report.promptTokens, steps: steps, target: target,
                                 measuredFraction: report.measured.sampledFraction?.mean)
         let measured = report.measured.stepSeconds
-        var termErrors: [String: Double] = [:]
-        for term in TimeBreakdown.measuredTerms {
-            guard let m = report.measured.breakdown[term: term], m >= 0.02 * measured else { continue }
-            termErrors[term.rawValue] = 100 * (predicted.terms[term: term] - m) / m
-        }
+        let termErrors = RunPrediction.termPercentErrors(predicted: predicted.terms, measured: report.measured.breakdown,
+                                                         stepSeconds: measured)
         return Row(
             model: target.shape.name, threads: target.threads,
             transfer: target.shape.name != calibrator.shape.name || target.threads != calibrator.threads,

@@ -88,10 +88,15 @@ public struct PlanOptions: ParsableArguments {
 }
 
 extension DecisionOptions {
-    /// The request for these decisions on resolved hardware and model. The engine is `--engine`,
-    /// else `defaultEngine`, else the runtime a user can run today: the MagicPIG reference
-    /// (`magicpig`) on a system with a GPU, pigplan's own executor on a CPU-only one. With the
-    /// reference chosen by default, pigplan's kernels are predicted beside it as a what-if.
+    /// The engine a plan on `hw` is predicted for: `--engine`, else `defaultEngine`, else the
+    /// runtime a user can run today: the MagicPIG reference (`magicpig`) on a system with a GPU,
+    /// pigplan's own executor on a CPU-only one.
+    func engineName(on hw: Hardware, defaultEngine: String? = nil) -> String {
+        engine ?? defaultEngine ?? (hw.gpu != nil ? "magicpig" : "pigplan")
+    }
+
+    /// The request for these decisions on resolved hardware and model, for `engineName(on:)`. With
+    /// the reference chosen by default, pigplan's kernels are predicted beside it as a what-if.
     func request(store: ProfileStore, hardware hw: Hardware, model: ModelProfile, workload: Workload,
                  threads: Int?, sockets: Int?, defaultEngine: String? = nil, lshOnly: Bool = false) throws -> PlanRequest {
         var d = planDecisions(threads: threads, sockets: sockets)
@@ -100,10 +105,10 @@ extension DecisionOptions {
         if let weights { model.shape.bytesPerWeight = weights.bytesPerWeight }
         if let kvDtype { model.shape.bytesPerKVElement = kvDtype.bytesPerElement }
         workload.model = model.shape
-        let engineName = engine ?? defaultEngine ?? (hw.gpu != nil ? "magicpig" : "pigplan")
-        if engine == nil, engineName == "magicpig" { d.whatIfEngines = ["pigplan"] }
+        let name = engineName(on: hw, defaultEngine: defaultEngine)
+        if engine == nil, name == "magicpig" { d.whatIfEngines = ["pigplan"] }
         return try PlanRequest.resolve(store: store, hardware: hw, model: model, workload: workload,
-                                       engineName: engineName, decisions: d)
+                                       engineName: name, decisions: d)
     }
 
     /// The flags as the planner's decisions.

@@ -77,7 +77,8 @@ public struct SweepCommand: ParsableCommand {
         let profile = try store.model(model)
         // Every name resolves before the first plan, so a typo fails at once.
         let machines = try Dictionary(uniqueKeysWithValues: names.map { ($0, try store.resolveHardware(name: $0)) })
-        let engine = decisions.engine ?? (machines.values.allSatisfy { $0.gpu != nil } ? "magicpig" : "per system: magicpig with a GPU, else pigplan")
+        let engines = Set(machines.values.map { decisions.engineName(on: $0) })
+        let engine = engines.count == 1 ? engines.first! : "per system: " + engines.sorted().joined(separator: " or ")
         return try Sweep.run(model: model, engine: engine, hardware: names, contexts: try contexts(), request: { name, ctx in
             try decisions.request(store: store, hardware: machines[name]!, model: profile,
                                   workload: Workload(model: profile.shape, contextTokens: ctx, generatedTokens: gen),
@@ -95,7 +96,7 @@ public struct SweepCommand: ParsableCommand {
         var batches: [Int] = []
         var b = 1
         while b <= decisions.maxBatch { batches.append(b); b *= 2 }
-        let engine = decisions.engine ?? (machine.gpu != nil ? "magicpig" : "pigplan")
+        let engine = decisions.engineName(on: machine)
         return try BatchCurve.run(hardware: name, model: model, contextTokens: ctx, engine: engine, settings: try settings(),
                                   batches: batches, request: { p, batch in
             var fixed = decisions
@@ -224,9 +225,7 @@ public struct SweepCommand: ParsableCommand {
         }
         let crossings = s.breakEven.compactMap { $0.contextTokens.map { (x: $0, y: 1.0) } }
         if !crossings.isEmpty { plot.series.append(.init(name: "break-even points", points: crossings, color: "#000000", connected: false)) }
-        var text = plot.render()
-        // A note for the points drawn at the top: there GPU-only does not fit and only LSH runs.
-        text = text.replacingOccurrences(of: "</svg>\n", with: "<text x=\"75\" y=\"54\" fill=\"#555\">points along the top: GPU-only does not fit; only the LSH plan runs</text>\n</svg>\n")
-        return text
+        plot.notes = ["points along the top: GPU-only does not fit; only the LSH plan runs"]
+        return plot.render()
     }
 }

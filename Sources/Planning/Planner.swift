@@ -84,7 +84,7 @@ public enum Planner {
         if !request.attentionFixed {
             for kind in kinds where kind.baseline.feasible && (kind.baseline.name != "quest" || request.questMayWin) {
                 guard let plan = kind.plan else { continue }
-                if best == nil || plan.cost.tokensPerSecond > best!.plan.cost.tokensPerSecond { best = (kind.baseline.name, plan) }
+                if best.map({ plan.cost.tokensPerSecond > $0.plan.cost.tokensPerSecond }) ?? true { best = (kind.baseline.name, plan) }
             }
         }
         guard let best else {

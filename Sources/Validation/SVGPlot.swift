@@ -21,6 +21,8 @@ public struct SVGPlot: Sendable {
     public var yLabel: String
     public var series: [Series] = []
     public var diagonal = false
+    /// Lines of text under the title, inside the plot's top-left corner.
+    public var notes: [String] = []
     public var logScale = false
     public var width = 560.0
     public var height = 420.0
@@ -63,6 +65,9 @@ public struct SVGPlot: Sendable {
         }
         out += "<text x=\"\(f(margin.left + plotW / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         out += "<text transform=\"translate(16,\(f(margin.top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        for (i, note) in notes.enumerated() {
+            out += "<text x=\"\(f(margin.left + 5))\" y=\"\(f(margin.top + 14 + 14 * Double(i)))\" fill=\"#555\">\(escape(note))</text>\n"
+        }
         if diagonal {
             let lo = logScale ? pow(10, max(x0, y0)) : max(x0, y0), hi = logScale ? pow(10, min(x1, y1)) : min(x1, y1)
             out += "<line x1=\"\(f(px(lo)))\" y1=\"\(f(py(lo)))\" x2=\"\(f(px(hi)))\" y2=\"\(f(py(hi)))\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n"

@@ -20,6 +20,15 @@ public struct Hardware: Sendable, Hashable {
     /// The CPU <-> GPU link, when there is a GPU.
     public var link: HostLink?
     public var calibration: Calibration?
+    /// GPUs of the node (all of one kind); `gpuMemoryBytes` is each one's.
+    public var gpuCount: Int = 1
+    /// How the node's GPUs reach each other (nil with one GPU).
+    public var interconnect: GPUInterconnect?
+    /// The socket each GPU's PCIe link hangs off, GPU by GPU (its CPU work runs there).
+    public var gpuSockets: [Int] = [0]
+    /// Share of each socket's DRAM bandwidth this view's CPU work gets: 1 for the whole machine,
+    /// 1 / (GPUs on the socket) in the view of one GPU of a node (`perGPUView`).
+    public var cpuBandwidthShare: Double = 1
 
     public init(name: String, gpu: GPUProfile?, cpu: CPUProfile, sockets: Int, threads: Int,
                 cpuMemoryBytes: Double, gpuMemoryBytes: Double, numaLocal: Bool, link: HostLink?,
@@ -34,5 +43,34 @@ public struct Hardware: Sendable, Hashable {
         self.numaLocal = numaLocal
         self.link = link
         self.calibration = calibration
+    }
+}
+
+extension Hardware {
+    /// GPUs on the socket that carries the most of them.
+    public var gpusOnBusiestSocket: Int {
+        guard gpuCount > 1 else { return 1 }
+        var counts: [Int: Int] = [:]
+        for s in gpuSockets { counts[s, default: 0] += 1 }
+        return counts.values.max() ?? 1
+    }
+
+    /// The machine as one GPU of a multi-GPU node sees it: every GPU of the node runs (one
+    /// shard of a tensor-parallel instance, or a replica), and each GPU's CPU work runs on the
+    /// socket its link hangs off, with that socket's cores, DRAM bandwidth and memory shared
+    /// evenly by the GPUs on it. The busiest socket sets the step, so the view takes its share:
+    /// one socket, cores / k threads, 1 / k of its bandwidth and of its memory for k GPUs on it.
+    /// A single-GPU machine is its own view.
+    public var perGPUView: Hardware {
+        guard gpuCount > 1 else { return self }
+        var view = self
+        let k = gpusOnBusiestSocket
+        let coresPerSocket = max(1, threads / max(1, sockets))
+        view.sockets = 1
+        view.threads = max(1, coresPerSocket / k)
+        view.cpuMemoryBytes = cpuMemoryBytes / Double(max(1, sockets)) / Double(k)
+        view.cpuBandwidthShare = cpuBandwidthShare / Double(k)
+        view.numaLocal = true
+        return view
     }
 }

@@ -52,6 +52,11 @@ public struct GPUProfile: Codable, Sendable, Hashable {
     public var reservedBytes: Double
     /// The CPU profile paired with this GPU when `--hw` names the GPU alone.
     public var defaultHost: String
+    /// Dense fp8 tensor FLOP/s (datasheet), for GPUs with fp8 tensor cores (Ada, Hopper).
+    public var denseFP8FlopsPerSecond: Double?
+    /// What each weight format's decode kernels reach on this GPU relative to bf16, replacing
+    /// `WeightFormat.defaultEfficiency` (keys bf16, fp8, int8, int4).
+    public var weightFormatEfficiency: [String: WeightFormatEfficiency]?
     /// Where the figures come from.
     public var source: String
 }
@@ -103,4 +108,11 @@ public struct SystemProfile: Codable, Sendable, Hashable {
     /// Measured kernel timings; when present they replace the roofline terms they cover.
     public var calibration: Calibration?
     public var note: String?
+    /// GPUs in the node, all of profile `gpu`; nil means 1.
+    public var gpuCount: Int?
+    /// How the GPUs reach each other (required with more than one).
+    public var interconnect: GPUInterconnect?
+    /// The socket (0-based) each GPU's PCIe link hangs off, one entry per GPU; nil spreads them
+    /// evenly, the first half on socket 0.
+    public var gpuSockets: [Int]?
 }

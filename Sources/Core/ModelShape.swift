@@ -152,3 +152,68 @@ public enum KVFormat: String, CaseIterable, Sendable, Codable {
     case bf16, fp8
     public var bytesPerElement: Double { self == .bf16 ? 2 : 1 }
 }
+
+/// What a weight format's decode kernels reach relative to bf16's on the same GPU: the share of
+/// the bf16 kernels' bandwidth efficiency (dequantising in registers costs some), and the
+/// FLOP/s of the matrix units they run on over bf16's.
+public struct WeightFormatEfficiency: Codable, Sendable, Hashable {
+    public var bandwidthFactor: Double
+    public var flopsFactor: Double
+    public init(bandwidthFactor: Double, flopsFactor: Double) {
+        self.bandwidthFactor = bandwidthFactor
+        self.flopsFactor = flopsFactor
+    }
+}
+
+extension WeightFormat {
+    /// Planning defaults, unless the GPU profile gives its own:
+    /// - bf16: the reference (1, 1).
+    /// - fp8 on a GPU with fp8 tensor cores (`denseFP8FlopsPerSecond`): weights read as they are
+    ///   (bandwidth x 1) and multiplied at the fp8 rate; without them (A100) weight-only kernels
+    ///   widen fp8 to bf16 in registers: bandwidth x 0.9, bf16 rate.
+    /// - int8 and int4 weight-only (W8A16, W4A16 with group scales): widened to bf16 in
+    ///   registers at the bf16 rate; bandwidth x 0.9 and x 0.85. The Marlin paper (Frantar et
+    ///   al., 2024) reports close to the ideal 4x over fp16 for 4-bit weights at batch 1-16 on
+    ///   Ampere; these factors are a conservative reading of it, not a fit.
+    public func defaultEfficiency(on gpu: GPUProfile) -> WeightFormatEfficiency {
+        switch self {
+        case .bf16: return WeightFormatEfficiency(bandwidthFactor: 1, flopsFactor: 1)
+        case .fp8:
+            if let fp8 = gpu.denseFP8FlopsPerSecond {
+                return WeightFormatEfficiency(bandwidthFactor: 1, flopsFactor: fp8 / gpu.denseBF16FlopsPerSecond)
+            }
+            return WeightFormatEfficiency(bandwidthFactor: 0.9, flopsFactor: 1)
+        case .int8: return WeightFormatEfficiency(bandwidthFactor: 0.9, flopsFactor: 1)
+        case .int4: return WeightFormatEfficiency(bandwidthFactor: 0.85, flopsFactor: 1)
+        }
+    }
+
+    /// The GPU profile's figure for this format, else the default.
+    public func efficiency(on gpu: GPUProfile) -> WeightFormatEfficiency {
+        gpu.weightFormatEfficiency?[rawValue] ?? defaultEfficiency(on: gpu)
+    }
+}
+
+extension ModelShape {
+    /// One GPU's shard of the model under tensor parallelism over `tp` GPUs (Megatron-style:
+    /// q, k, v, gate and up split by output rows, o and down by input columns, the embedding and
+    /// LM head by vocabulary rows): H_q / tp query heads, max(1, H_kv / tp) KV heads (replicated
+    /// when tp exceeds them, with their k and v projections), f / tp MLP width and
+    /// ceil(V / tp) vocabulary rows; norms are whole on every GPU. tp = 1 is the model itself.
+    public func shard(tensorParallel tp: Int) -> ModelShape {
+        guard tp > 1 else { return self }
+        var s = self
+        s.queryHeadCount = queryHeadCount / tp
+        s.kvHeadCount = max(1, kvHeadCount / tp)
+        s.intermediateSize = intermediateSize / tp
+        s.vocabSize = (vocabSize + tp - 1) / tp
+        return s
+    }
+
+    /// Tensor-parallel degrees this model splits evenly over: tp divides the query heads and the
+    /// MLP width, and the KV heads divide by tp or tp by them (replication).
+    public func splitsEvenly(tensorParallel tp: Int) -> Bool {
+        tp >= 1 && queryHeadCount % tp == 0 && intermediateSize % tp == 0
+            && (kvHeadCount % tp == 0 || tp % kvHeadCount == 0)
+    }
+}

@@ -52,13 +52,26 @@ public struct Workload: Codable, Sendable, Hashable {
 
 /// One candidate decode configuration: what the optimizer chooses and the executor runs.
 public struct DecodeConfiguration: Codable, Sendable, Hashable {
+    /// Sequences per model instance (per tensor-parallel group).
     public var batch: Int
     public var attention: AttentionMode
     public var placement: Placement
-    public init(batch: Int, attention: AttentionMode, placement: Placement) {
+    /// Tensor parallelism and weight storage (one GPU, the model's bytes by default).
+    public var deployment: Deployment
+    public init(batch: Int, attention: AttentionMode, placement: Placement, deployment: Deployment = Deployment()) {
         self.batch = batch
         self.attention = attention
         self.placement = placement
+        self.deployment = deployment
+    }
+
+    private enum CodingKeys: String, CodingKey { case batch, attention, placement, deployment }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        batch = try c.decode(Int.self, forKey: .batch)
+        attention = try c.decode(AttentionMode.self, forKey: .attention)
+        placement = try c.decode(Placement.self, forKey: .placement)
+        deployment = try c.decodeIfPresent(Deployment.self, forKey: .deployment) ?? Deployment()
     }
 }
 

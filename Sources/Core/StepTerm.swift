@@ -24,6 +24,8 @@ public enum StepTerm: String, CaseIterable, Codable, Sendable, Hashable {
     case sampledAttention
     /// Dense attention over a KV cache kept in CPU memory.
     case cpuAttention
+    /// GPU-to-GPU collectives of tensor parallelism (all-reduces per layer, the logits' gather).
+    case tensorParallel
 
     /// Work on the CPU attention side (else the GPU side, or the linear-layer device's).
     public var isCPUSide: Bool {

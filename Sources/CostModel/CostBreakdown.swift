@@ -25,6 +25,8 @@ public struct StepTerms: Codable, Sendable, Hashable {
     public var sampledAttentionSeconds: Double = 0
     /// Dense attention over a KV cache kept in CPU memory.
     public var cpuAttentionSeconds: Double = 0
+    /// GPU-to-GPU collectives of tensor parallelism.
+    public var tensorParallelSeconds: Double = 0
 
     public init() {}
 
@@ -42,6 +44,7 @@ public struct StepTerms: Codable, Sendable, Hashable {
         case .retrieval: return \.retrievalSeconds
         case .sampledAttention: return \.sampledAttentionSeconds
         case .cpuAttention: return \.cpuAttentionSeconds
+        case .tensorParallel: return \.tensorParallelSeconds
         }
     }
 
@@ -96,6 +99,10 @@ public struct MemoryBreakdown: Codable, Sendable, Hashable {
 
 /// The cost model's answer for one configuration at one batch size.
 public struct StepCost: Codable, Sendable, Hashable {
+    /// Model instances the node runs with this plan (GPUs / tensor-parallel degree), each with
+    /// `batch` sequences; 1 on a single GPU.
+    public var replicas: Double = 1
+    /// Sequences per instance.
     public var batch: Double
     public var terms: StepTerms
     /// GPU side and CPU side of one micro-batch when pipelined (else of the whole batch).
@@ -108,5 +115,6 @@ public struct StepCost: Codable, Sendable, Hashable {
     public var sampledFraction: Double?
     /// Keys attended per query head per sparse layer (exact part included).
     public var keysPerQuery: Double
-    public var tokensPerSecond: Double { batch / stepSeconds }
+    /// Tokens per second of the whole node: replicas x batch / step.
+    public var tokensPerSecond: Double { replicas * batch / stepSeconds }
 }

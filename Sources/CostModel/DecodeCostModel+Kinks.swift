@@ -8,6 +8,7 @@ extension DecodeCostModel {
     /// at B/2, so their kinks double. The optimizer also verifies linearity between kinks, so this
     /// list speeds it up rather than defining correctness.
     public func batchKinks(_ config: DecodeConfiguration, maxBatch: Double = 4096) -> [Double] {
+        if config.deployment != deployment { return deployed(config.deployment).batchKinks(config, maxBatch: maxBatch) }
         var kinks: [Double] = []
         kinks += linearTable?.xs ?? []
         kinks += cpuLinearTable?.xs ?? []

@@ -17,7 +17,8 @@ extension DecodeCostModel {
         return l * hashedTokens * tableIndexBytes + l * Double(lsh.bucketsPerTable) * 8
     }
 
-    /// Memory of a configuration at batch B (tokens per sequence: n + g, the end of generation):
+    /// Memory of a configuration at batch B, on each GPU of its deployment and its GPU's share of
+    /// the host (tokens per sequence: n + g, the end of generation):
     /// - GPU: weights + reserved + D x B x (n + g) x kv (layers attended on the GPU)
     ///   + S x B x e_max x kv (exact buffers, e_max = 68 + g) + activations
     ///   B x (4 h + 2 f + V) x 4 bytes; LSH with KV on the GPU adds the hashed span there.
@@ -25,6 +26,7 @@ extension DecodeCostModel {
     ///   + S x B x H_kv x (L n_h idx + L 2^K x 8) (tables) + S x B x H_kv x n_h x 4 (key norms).
     /// A CPU-only system holds everything, weights included, in CPU memory.
     public func memory(_ config: DecodeConfiguration, batch: Double) -> MemoryBreakdown {
+        if config.deployment != deployment { return deployed(config.deployment).memory(config, batch: batch) }
         var m = MemoryBreakdown()
         let kv = model.kvBytesPerTokenPerLayer
         let total = n + Double(workload.generatedTokens)

@@ -9,6 +9,7 @@ extension DecodeCostModel {
     /// the host side of layer l overlaps the GPU prefill of layer l + 1, so
     /// TTFT = max(GPU, host) + host / S. A CPU-only system runs all of it on its cores.
     public func prefillSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
+        if config.deployment != deployment { return deployed(config.deployment).prefillSeconds(config, batch: batch) }
         let layers = Double(model.layerCount), s = Double(sparseLayerCount(config))
         let linearFlops = 2 * batch * n * model.linearParametersPerLayer * layers + 2 * batch * model.embeddingParameters
         let attentionFlops = layers * 2 * batch * Double(model.queryHeadCount * model.headDim) * n * n

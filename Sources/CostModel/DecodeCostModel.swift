@@ -46,6 +46,7 @@ public struct DecodeCostModel: Sendable {
             }
             if let splits = engine.gpuAttentionSplitsKV { attention.splitsKV = splits }
             gpuAttention = attention
+            gpuLinearBF16 = gpuLinear
         }
         if let rows = hardware.calibration?.pcie, !rows.isEmpty {
             hostToDevice = PiecewiseLinear(points: rows.map { ($0.bytes, $0.hostToDeviceSeconds) }, nondecreasing: true)
@@ -67,6 +68,8 @@ public struct DecodeCostModel: Sendable {
     /// Sampled fraction and per-table collision probability per (K, L), filled by `precompute`
     /// so the optimizer's many evaluations do not repeat the bisection.
     var lshCache: [LSHParameters: LSHStatistics] = [:]
+    /// Models of other deployments, built by `prepare(_:)`.
+    var variants: [Deployment: DecodeCostModel] = [:]
 
     public struct LSHStatistics: Sendable, Hashable {
         public var fraction: Double
@@ -90,6 +93,12 @@ public struct DecodeCostModel: Sendable {
     /// GPU projections: fitted to the calibration's rows (per call, bandwidth, matmul rate), or
     /// the GPU profile's roofline.
     public internal(set) var gpuLinear: GPULinearTiming?
+    /// The same before a weight format's efficiency is applied: the calibration table's shape
+    /// is bf16, so the table is carried to this model through this timing (`projectionSeconds`).
+    var gpuLinearBF16: GPULinearTiming?
+    /// Tensor parallelism and weight storage this model predicts (`deployed(_:)` makes one per
+    /// deployment from the whole machine's model).
+    public internal(set) var deployment = Deployment()
     /// GPU decode attention: thread blocks over the SMs, fitted to the calibration's rows, or the
     /// roofline.
     public internal(set) var gpuAttention: GPUAttentionTiming?
@@ -163,7 +172,8 @@ public struct DecodeCostModel: Sendable {
         if let timing = gpuLinear {
             let own = timing.seconds(calls: p.gpuCalls, bytes: p.bytes, parameters: p.parameters, batch: batch)
             if let table, let reference {
-                let ref = timing.seconds(calls: reference.gpuCalls, bytes: reference.bytes, parameters: reference.parameters, batch: batch)
+                let bf16 = gpuLinearBF16 ?? timing
+                let ref = bf16.seconds(calls: reference.gpuCalls, bytes: reference.bytes, parameters: reference.parameters, batch: batch)
                 return ref > 0 ? table(batch) * own / ref : own
             }
             return own
@@ -325,6 +335,8 @@ public struct DecodeCostModel: Sendable {
             let measuredSockets = max(1, min(hardware.sockets, Int((Double(measured.threads) / Double(cpu.coresPerSocket)).rounded(.up))))
             perSocket = measured.readBytesPerSecond / Double(measuredSockets)
         }
+        // One GPU of a node shares its socket with the node's other GPUs on it.
+        perSocket *= hardware.cpuBandwidthShare
         let s = Double(max(1, sockets))
         guard s > 1, memoryPlacement == .interleaved else { return s * perSocket * fraction }
         let remote = cpu.remoteBandwidthFraction
@@ -514,7 +526,22 @@ public struct DecodeCostModel: Sendable {
         t.sampledAttentionSeconds = sampledAttentionSeconds(config, batch: batch)
         t.cpuAttentionSeconds = cpuAttentionSeconds(config, batch: batch)
         t.dispatchSeconds = dispatchSeconds(config, batch: batch, terms: t)
+        t.tensorParallelSeconds = tensorParallelSeconds(batch: batch)
         return t
+    }
+
+    /// Collectives of tensor parallelism over TP GPUs: per layer, two all-reduces of the batch's
+    /// activations (after attention's output projection and after the MLP's down projection:
+    /// B x h x 2 bytes each), and per step one gather of the LM head's vocabulary shards
+    /// (B x V x 2 bytes) onto the GPU that samples; each over the node's interconnect
+    /// (`GPUInterconnect.allReduceSeconds`, `gatherSeconds`). 0 with one GPU per instance.
+    public func tensorParallelSeconds(batch: Double) -> Double {
+        let tp = deployment.tensorParallel
+        guard tp > 1, let link = hardware.interconnect else { return 0 }
+        let activations = batch * Double(model.hiddenSize) * 2
+        let logits = batch * Double(model.vocabSize * tp) * 2
+        return Double(model.layerCount) * 2 * link.allReduceSeconds(bytes: activations, gpus: tp)
+            + link.gatherSeconds(bytes: logits, gpus: tp)
     }
 
     /// Serial: T = GPU side + CPU side for the whole batch.
@@ -522,8 +549,9 @@ public struct DecodeCostModel: Sendable {
     /// c = CPU side(B/2), T = 2 max(g, c) + min(g, c) / S: each layer's CPU work of one
     /// micro-batch hides under the GPU work of the other; the pipeline fills once per step.
     public func step(_ config: DecodeConfiguration, batch: Double) -> StepCost {
+        if config.deployment != deployment { return deployed(config.deployment).step(config, batch: batch) }
         let timing = stepTiming(config, batch: batch)
-        return StepCost(
+        return StepCost(replicas: Double(replicas),
             batch: batch, terms: timing.terms, gpuSideSeconds: timing.gpuSide, cpuSideSeconds: timing.cpuSide,
             schedule: config.placement.schedule, stepSeconds: timing.seconds, memory: memory(config, batch: batch),
             sampledFraction: sampledFraction(config), keysPerQuery: keysPerQuery(config))
@@ -531,7 +559,8 @@ public struct DecodeCostModel: Sendable {
 
     /// Step seconds alone (what the optimizer evaluates many times).
     public func stepSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
-        stepTiming(config, batch: batch).seconds
+        if config.deployment != deployment { return deployed(config.deployment).stepSeconds(config, batch: batch) }
+        return stepTiming(config, batch: batch).seconds
     }
 
     /// Terms (two micro-batches summed when pipelined), the two sides, and the step time.

@@ -28,12 +28,11 @@ public struct BruteForceOptimizer: Sendable {
             let high = space.batch ?? space.maxBatch
             guard low <= high else { continue }
             for batch in low...high {
-                let memory = model.memory(option, batch: Double(batch))
-                if !model.fits(memory) { if stopAtMemoryLimit { break } else { continue } }
+                if !model.fits(option, batch: Double(batch)) { if stopAtMemoryLimit { break } else { continue } }
                 evaluations += 1
                 let stepSeconds = model.stepSeconds(option, batch: Double(batch))
                 if let bound = space.maxStepSeconds, stepSeconds > bound { continue }
-                let rate = Double(batch) / stepSeconds
+                let rate = Double(model.deployed(option.deployment).replicas) * Double(batch) / stepSeconds
                 if rate > (best?.tokensPerSecond ?? 0) {
                     var c = option
                     c.batch = batch

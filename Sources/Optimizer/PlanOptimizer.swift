@@ -33,8 +33,10 @@ public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible 
     public enum Reason: Sendable, Hashable {
         /// No (K, L) of the grid samples the accuracy floor; the grid's most accurate option.
         case accuracyFloor(floor: Double, mostAccurate: LSHParameters?, mostAccurateFraction: Double?)
-        /// The weights (plus the GPU's reserved bytes) alone exceed GPU memory.
-        case weightsExceedGPUMemory(weightBytes: Double, reservedBytes: Double, availableBytes: Double)
+        /// The weights (plus the GPU's reserved bytes) alone exceed GPU memory, at every deployment
+        /// allowed (`weightBytes`: the least one GPU holds); `wouldFit` gives, per weight format,
+        /// the fewest such GPUs that would hold them.
+        case weightsExceedGPUMemory(weightBytes: Double, reservedBytes: Double, availableBytes: Double, gpus: Int, wouldFit: [WeightFit])
         /// Every option needs more GPU memory at this batch.
         case gpuMemory(batch: Int, leastBytes: Double, availableBytes: Double)
         /// What does not grow with the context (weights on a CPU-only machine, the tables' bucket
@@ -49,11 +51,18 @@ public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible 
         /// GLPK ended without a solution.
         case solver(String)
     }
+    /// Weights in `weights` fit on `gpus` GPUs of the plan's kind, split by tensor parallelism.
+    public struct WeightFit: Sendable, Hashable {
+        public var weights: String
+        public var gpus: Int
+    }
     public var reason: Reason
     /// The system the plan was for.
     public var hardwareName: String
     /// Model weight bytes (for the weights case).
     public var modelWeightBytes: Double
+    /// The GPU profile of the system, if any (to name GPU counts that would fit).
+    public var gpuName: String?
 
     public init(_ reason: Reason, hardwareName: String, modelWeightBytes: Double = 0) {
         self.reason = reason
@@ -79,8 +88,9 @@ public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible 
         case .accuracyFloor(let floor, let option, let fraction):
             let detail = option.map { "the most accurate option in the grid, \($0), samples \(Self.percent(fraction ?? 0))" } ?? "the (K, L) grid is empty"
             return "no (K, L) meets the accuracy floor of \(Self.percent(floor)) sampled: \(detail)"
-        case .weightsExceedGPUMemory(let weights, let reserved, let available):
-            return "the model's weights (\(Format.bytes(weights))) plus the GPU's reserved \(Format.bytes(reserved)) exceed the \(Format.bytes(available)) of GPU memory on \(hardwareName)"
+        case .weightsExceedGPUMemory(let weights, let reserved, let available, let gpus, _):
+            let whose = gpus > 1 ? "the model's weights split over all \(gpus) GPUs (\(Format.bytes(weights)) on each)" : "the model's weights (\(Format.bytes(weights)))"
+            return "\(whose) plus the GPU's reserved \(Format.bytes(reserved)) exceed the \(Format.bytes(available)) of GPU memory" + (gpus > 1 ? " each" : "") + " on \(hardwareName)"
         case .gpuMemory(let batch, let least, let available):
             return "at batch \(batch) every option needs at least \(Format.bytes(least)) of GPU memory (\(Format.bytes(available)) available)"
         case .cpuMemoryWhateverTheContext(let batch, let fixed, let available, let weightsOnCPU, let lsh):
@@ -119,10 +129,13 @@ public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible 
 ///   y_j in {0, 1}                         choose this option and batch range
 ///   B_j integer, lo_j y_j <= B_j <= hi_j y_j
 ///   sum_j y_j = 1                         exactly one choice
-///   sum_j (g0_j y_j + g1_j B_j) <= GPU memory     (memory is linear in B)
-///   sum_j (c0_j y_j + c1_j B_j) <= CPU memory
+///   sum_j (g0_j y_j + g1_j B_j) <= 1     GPU memory, as shares of one GPU (linear in B)
+///   sum_j (c0_j y_j + c1_j B_j) <= 1     CPU memory, as shares of that GPU's part of the host
 ///   sum_j (a_j y_j + b_j B_j) <= max step time    (when a latency bound is set)
-///   maximize sum_j B_j - lambda (a_j y_j + b_j B_j)
+///   maximize sum_j r_j B_j - lambda (a_j y_j + b_j B_j)
+/// An option also carries a deployment (tensor-parallel degree, weight format): its memory is
+/// one GPU's and its shares are of that GPU's capacities, and r_j, the model instances the node
+/// runs (GPUs / TP), makes the rate the node's tokens/s, r B / T.
 public struct PlanOptimizer: Sendable {
     public var model: DecodeCostModel
     public var space: SearchSpace
@@ -136,32 +149,56 @@ public struct PlanOptimizer: Sendable {
         self.space = space
         self.solver = solver
         self.model.precompute((space.lsh ? space.lshGrid : []) + space.extraAttentionModes.compactMap(\.lsh))
+        self.model.prepare(deployments)
     }
+
+    /// The deployments (tensor-parallel degree, weight format) of the space that the machine
+    /// and model allow.
+    public var deployments: [Deployment] { space.deployments(allowedDegrees: model.tensorParallelDegrees) }
 
     /// One option with the batch ranges where it fits in memory, and its linear pieces.
     struct Candidate {
         var configuration: DecodeConfiguration
         var maxBatch: Int
         var segments: [StepTimeSegment]
-        var gpuBytes: (Double, Double)
-        var cpuBytes: (Double, Double)
+        /// Memory as shares of what each device has (one GPU, and that GPU's share of the host,
+        /// under the option's deployment): s0 + s1 B <= 1.
+        var gpuShare: (Double, Double)
+        var cpuShare: (Double, Double)
+        /// Model instances the node runs with this option (GPUs / tensor-parallel degree).
+        var replicas: Double
     }
 
     public var options: [DecodeConfiguration] {
-        space.options(on: model.hardware, model: model.workload.model, engine: model.engine) { model.lshStatistics($0).fraction }
+        space.options(on: model.hardware, model: model.workload.model, engine: model.engine, deployments: deployments) {
+            model.lshStatistics($0).fraction
+        }
     }
 
-    /// Memory as m0 + m1 B (exactly linear in B).
-    func memoryLine(_ config: DecodeConfiguration) -> (gpu: (Double, Double), cpu: (Double, Double)) {
-        let m0 = model.memory(config, batch: 0), m1 = model.memory(config, batch: 1)
-        return ((m0.gpuBytes, m1.gpuBytes - m0.gpuBytes), (m0.cpuBytes, m1.cpuBytes - m0.cpuBytes))
+    /// Memory as m0 + m1 B (exactly linear in B), with the capacities it is checked against, as
+    /// the option's deployment sees them (per GPU, and that GPU's share of the host).
+    func memoryLine(_ config: DecodeConfiguration) -> MemoryLine {
+        let m = model.deployed(config.deployment)
+        let m0 = m.memory(config, batch: 0), m1 = m.memory(config, batch: 1)
+        return MemoryLine(gpu: (m0.gpuBytes, m1.gpuBytes - m0.gpuBytes), cpu: (m0.cpuBytes, m1.cpuBytes - m0.cpuBytes),
+                          gpuCapacity: m.hardware.gpuMemoryBytes, cpuCapacity: m.hardware.cpuMemoryBytes,
+                          hasGPU: m.hardware.gpu != nil)
+    }
+
+    struct MemoryLine {
+        var gpu: (Double, Double), cpu: (Double, Double)
+        var gpuCapacity: Double, cpuCapacity: Double
+        var hasGPU: Bool
+        /// The line as shares of capacity (0 for a device the machine does not have).
+        var gpuShare: (Double, Double) { hasGPU ? (gpu.0 / gpuCapacity, gpu.1 / gpuCapacity) : (0, 0) }
+        var cpuShare: (Double, Double) { (cpu.0 / cpuCapacity, cpu.1 / cpuCapacity) }
     }
 
     /// Largest batch that fits both memories (0 when not even one sequence fits), capped.
-    func maxBatch(_ line: (gpu: (Double, Double), cpu: (Double, Double))) -> Int {
+    func maxBatch(_ line: MemoryLine) -> Int {
         var limit = Double(space.batch ?? space.maxBatch)
-        for (m0, m1, cap) in [(line.gpu.0, line.gpu.1, model.hardware.gpuMemoryBytes),
-                              (line.cpu.0, line.cpu.1, model.hardware.cpuMemoryBytes)] where m0 + m1 > 0 {
+        for (m0, m1, cap) in [(line.gpu.0, line.gpu.1, line.gpuCapacity),
+                              (line.cpu.0, line.cpu.1, line.cpuCapacity)] where m0 + m1 > 0 {
             if m0 > cap { return 0 }
             if m1 > 0 { limit = min(limit, ((cap - m0) / m1).rounded(.down)) }
         }
@@ -177,7 +214,8 @@ public struct PlanOptimizer: Sendable {
             var option: DecodeConfiguration
             var low: Int
             var high: Int
-            var line: (gpu: (Double, Double), cpu: (Double, Double))
+            var line: MemoryLine
+            var replicas: Double
         }
         var fitting: [Fitting] = []
         var incumbent = 0.0
@@ -198,19 +236,21 @@ public struct PlanOptimizer: Sendable {
                     high = lo
                 }
             }
-            incumbent = max(incumbent, Double(high) / model.stepSeconds(option, batch: Double(high)))
-            fitting.append(Fitting(option: option, low: low, high: high, line: line))
+            let replicas = Double(model.deployed(option.deployment).replicas)
+            incumbent = max(incumbent, replicas * Double(high) / model.stepSeconds(option, batch: Double(high)))
+            fitting.append(Fitting(option: option, low: low, high: high, line: line, replicas: replicas))
         }
         var result: [Candidate] = []
         for f in fitting {
-            if pruneByBound && Double(f.high) / model.stepSeconds(f.option, batch: Double(f.low)) < incumbent * (1 - 1e-9) {
+            if pruneByBound && f.replicas * Double(f.high) / model.stepSeconds(f.option, batch: Double(f.low)) < incumbent * (1 - 1e-9) {
                 continue
             }
             let segments = linearSegments(from: f.low, to: f.high, kinks: model.batchKinks(f.option, maxBatch: Double(f.high))) { b in
                 model.stepSeconds(f.option, batch: Double(b))
             }
             guard !segments.isEmpty else { continue }
-            result.append(Candidate(configuration: f.option, maxBatch: f.high, segments: segments, gpuBytes: f.line.gpu, cpuBytes: f.line.cpu))
+            result.append(Candidate(configuration: f.option, maxBatch: f.high, segments: segments, gpuShare: f.line.gpuShare,
+                                    cpuShare: f.line.cpuShare, replicas: f.replicas))
         }
         return (result, fitting.count, incumbent)
     }
@@ -225,14 +265,16 @@ public struct PlanOptimizer: Sendable {
         guard !pool.isEmpty else { throw explainInfeasibility() }
         var allPairs: [(Int, StepTimeSegment)] = []
         for (i, c) in pool.enumerated() { for s in c.segments { allPairs.append((i, s)) } }
+        func rate(_ pair: (Int, StepTimeSegment), _ batch: Int) -> Double {
+            pool[pair.0].replicas * Double(batch) / pair.1.seconds(Double(batch))
+        }
 
         // Incumbent: the best option at its largest batch within memory and latency (from
         // `candidates`). On a segment, B / (a + b B) is monotone in B, so its best rate is at an
         // end: segments whose better end cannot beat the incumbent are pruned before the MILP,
         // as branch-and-bound would (exact, not a heuristic).
-        let pairs = !pruneByBound ? allPairs : allPairs.filter { (_, s) in
-            let bound = max(Double(s.lower) / s.seconds(Double(s.lower)), Double(s.upper) / s.seconds(Double(s.upper)))
-            return bound >= incumbent * (1 - 1e-9)
+        let pairs = !pruneByBound ? allPairs : allPairs.filter { pair in
+            max(rate(pair, pair.1.lower), rate(pair, pair.1.upper)) >= incumbent * (1 - 1e-9)
         }
         var lambda = pruneByBound ? incumbent * (1 - 1e-6) : 0
         var best: (pair: Int, batch: Int)? = nil
@@ -253,11 +295,10 @@ public struct PlanOptimizer: Sendable {
             status = result.status
             guard let chosen = pairs.indices.first(where: { result.values[yIndex[$0]] > 0.5 }) else { break }
             let batch = Int(result.values[bIndex[chosen]].rounded())
-            let seconds = pairs[chosen].1.seconds(Double(batch))
             best = (chosen, batch)
-            // F(lambda) = max (B - lambda T) >= 0; it is 0 exactly at the optimal rate.
-            if objective <= 1e-9 * max(1, Double(batch)) { break }
-            lambda = Double(batch) / seconds
+            // F(lambda) = max (r B - lambda T) >= 0; it is 0 exactly at the optimal rate.
+            if objective <= 1e-9 * max(1, pool[pairs[chosen].0].replicas * Double(batch)) { break }
+            lambda = rate(pairs[chosen], batch)
         }
         guard let best else {
             throw Infeasibility(.solver("the MILP solver found no solution"), hardwareName: model.hardware.name)
@@ -281,19 +322,18 @@ public struct PlanOptimizer: Sendable {
         for (j, (_, s)) in pairs.enumerated() {
             let yj = lp.addVariable("y\(j)", kind: .binary, objective: -lambda * s.interceptSeconds)
             let bj = lp.addVariable("B\(j)", kind: .integer, lower: 0, upper: Double(s.upper),
-                                    objective: 1 - lambda * s.slopeSecondsPerSequence)
+                                    objective: pool[pairs[j].0].replicas - lambda * s.slopeSecondsPerSequence)
             y.append(yj); b.append(bj)
             lp.addConstraint("lower\(j)", [(bj, 1), (yj, -Double(s.lower))], lower: 0)
             lp.addConstraint("upper\(j)", [(bj, 1), (yj, -Double(s.upper))], upper: 0)
         }
         lp.addConstraint("choose one", y.map { ($0, 1.0) }, lower: 1, upper: 1)
-        let gpuCap = model.hardware.gpuMemoryBytes
         if model.hardware.gpu != nil {
-            let terms = pairs.enumerated().flatMap { (j, p) in [(y[j], pool[p.0].gpuBytes.0 / 1e9), (b[j], pool[p.0].gpuBytes.1 / 1e9)] }
-            lp.addConstraint("GPU memory (GB)", terms, upper: gpuCap / 1e9)
+            let terms = pairs.enumerated().flatMap { (j, p) in [(y[j], pool[p.0].gpuShare.0), (b[j], pool[p.0].gpuShare.1)] }
+            lp.addConstraint("GPU memory (share of each GPU)", terms, upper: 1)
         }
-        let cpuTerms = pairs.enumerated().flatMap { (j, p) in [(y[j], pool[p.0].cpuBytes.0 / 1e9), (b[j], pool[p.0].cpuBytes.1 / 1e9)] }
-        lp.addConstraint("CPU memory (GB)", cpuTerms, upper: model.hardware.cpuMemoryBytes / 1e9)
+        let cpuTerms = pairs.enumerated().flatMap { (j, p) in [(y[j], pool[p.0].cpuShare.0), (b[j], pool[p.0].cpuShare.1)] }
+        lp.addConstraint("CPU memory (share of the host)", cpuTerms, upper: 1)
         if let bound = space.maxStepSeconds {
             let terms = pairs.enumerated().flatMap { (j, p) in [(y[j], p.1.interceptSeconds), (b[j], p.1.slopeSecondsPerSequence)] }
             lp.addConstraint("step time", terms, upper: bound)

@@ -27,6 +27,10 @@ public struct SearchSpace: Sendable, Hashable {
     public var maxStepSeconds: Double? = nil
     /// Accuracy floor: LSH options whose sampled fraction is below it are excluded.
     public var minSampledFraction: Double? = nil
+    /// Tensor-parallel degrees to consider (`--tp`); nil: every degree the node and model allow.
+    public var tensorParallelDegrees: [Int]? = nil
+    /// Weight formats to consider (`--weights`, all four for `auto`); nil keeps the model's bytes.
+    public var weightFormats: [WeightFormat?] = [nil]
 
     public init() {}
 
@@ -43,8 +47,27 @@ public struct SearchSpace: Sendable, Hashable {
     /// Every (attention, placement) option of this space on `hardware` that `engine` can run:
     /// LSH keeps its tables in GPU memory only for engines that sample there, pipelining only for
     /// engines that split micro-batches, and Quest reads its pages from GPU memory.
-    public func options(on hardware: Hardware, model: ModelShape, engine: EngineParameters,
+    /// The deployments of this space among those the machine allows (`allowedDegrees`).
+    public func deployments(allowedDegrees: [Int]) -> [Deployment] {
+        let degrees = tensorParallelDegrees.map { wanted in allowedDegrees.filter(wanted.contains) } ?? allowedDegrees
+        return degrees.flatMap { tp in weightFormats.map { Deployment(tensorParallel: tp, weights: $0) } }
+    }
+
+    /// Every (attention, placement, deployment) option of this space on `hardware` that `engine`
+    /// can run: LSH keeps its tables in GPU memory only for engines that sample there, pipelining
+    /// only for engines that split micro-batches, and Quest reads its pages from GPU memory. On a
+    /// multi-GPU node each GPU's CPU work runs on its own socket's share of the cores
+    /// (`Hardware.perGPUView`), so sockets and threads follow from the node.
+    public func options(on hardware: Hardware, model: ModelShape, engine: EngineParameters, deployments: [Deployment] = [Deployment()],
                         fraction: (LSHParameters) -> Double) -> [DecodeConfiguration] {
+        let node = hardware.gpu != nil && hardware.gpuCount > 1
+        let base = options(on: node ? hardware.perGPUView : hardware, model: model, engine: engine, fixedThreads: node ? nil : threads,
+                           fixedSockets: node ? nil : sockets, fraction: fraction)
+        return deployments.flatMap { d in base.map { var c = $0; c.deployment = d; return c } }
+    }
+
+    func options(on hardware: Hardware, model: ModelShape, engine: EngineParameters, fixedThreads threads: Int?, fixedSockets sockets: Int?,
+                 fraction: (LSHParameters) -> Double) -> [DecodeConfiguration] {
         let devices = (kvDevices ?? (hardware.gpu == nil ? [.cpu] : [.cpu, .gpu]))
             .filter { hardware.gpu != nil || $0 == .cpu }
         let socketChoices = sockets.map { [$0] } ?? Array(1...max(1, hardware.sockets))

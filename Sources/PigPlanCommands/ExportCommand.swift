@@ -8,12 +8,12 @@ import Planning
 public struct ExportCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the chosen plan for an executor: a plan file (--out) or a MagicPIG command line (--target magicpig).")
+        abstract: "Write the chosen plan for an executor: a plan file (--out), a MagicPIG command line (--target magicpig), or a serving engine's launch command (--target vllm, sglang or trtllm).")
 
-    public enum Target: String, ExpressibleByArgument, CaseIterable, Sendable { case plan, magicpig }
+    public enum Target: String, ExpressibleByArgument, CaseIterable, Sendable { case plan, magicpig, vllm, sglang, trtllm }
 
     @OptionGroup public var options: PlanOptions
-    @Option(help: "plan: write a plan file for `pigplan run --plan`; magicpig: print the reference benchmark's command line.")
+    @Option(help: "plan: write a plan file for `pigplan run --plan`; magicpig: print the reference benchmark's command line; vllm, sglang, trtllm: print the engine's launch command for the best plan it can run (GPU-only attention).")
     public var target: Target = .plan
     @Option(help: "Plan file to write (plan target); '-' prints it.")
     public var out: String?
@@ -28,8 +28,24 @@ public struct ExportCommand: ParsableCommand {
         // A plan for the reference implementation is optimized for its kernels and orchestration,
         // and is an LSH plan (the benchmark runs nothing else).
         let request = try options.request(defaultEngine: target == .magicpig ? "magicpig" : nil, lshOnly: target == .magicpig)
+        if target == .magicpig, request.hardware.gpuCount > 1 {
+            throw ValidationError("the MagicPIG reference runs one GPU per process; plan with --tp 1 on \(request.hardware.name) to export it (one process per GPU), or export --target vllm, sglang or trtllm")
+        }
         let report = try PlanCommand.report(for: request)
         switch target {
+        case .vllm, .sglang, .trtllm:
+            let engine = ServingEngine(rawValue: target.rawValue)!
+            guard let hf = request.model.huggingFaceId else {
+                throw ValidationError("model '\(request.workload.model.name)' has no huggingFaceId in its profile; add one to print a \(engine.version) command")
+            }
+            let launch: ServingEngine.Launch
+            do { launch = try engine.launch(report, huggingFaceId: hf, gpuMemoryBytes: request.hardware.gpuMemoryBytes) } catch {
+                throw ValidationError(error.description)
+            }
+            for words in launch.commands { print(words.map(shellQuoted).joined(separator: " ")) }
+            var note = "note: for \(engine.version): tensor parallel \(launch.deployment.tensorParallel), batch \(launch.batch) per instance, \(Format.number(launch.tokensPerSecond)) tokens/s predicted on \(request.hardware.name)."
+            for line in launch.notes { note += "\nnote: " + line }
+            FileHandle.standardError.write(Data((note + "\n").utf8))
         case .magicpig:
             print(try Self.magicPIGCommand(report, request: request))
             var note = "note: the reference CPU kernels take their thread count at compile time: build them for \(report.plan.placement.cpuThreads) threads. Predicted with the \(report.plan.engine) engine: \(Format.number(report.prediction.tokensPerSecond)) tokens/s."

@@ -8,8 +8,17 @@ extension Infeasibility {
         switch reason {
         case .accuracyFloor:
             return "Lower --min-sampled-fraction (or --quality), or allow smaller K / larger L with --k / --l."
-        case .weightsExceedGPUMemory:
-            return "Use a GPU with more memory, store the weights in fewer bytes (--weights fp8 or int4), raise --gpu-memory if it was capped, or plan a smaller model."
+        case .weightsExceedGPUMemory(_, _, _, let gpus, let fits):
+            guard !fits.isEmpty else {
+                return "Use a GPU with more memory, raise --gpu-memory if it was capped, or plan a smaller model."
+            }
+            let kind = gpuName ?? "such GPUs"
+            let words = fits.enumerated().map { i, fit in
+                let what = "\(fit.gpus) x \(kind)"
+                let flag = fit.gpus <= gpus ? " (--weights \(fit.weights))" : ""
+                return i == 0 ? "\(fit.weights) weights need at least \(what)\(flag)" : "with \(fit.weights) weights \(what)\(flag)"
+            }
+            return "The " + words.joined(separator: "; ") + ". Plan on a system with that many GPUs (`pigplan profiles list` shows the nodes, e.g. --hw 8xh100), store the weights in fewer bytes, or raise --gpu-memory if it was capped."
         case .gpuMemory:
             return "Lower --ctx or --batch, or use a GPU with more memory."
         case .cpuMemoryWhateverTheContext:

@@ -89,6 +89,34 @@ public struct WorkloadOptions: ParsableArguments {
 
 extension Schedule: ExpressibleByArgument {}
 extension WeightFormat: ExpressibleByArgument {}
+
+/// `--weights`: one format, or `auto` to let the optimizer choose among all of them.
+public enum WeightChoice: Hashable, Sendable, ExpressibleByArgument, CustomStringConvertible {
+    case auto
+    case format(WeightFormat)
+
+    public init?(argument: String) {
+        if argument == "auto" { self = .auto; return }
+        guard let format = WeightFormat(rawValue: argument) else { return nil }
+        self = .format(format)
+    }
+
+    /// The formats the plan may use.
+    public var formats: [WeightFormat] {
+        switch self {
+        case .auto: return WeightFormat.allCases
+        case .format(let f): return [f]
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .auto: return "auto"
+        case .format(let f): return f.rawValue
+        }
+    }
+    public static var allValueStrings: [String] { ["auto"] + WeightFormat.allCases.map(\.rawValue) }
+}
 extension KVFormat: ExpressibleByArgument {}
 
 /// The key budget of TopK / Quest (`run --budget`): a fraction of the hashed keys, or `match`,

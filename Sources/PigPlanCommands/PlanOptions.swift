@@ -35,8 +35,10 @@ public struct DecisionOptions: ParsableArguments {
     public var schedule: Schedule?
     @Flag(help: "Also predict the chosen configuration with every other engine.")
     public var compareEngines = false
-    @Option(help: "Weight storage: bf16, fp8, int8 or int4 (with its group scales); default: the model profile's (bf16). Quality is not predicted.")
-    public var weights: WeightFormat?
+    @Option(help: "Weight storage: bf16, fp8, int8 or int4 (with its group scales), or auto to let the optimizer choose; default: the model profile's (bf16). Quality is not predicted.")
+    public var weights: WeightChoice?
+    @Option(parsing: .unconditional, help: "Fix the tensor-parallel degree: GPUs per model instance on a multi-GPU system (default: choose among the divisors of the GPU count).")
+    public var tp: Int?
     @Option(help: "KV cache storage: bf16 or fp8 (halves KV bytes on GPU and CPU, and the gathered bytes of sampled attention).")
     public var kvDtype: KVFormat?
     public init() {}
@@ -60,6 +62,7 @@ public struct DecisionOptions: ParsableArguments {
         if let e = extraDenseLayers, e < 0 { throw ValidationError("--extra-dense-layers \(e): cannot be negative") }
         if schedule == .pipelined, batch == 1 { throw ValidationError("--schedule pipelined needs --batch 2 or more (two micro-batches)") }
         if maxBatch < 1 { throw ValidationError("--max-batch \(maxBatch): must be at least 1") }
+        if let tp, tp < 1 || tp > 64 { throw ValidationError("--tp \(tp): give a tensor-parallel degree between 1 and the system's GPU count") }
         if attention == .dense && (k != nil || l != nil) {
             throw ValidationError("--k / --l apply to LSH attention; drop them or use --attention lsh")
         }
@@ -102,13 +105,19 @@ extension DecisionOptions {
         var d = planDecisions(threads: threads, sockets: sockets)
         if lshOnly { d.lshOnly = true }
         var model = model, workload = workload
-        if let weights { model.shape.bytesPerWeight = weights.bytesPerWeight }
         if let kvDtype { model.shape.bytesPerKVElement = kvDtype.bytesPerElement }
         workload.model = model.shape
         let name = engineName(on: hw, defaultEngine: defaultEngine)
         if engine == nil, name == "magicpig" { d.whatIfEngines = ["pigplan"] }
-        return try PlanRequest.resolve(store: store, hardware: hw, model: model, workload: workload,
-                                       engineName: name, decisions: d)
+        let request = try PlanRequest.resolve(store: store, hardware: hw, model: model, workload: workload,
+                                              engineName: name, decisions: d)
+        if let tp {
+            let costModel = request.costModel()
+            if let problem = costModel.deploymentProblem(Deployment(tensorParallel: tp)) {
+                throw ValidationError("--tp \(tp): \(problem); use one of: \(costModel.tensorParallelDegrees.map(String.init).joined(separator: ", "))")
+            }
+        }
+        return request
     }
 
     /// The flags as the planner's decisions.
@@ -131,6 +140,8 @@ extension DecisionOptions {
         d.compareEngines = compareEngines
         d.lshOnly = attention == .lsh
         d.questMayWin = quality == .fast && minSampledFraction == nil
+        d.tensorParallel = tp
+        d.weightFormats = weights.map { $0.formats.map(Optional.some) } ?? [nil]
         return d
     }
 }

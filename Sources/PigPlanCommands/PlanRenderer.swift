@@ -58,7 +58,7 @@ public enum PlanRenderer {
     public static func table(_ r: PlanReport, explain: Bool) -> String {
         var out = ""
         let c = r.context
-        let machine = [c.gpu, "\(c.sockets) x \(c.cpu)"].compactMap { $0 }.joined(separator: " + ")
+        let machine = [c.gpu.map { c.gpuCount > 1 ? "\(c.gpuCount) x \($0)" : $0 }, "\(c.sockets) x \(c.cpu)"].compactMap { $0 }.joined(separator: " + ")
         out += "pigplan: \(c.model) on \(c.hardware) (\(machine), \(c.threads) threads\(c.calibrated ? ", calibrated" : "")), context \(TokenCount(c.contextTokens)), \(c.generatedTokens) generated"
             + (c.bytesPerWeight != 2 || c.bytesPerKVElement != 2 ? ", \(Format.number(c.bytesPerWeight)) bytes per weight, \(Format.number(c.bytesPerKVElement)) bytes per KV element" : "") + "\n"
         out += "predicted for the \(runtime(r.plan.engine)) runtime\n\n"
@@ -66,6 +66,14 @@ public enum PlanRenderer {
         let mode = r.plan.attention == "lsh" ? "MagicPIG LSH (K, L) = (\(r.plan.k ?? 0), \(r.plan.l ?? 0))" : (winner?.description ?? r.plan.attention)
         var rows: [(String, String)] = [
             ("plan", "\(mode), batch \(r.plan.batch)"),
+        ]
+        if c.gpuCount > 1 {
+            let instances = r.plan.replicas > 1 ? "\(r.plan.replicas) instances of \(r.plan.tensorParallel) GPU\(r.plan.tensorParallel == 1 ? "" : "s") each, \(r.plan.batch) sequences each" : "one instance over all \(c.gpuCount) GPUs"
+            rows.append(("GPUs", "tensor parallel \(r.plan.tensorParallel): \(instances); \(r.plan.weights) weights"))
+        } else if r.plan.weights != "bf16" || c.bytesPerKVElement != 2 {
+            rows.append(("precision", "\(r.plan.weights) weights, \(c.bytesPerKVElement == 1 ? "fp8" : "bf16") KV cache"))
+        }
+        rows += [
             ("placement", placementText(r)),
             ("throughput", "\(Format.number(r.prediction.tokensPerSecond)) tokens/s"),
             ("step time", "\(Format.seconds(r.prediction.stepSeconds)) per token (\(r.prediction.schedule.rawValue); \(c.gpu == nil ? "projections" : "GPU side") \(Format.seconds(r.prediction.gpuSideSeconds))"
@@ -75,7 +83,7 @@ public enum PlanRenderer {
         if let f = r.prediction.sampledFraction {
             rows.append(("sampled keys", "\(Format.number(f * 100))% of the hashed span (\(r.prediction.sampledFractionSource ?? "model")), \(Format.number(r.prediction.keysPerQuery)) keys per query head"))
         }
-        if c.gpu != nil { rows.append(("GPU memory", "\(Format.bytes(r.memory.gpuBytes)) of \(Format.bytes(r.memory.gpuAvailableBytes))")) }
+        if c.gpu != nil { rows.append(("GPU memory", "\(Format.bytes(r.memory.gpuBytes)) of \(Format.bytes(r.memory.gpuAvailableBytes))" + (c.gpuCount > 1 ? " on each GPU" : ""))) }
         rows.append(("CPU memory", "\(Format.bytes(r.memory.cpuBytes)) of \(Format.bytes(r.memory.cpuAvailableBytes))"))
         if r.plan.kind != "lsh", let lsh = r.bestByKind.first(where: { $0.name == "lsh" }) {
             if lsh.feasible, let rate = lsh.tokensPerSecond, let batch = lsh.batch {
@@ -118,6 +126,7 @@ public enum PlanRenderer {
         for b in r.bestByKind where b.name != r.plan.kind {
             var name = "  " + b.description
             if let f = b.budgetFraction { name += ", \(Format.number(f * 100))% budget" }
+            if c.gpuCount > 1 || b.deployment?.weights != nil, b.feasible, let d = b.deployment { name += ", \(d)" }
             if b.feasible, let rate = b.tokensPerSecond, let batch = b.batch {
                 baselineRows.append((name, "\(Format.number(rate)) tokens/s at batch \(batch)" + (b.name == "quest" && r.plan.kind != "quest" ? " (a quality baseline: wins only with --quality fast)" : "")))
             } else {

@@ -31,6 +31,11 @@ public struct PlanDecisions: Sendable, Hashable {
     public var questMayWin = false
     /// Engines predicted beside the chosen one as a what-if (pigplan's kernels on a GPU system).
     public var whatIfEngines: [String] = []
+    /// Tensor-parallel degree, when fixed (`--tp`); else every degree the node allows.
+    public var tensorParallel: Int?
+    /// Weight formats the plan may use: one (`--weights bf16`...), all (`--weights auto`), or the
+    /// model profile's own bytes (nil).
+    public var weightFormats: [WeightFormat?] = [nil]
 
     /// The user fixed the kind of attention.
     public var attentionFixed: Bool { denseOnly || lshOnly || hashBits != nil || tableCount != nil }
@@ -55,6 +60,8 @@ public struct PlanDecisions: Sendable, Hashable {
         space.maxStepSeconds = maxStepSeconds
         space.threads = threads
         space.sockets = sockets
+        space.tensorParallelDegrees = tensorParallel.map { [$0] }
+        space.weightFormats = weightFormats
         // An explicit (K, L) or fraction is the user's choice: the tier floor does not apply.
         let explicit = (hashBits != nil && tableCount != nil) || sampledFractionOverride != nil
         space.minSampledFraction = minSampledFraction ?? (explicit ? nil : tierFloor)

@@ -20,6 +20,11 @@ public struct PlanReport: Codable, Sendable {
         public var sparseLayers: Int
         /// Which kind won: lsh, gpu-only, cpu-kv-dense or quest (a row of `bestByKind`).
         public var kind: String
+        /// GPUs one model instance spans (tensor parallelism), and the instances the node runs.
+        public var tensorParallel: Int = 1
+        public var replicas: Int = 1
+        /// Weight storage: bf16, fp8, int8 or int4.
+        public var weights: String = "bf16"
     }
     public struct Prediction: Codable, Sendable {
         public var tokensPerSecond: Double
@@ -37,7 +42,9 @@ public struct PlanReport: Codable, Sendable {
         public var keysPerQuery: Double
     }
     public struct MemorySection: Codable, Sendable {
+        /// On each GPU (`detail` too).
         public var gpuBytes: Double
+        /// On the whole host (on a node, each GPU's share in `detail` times the GPUs).
         public var cpuBytes: Double
         public var gpuAvailableBytes: Double
         public var cpuAvailableBytes: Double
@@ -54,6 +61,10 @@ public struct PlanReport: Codable, Sendable {
         public var budgetFraction: Double?
         /// Why it is infeasible, or a remark.
         public var note: String?
+        /// Tensor parallelism and weight storage of this kind's best plan.
+        public var deployment: Deployment?
+        /// Memory on each GPU (and its share of the host) of this kind's best plan.
+        public var memory: MemoryBreakdown?
     }
     public struct SolverSection: Codable, Sendable {
         public var status: String
@@ -81,6 +92,13 @@ public struct PlanReport: Codable, Sendable {
         /// Bytes per weight and per KV element as planned (2 for bf16; `--weights`, `--kv-dtype`).
         public var bytesPerWeight: Double = 2
         public var bytesPerKVElement: Double = 2
+        /// GPUs in the node (0 on a CPU-only machine).
+        public var gpuCount: Int = 1
+    }
+
+    /// The weight format a byte count stands for (a profile's own bytes per weight).
+    public static func weightName(bytes: Double) -> String {
+        WeightFormat.allCases.first { abs($0.bytesPerWeight - bytes) < 1e-9 && $0 != .int8 } .map(\.rawValue) ?? "\(bytes) bytes"
     }
 
     public var context: Context

@@ -102,7 +102,7 @@ public enum Planner {
         case .success(let p):
             lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling, (K, L) = \(p.configuration.attention.lsh.map { "\($0)" } ?? "-")",
                                feasible: true, batch: p.configuration.batch, tokensPerSecond: p.cost.tokensPerSecond,
-                               stepSeconds: p.cost.stepSeconds, budgetFraction: nil, note: nil)
+                               stepSeconds: p.cost.stepSeconds, budgetFraction: nil, note: nil, deployment: p.configuration.deployment)
         case .failure(let e):
             lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling", feasible: false, budgetFraction: nil, note: e.facts)
         }
@@ -121,14 +121,20 @@ public enum Planner {
         let comparisons = predicted(request.comparisonEngines)
         let whatIf = predicted(request.whatIfEngines)
         let hw = request.hardware
+        let deployed = model.deployed(config.deployment)
+        // Memory is one GPU's; the host's is that GPU's share times the GPUs sharing the host.
+        let hostShare = Double(hw.gpu == nil ? 1 : hw.gpuCount)
         return PlanReport(
             context: .init(hardware: hw.name, gpu: hw.gpu?.name, cpu: hw.cpu.name, sockets: hw.sockets, threads: hw.threads,
                            model: request.workload.model.name, contextTokens: request.workload.contextTokens,
                            generatedTokens: request.workload.generatedTokens, calibrated: hw.calibration != nil,
-                           bytesPerWeight: request.workload.model.bytesPerWeight, bytesPerKVElement: request.workload.model.bytesPerKVElement),
+                           bytesPerWeight: deployed.workload.model.bytesPerWeight, bytesPerKVElement: request.workload.model.bytesPerKVElement,
+                           gpuCount: hw.gpu == nil ? 0 : hw.gpuCount),
             plan: .init(attention: config.attention.name, mode: config.attention, batch: config.batch, k: config.attention.lsh?.hashBitsPerTable,
                         l: config.attention.lsh?.tableCount, placement: config.placement, engine: request.engineName,
-                        denseLayers: model.denseLayerCount(config), sparseLayers: model.sparseLayerCount(config), kind: best.name),
+                        denseLayers: model.denseLayerCount(config), sparseLayers: model.sparseLayerCount(config), kind: best.name,
+                        tensorParallel: config.deployment.tensorParallel, replicas: deployed.replicas,
+                        weights: config.deployment.weights?.rawValue ?? PlanReport.weightName(bytes: request.workload.model.bytesPerWeight)),
             prediction: .init(tokensPerSecond: cost.tokensPerSecond, stepSeconds: cost.stepSeconds,
                               timeToFirstTokenSeconds: model.prefillSeconds(config, batch: Double(config.batch)),
                               schedule: cost.schedule, gpuSideSeconds: cost.gpuSideSeconds, cpuSideSeconds: cost.cpuSideSeconds,
@@ -136,7 +142,7 @@ public enum Planner {
                               sampledFraction: cost.sampledFraction,
                               sampledFractionSource: cost.sampledFraction == nil ? nil : (request.sampledFractionOverride != nil ? "override" : "model"),
                               keysPerQuery: cost.keysPerQuery),
-            memory: .init(gpuBytes: cost.memory.gpuBytes, cpuBytes: cost.memory.cpuBytes,
+            memory: .init(gpuBytes: cost.memory.gpuBytes, cpuBytes: cost.memory.cpuBytes * hostShare,
                           gpuAvailableBytes: hw.gpuMemoryBytes, cpuAvailableBytes: hw.cpuMemoryBytes, detail: cost.memory),
             baselines: kinds.map(\.baseline), speedupOverBestBaseline: speedup,
             solver: .init(status: best.plan.solver.status.rawValue, seconds: best.plan.solver.seconds, modelSeconds: best.plan.solver.modelSeconds,
@@ -167,6 +173,8 @@ public enum Planner {
         space.maxBatch = request.space.maxBatch
         space.threads = request.space.threads
         space.maxStepSeconds = request.space.maxStepSeconds
+        space.tensorParallelDegrees = request.space.tensorParallelDegrees
+        space.weightFormats = request.space.weightFormats
         space.lsh = false
         space.dense = attention == .dense
         space.extraAttentionModes = attention == .dense ? [] : [attention]
@@ -181,7 +189,8 @@ public enum Planner {
             let plan = try optimizer.optimize()
             return (.init(name: name, description: description, feasible: true, batch: plan.configuration.batch,
                           tokensPerSecond: plan.cost.tokensPerSecond, stepSeconds: plan.cost.stepSeconds,
-                          budgetFraction: budget, note: nil), plan)
+                          budgetFraction: budget, note: nil, deployment: plan.configuration.deployment,
+                          memory: plan.cost.memory), plan)
         } catch {
             let prefix = request.space.batch.map { "batch \($0) does not fit" } ?? "not even batch 1 fits"
             return (.init(name: name, description: description, feasible: false, budgetFraction: budget,

@@ -25,8 +25,14 @@ extension ProfileStore {
         var numaLocal: Bool?
         var link: HostLink?
         var calibration: Calibration?
+        var gpuCount = 1
+        var interconnect: GPUInterconnect?
+        var gpuSockets: [Int]?
 
         if let system = systems[name] {
+            gpuCount = system.gpuCount ?? 1
+            interconnect = system.interconnect
+            gpuSockets = system.gpuSockets
             gpu = try system.gpu.map { (g) throws(ProfileError) in try self.gpu(g) }
             cpuName = system.cpu
             sockets = system.sockets
@@ -98,10 +104,19 @@ extension ProfileStore {
             cpuMemory = cpuMemoryOverride
         }
 
-        return Hardware(
+        var hardware = Hardware(
             name: name, gpu: gpu, cpu: cpu, sockets: sockets, threads: threads ?? cores,
             cpuMemoryBytes: cpuMemory ?? Double(sockets) * cpu.defaultMemoryBytesPerSocket,
             gpuMemoryBytes: gpuMemory, numaLocal: numaLocal ?? (sockets == 1),
             link: gpu == nil ? nil : link, calibration: calibration)
+        if gpu != nil, gpuCount > 1 {
+            hardware.gpuCount = gpuCount
+            hardware.interconnect = interconnect
+            // Each GPU's socket; with fewer sockets than the profile's (--sockets), the GPUs of
+            // the missing sockets hang off the ones left.
+            let map = gpuSockets ?? (0..<gpuCount).map { $0 * sockets / gpuCount }
+            hardware.gpuSockets = map.map { $0 % sockets }
+        }
+        return hardware
     }
 }

@@ -75,6 +75,17 @@ struct ProfileValidator {
         try fraction(p.efficiency.gatherBandwidth, "efficiency.gatherBandwidth")
         try nonNegative(p.launchOverheadSecondsPerLayer, "launchOverheadSecondsPerLayer", unit: "seconds")
         try nonNegative(p.reservedBytes, "reservedBytes", unit: "bytes")
+        if let fp8 = p.denseFP8FlopsPerSecond { try positive(fp8, "denseFP8FlopsPerSecond", unit: "FLOP/s") }
+        for (format, e) in (p.weightFormatEfficiency ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let key = "weightFormatEfficiency.\(format)"
+            guard WeightFormat(rawValue: format) != nil else {
+                throw fail(key, "names no weight format", "use one of: \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            try fraction(e.bandwidthFactor, key + ".bandwidthFactor")
+            guard e.flopsFactor.isFinite, e.flopsFactor > 0, e.flopsFactor <= 8 else {
+                throw fail(key + ".flopsFactor", "must be in (0, 8] (the format's FLOP/s over bf16's), found \(e.flopsFactor)", "write e.g. 2 for fp8 tensor cores")
+            }
+        }
         guard p.reservedBytes < p.memoryBytes else {
             throw fail("reservedBytes", "(\(p.reservedBytes)) leaves no memory of the \(p.memoryBytes) bytes",
                        "reserve less than memoryBytes")
@@ -117,6 +128,40 @@ struct ProfileValidator {
         if let memory = p.cpuMemoryBytes { try positive(memory, "cpuMemoryBytes", unit: "bytes") }
         if let link = p.link { try check(link, "link") }
         if let calibration = p.calibration { try check(calibration, "calibration") }
+        let gpus = p.gpuCount ?? 1
+        try count(gpus, "gpuCount")
+        guard gpus <= Self.maxGPUsPerNode else {
+            throw fail("gpuCount", "\(gpus) GPUs in one node is more than pigplan plans (at most \(Self.maxGPUsPerNode))",
+                       "describe one node; plan several with --nodes")
+        }
+        if gpus > 1 {
+            guard p.gpu != nil else { throw fail("gpuCount", "is \(gpus) but the system names no gpu", "add \"gpu\" or drop gpuCount") }
+            guard let link = p.interconnect else {
+                throw fail("interconnect", "is missing: a node of \(gpus) GPUs needs its GPU-to-GPU link",
+                           "add an interconnect (kind nvlink or pcie, generation, bandwidthBytesPerSecond, latencySecondsPerHop, peerToPeer, source)")
+            }
+            try check(link, "interconnect")
+        }
+        if let map = p.gpuSockets {
+            guard map.count == gpus else {
+                throw fail("gpuSockets", "lists \(map.count) GPU(s) but gpuCount is \(gpus)", "give one socket number per GPU")
+            }
+            for (i, socket) in map.enumerated() where !(0..<p.sockets).contains(socket) {
+                throw fail("gpuSockets[\(i)]", "is socket \(socket), but the system has sockets 0 to \(p.sockets - 1)", "use a socket number below \(p.sockets)")
+            }
+        }
+    }
+
+    /// GPUs one node profile may hold.
+    static let maxGPUsPerNode = 64
+
+    func check(_ link: GPUInterconnect, _ key: String) throws(ProfileError) {
+        guard (1...10).contains(link.generation) else {
+            throw fail(key + ".generation", "must be an NVLink or PCIe generation 1-10, found \(link.generation)", "write e.g. 4")
+        }
+        try positive(link.bandwidthBytesPerSecond, key + ".bandwidthBytesPerSecond", unit: "bytes/s")
+        try nonNegative(link.latencySecondsPerHop, key + ".latencySecondsPerHop", unit: "seconds")
+        try nonEmpty(link.source, key + ".source")
     }
 
     func check(_ c: Calibration, _ key: String) throws(ProfileError) {

@@ -218,7 +218,8 @@ extension PlanCommandTests {
     /// cache halves the KV bytes of the same configuration.
     @Test func precisionsChangeBytesAndFeasibility() throws {
         let bf16 = errorMessage(["--hw", "a100-80g", "--model", "llama-3.1-70b", "--ctx", "64k"]) ?? ""
-        #expect(bf16.contains("GPU memory") && bf16.contains("--weights fp8 or int4"), "\(bf16)")
+        #expect(bf16.contains("GPU memory") && bf16.contains("bf16 weights need at least 2 x a100-80g")
+                    && bf16.contains("with int4 weights 1 x a100-80g (--weights int4)"), "\(bf16)")
         let int4 = try report(["--hw", "a100-80g", "--model", "llama-3.1-70b", "--ctx", "64k", "--weights", "int4"])
         let params = try ProfileStore.builtIn().model("llama-3.1-70b").shape.parameterCount
         #expect(abs(int4.memory.detail.gpuWeightsBytes - params * (0.5 + 2.0 / 128)) < 1e-6 * params)

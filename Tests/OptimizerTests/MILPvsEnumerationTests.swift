@@ -65,3 +65,30 @@ struct MILPOnProfilesTests {
         }
     }
 }
+
+/// With tensor-parallel degree and weight format as decisions (a node, `--weights auto`), the
+/// MILP still equals enumeration of every (option, deployment, batch).
+struct MILPWithDeploymentsTests {
+    @Test(arguments: [("8xh100", "llama-3.1-70b", "32k"), ("2xrtx4090", "llama-3.1-8b", "64k"), ("4xl40", "llama-3.1-8b", "96k")])
+    func milpMatchesEnumeration(_ hw: String, _ modelName: String, _ ctx: String) throws {
+        let store = try ProfileStore.builtIn()
+        let hardware = try store.resolveHardware(name: hw)
+        let model = try store.model(modelName)
+        let cost = DecodeCostModel(
+            hardware: hardware, workload: Workload(model: model.shape, contextTokens: try TokenCount.parse(ctx).value),
+            engine: try store.engine("magicpig").parameters, fractions: SampledFractionModel(profile: model))
+        var space = SearchSpace()
+        space.hashBits = [8, 10]
+        space.tableCounts = [75, 150]
+        space.dense = true
+        space.maxBatch = 64
+        space.weightFormats = WeightFormat.allCases.map(Optional.some)
+        let optimizer = PlanOptimizer(model: cost, space: space)
+        #expect(optimizer.deployments.count > WeightFormat.allCases.count)  // more than one TP degree
+        let plan = try optimizer.optimize()
+        let reference = try #require(BruteForceOptimizer(optimizer).optimize())
+        let relative = abs(plan.cost.tokensPerSecond - reference.tokensPerSecond) / reference.tokensPerSecond
+        print("\(hw) \(modelName) \(ctx): MILP \(plan.cost.tokensPerSecond) tok/s (\(plan.configuration.deployment), batch \(plan.configuration.batch)), enumeration \(reference.tokensPerSecond) (\(reference.configuration.deployment), batch \(reference.configuration.batch))")
+        #expect(relative <= 1e-9)
+    }
+}

@@ -33,7 +33,7 @@ public struct TimeBreakdown: Codable, Sendable, Hashable {
         case .exactPart: return \.exactSeconds
         case .cpuAttention: return \.denseAttentionSeconds
         case .overhead: return \.otherSeconds
-        case .gpuAttention, .transfers, .dispatch: return nil
+        case .gpuAttention, .transfers, .dispatch, .tensorParallel: return nil
         }
     }
 

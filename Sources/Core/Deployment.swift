@@ -32,7 +32,17 @@ public struct Deployment: Codable, Sendable, Hashable, CustomStringConvertible {
 /// What a GPU-to-GPU link gives a collective: per-direction bandwidth of one GPU and the cost of
 /// one step of the collective's algorithm (a hop from one GPU to the next).
 public struct GPUInterconnect: Codable, Sendable, Hashable {
-    public enum Kind: String, Codable, Sendable, Hashable { case nvlink, pcie }
+    public enum Kind: String, Codable, Sendable, Hashable {
+        case nvlink, pcie
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            let text = try c.decode(String.self)
+            guard let kind = Kind(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "'\(text)' is not an interconnect kind (use nvlink or pcie)")
+            }
+            self = kind
+        }
+    }
     public var kind: Kind
     /// NVLink or PCIe generation.
     public var generation: Int

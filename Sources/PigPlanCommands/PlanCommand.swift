@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Planning
 
 /// `pigplan [plan]`: choose batch size, (K, L) and placement, predict and compare.
 public struct PlanCommand: ParsableCommand {
@@ -12,11 +13,26 @@ public struct PlanCommand: ParsableCommand {
     public var format: OutputFormat = .table
     @Flag(help: "Show each term of the step time and of memory.")
     public var explain = false
+    @Option(parsing: .unconditional, help: "Also estimate pipeline parallelism over this many such nodes, on paper (layers split across nodes, InfiniBand between them).")
+    public var nodes: Int?
 
     public init() {}
 
+    public func validate() throws {
+        if let nodes, !(2...64).contains(nodes) { throw ValidationError("--nodes \(nodes): give 2 to 64 nodes (one node needs no pipeline)") }
+    }
+
     public func run() throws {
-        let report = try Self.report(for: try options.request())
+        let request = try options.request()
+        var report = try Self.report(for: request)
+        if let nodes {
+            if nodes > request.workload.model.layerCount {
+                throw ValidationError("--nodes \(nodes): more nodes than the model's \(request.workload.model.layerCount) layers; pass at most \(request.workload.model.layerCount)")
+            }
+            do { report.pipeline = try Planner.pipeline(request, nodes: nodes) } catch PlanError.infeasible(let i) {
+                throw PlanError.invalid("--nodes \(nodes): a stage of \(nodes) nodes has no feasible plan: \(i.commandLineMessage)")
+            }
+        }
         print(try PlanRenderer.render(report, format: format, explain: explain), terminator: "")
     }
 }

@@ -70,8 +70,9 @@ public enum PlanRenderer {
         if c.gpuCount > 1 {
             let instances = r.plan.replicas > 1 ? "\(r.plan.replicas) instances of \(r.plan.tensorParallel) GPU\(r.plan.tensorParallel == 1 ? "" : "s") each, \(r.plan.batch) sequences each" : "one instance over all \(c.gpuCount) GPUs"
             rows.append(("GPUs", "tensor parallel \(r.plan.tensorParallel): \(instances); \(r.plan.weights) weights"))
-        } else if r.plan.weights != "bf16" || c.bytesPerKVElement != 2 {
-            rows.append(("precision", "\(r.plan.weights) weights, \(c.bytesPerKVElement == 1 ? "fp8" : "bf16") KV cache"))
+        }
+        if r.plan.weights != "bf16" || c.bytesPerKVElement != 2 {
+            rows.append(("precision", "\(r.plan.weights) weights, \(c.bytesPerKVElement == 1 ? "fp8" : "bf16") KV cache (speed only: pigplan does not predict the quality of low precision)"))
         }
         rows += [
             ("placement", placementText(r)),
@@ -139,6 +140,14 @@ public enum PlanRenderer {
         if let speedup = r.speedupOverBestBaseline, speedup < 1,
            let best = r.bestByKind.filter({ $0.feasible && $0.name != "quest" && $0.name != r.plan.kind }).max(by: { ($0.tokensPerSecond ?? 0) < ($1.tokensPerSecond ?? 0) }) {
             out += "verdict: on this hardware \(best.description) is faster (\(Format.number(1 / speedup))x); the attention was fixed by the flags (drop --attention, --k and --l to let the planner choose).\n"
+        }
+        if let p = r.pipeline {
+            out += "\npipeline over \(p.nodes) nodes (on paper: \(p.layersPerNode) layers per node, \(p.link))\n"
+            out += aligned([
+                ("  stage plan", "\(p.kind), \(p.deployment), batch \(p.batch) per micro-batch: \(Format.seconds(p.stageSeconds)) per stage step + \(Format.seconds(p.transferSeconds)) to the next node"),
+                ("  pipeline full", "\(Format.number(p.tokensPerSecond)) tokens/s with \(p.microBatches) micro-batches in flight"),
+                ("  one batch", "\(Format.number(p.oneBatchTokensPerSecond)) tokens/s with a single batch of \(p.batch): \(Format.number(p.bubbleFraction * 100))% of the time is bubble"),
+            ])
         }
         if let comparison = r.engineComparison {
             out += "\nthe same configuration on other engines\n"

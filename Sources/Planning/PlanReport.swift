@@ -116,6 +116,8 @@ public struct PlanReport: Codable, Sendable {
     public var whatIf: [EngineComparison]?
     /// The best plan of each kind (lsh first, then the baselines), feasible or with why not.
     public var bestByKind: [Baseline]
+    /// Pipeline parallelism over several such nodes, on paper (`--nodes`).
+    public var pipeline: PipelineEstimate?
 
     public struct EngineComparison: Codable, Sendable {
         public var engine: String

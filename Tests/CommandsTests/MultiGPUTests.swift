@@ -161,3 +161,28 @@ import Testing
         }
     }
 }
+
+extension MultiGPUTests {
+    /// `--nodes`: each node plans half the layers; the full pipeline delivers replicas x B per
+    /// stage period, and a single batch leaves (N - 1) / N of the time idle.
+    @Test func pipelineOverNodesOnPaper() throws {
+        let arguments = ["--hw", "8xh100", "--model", "llama-3.1-70b", "--ctx", "128k"]
+        let request = try PlanOptions.parse(arguments).request()
+        let p = try Planner.pipeline(request, nodes: 2)
+        #expect(p.layersPerNode == 40 && p.microBatches == 2 && p.bubbleFraction == 0.5)
+        let replicas = Double(8 / p.deployment.tensorParallel)
+        #expect(abs(p.tokensPerSecond - replicas * Double(p.batch) / (p.stageSeconds + p.transferSeconds)) < 1e-9 * p.tokensPerSecond)
+        #expect(abs(p.oneBatchTokensPerSecond - p.tokensPerSecond / 2) < 1e-12 * p.tokensPerSecond)
+        // B x h x 2 bytes over 50 GB/s after 5 us.
+        #expect(abs(p.transferSeconds - (5e-6 + Double(p.batch) * 8192 * 2 / 50e9)) < 1e-15)
+        // Half the layers on each node leave room for more sequences than one node holds.
+        let one = try report(arguments)
+        #expect(p.batch >= one.plan.batch)
+        do {
+            _ = try PigPlanCommand.parseAsRoot(["plan"] + arguments + ["--nodes", "1"])
+            Issue.record("--nodes 1 accepted")
+        } catch {
+            #expect(PigPlanCommand.message(for: error).contains("--nodes 1: give 2 to 64 nodes"))
+        }
+    }
+}

@@ -149,3 +149,29 @@ import Testing
         }
     }
 }
+
+extension MalformedProfileTests {
+    /// A node profile must say how its GPUs reach each other, and map every GPU to a socket it has.
+    @Test func nodeProfilesNeedInterconnectAndASocketPerGPU() throws {
+        try expectFailure("systems/node.json", """
+            {"schemaVersion": 1, "gpu": "h100", "cpu": "xeon-8480p", "sockets": 2, "gpuCount": 4}
+            """, mentions: ["key 'interconnect'", "a node of 4 GPUs needs its GPU-to-GPU link"])
+        let link = """
+            "interconnect": {"kind": "nvlink", "generation": 4, "bandwidthBytesPerSecond": 360e9,
+                             "latencySecondsPerHop": 2e-6, "peerToPeer": true, "source": "datasheet"}
+            """
+        try expectFailure("systems/node.json", """
+            {"schemaVersion": 1, "gpu": "h100", "cpu": "xeon-8480p", "sockets": 2, "gpuCount": 4, \(link),
+             "gpuSockets": [0, 0, 1]}
+            """, mentions: ["key 'gpuSockets'", "lists 3 GPU(s) but gpuCount is 4"])
+        try expectFailure("systems/node.json", """
+            {"schemaVersion": 1, "gpu": "h100", "cpu": "xeon-8480p", "sockets": 2, "gpuCount": 2, \(link),
+             "gpuSockets": [0, 2]}
+            """, mentions: ["key 'gpuSockets[1]'", "socket 2", "sockets 0 to 1"])
+        try expectFailure("systems/node.json", """
+            {"schemaVersion": 1, "gpu": "h100", "cpu": "xeon-8480p", "sockets": 2, "gpuCount": 2,
+             "interconnect": {"kind": "infiniband", "generation": 4, "bandwidthBytesPerSecond": 360e9,
+                              "latencySecondsPerHop": 2e-6, "peerToPeer": true, "source": "x"}}
+            """, mentions: ["interconnect.kind", "use nvlink or pcie"])
+    }
+}

@@ -61,7 +61,9 @@ public enum PlanRenderer {
         let machine = [c.gpu.map { c.gpuCount > 1 ? "\(c.gpuCount) x \($0)" : $0 }, "\(c.sockets) x \(c.cpu)"].compactMap { $0 }.joined(separator: " + ")
         out += "pigplan: \(c.model) on \(c.hardware) (\(machine), \(c.threads) threads\(c.calibrated ? ", calibrated" : "")), context \(TokenCount(c.contextTokens)), \(c.generatedTokens) generated"
             + (c.bytesPerWeight != 2 || c.bytesPerKVElement != 2 ? ", \(Format.number(c.bytesPerWeight)) bytes per weight, \(Format.number(c.bytesPerKVElement)) bytes per KV element" : "") + "\n"
-        out += "predicted for the \(runtime(r.plan.engine)) runtime\n\n"
+        out += "predicted for the \(runtime(r.plan.engine)) runtime"
+            + (c.gpuCount > 1 && r.plan.engine == "magicpig" && r.plan.tensorParallel > 1
+               ? " (its kernels and orchestration per GPU; the reference itself runs one GPU per process, so a tensor-parallel plan needs an engine that adds it)" : "") + "\n\n"
         let winner = r.bestByKind.first { $0.name == r.plan.kind }
         let mode = r.plan.attention == "lsh" ? "MagicPIG LSH (K, L) = (\(r.plan.k ?? 0), \(r.plan.l ?? 0))" : (winner?.description ?? r.plan.attention)
         var rows: [(String, String)] = [

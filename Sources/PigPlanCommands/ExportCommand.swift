@@ -29,7 +29,8 @@ public struct ExportCommand: ParsableCommand {
         // and is an LSH plan (the benchmark runs nothing else).
         let request = try options.request(defaultEngine: target == .magicpig ? "magicpig" : nil, lshOnly: target == .magicpig)
         if target == .magicpig, request.hardware.gpuCount > 1 {
-            throw ValidationError("the MagicPIG reference runs one GPU per process; plan with --tp 1 on \(request.hardware.name) to export it (one process per GPU), or export --target vllm, sglang or trtllm")
+            let view = request.hardware.perGPUView
+            throw ValidationError("the MagicPIG reference runs one GPU per process, and \(request.hardware.name) has \(request.hardware.gpuCount); export the command for one of its GPUs with its share of the host (--hw \(request.hardware.gpu?.name ?? "GPU") --cpu \(request.hardware.cpu.name) --sockets 1 --threads \(view.threads) --cpu-memory \(Format.bytes(view.cpuMemoryBytes).replacingOccurrences(of: " ", with: ""))) and run one per GPU, or export --target vllm, sglang or trtllm")
         }
         let report = try PlanCommand.report(for: request)
         switch target {

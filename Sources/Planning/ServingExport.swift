@@ -65,44 +65,29 @@ public enum ServingEngine: String, CaseIterable, Sendable {
         let weights = deployment.weights ?? WeightFormat(rawValue: report.plan.weights) ?? .bf16
         let fp8KV = report.context.bytesPerKVElement == 1
         var words: [String]
+        /// One command per instance, each on its own GPUs and port (engines without data
+        /// parallelism in one process).
+        func perInstance(_ words: [String]) -> Launch {
+            notes.append("\(version) serves one instance per process: run the \(replicas) commands, one per group of \(tp) GPU(s), behind a load balancer.")
+            return Launch(commands: (0..<replicas).map { r in
+                let devices = (r * tp..<(r + 1) * tp).map(String.init).joined(separator: ",")
+                return ["env", "CUDA_VISIBLE_DEVICES=\(devices)"] + words + ["--port", "\(8000 + r)"]
+            }, notes: notes, batch: batch, deployment: deployment, tokensPerSecond: rate)
+        }
         switch self {
         case .vllm:
             words = ["vllm", "serve", huggingFaceId, "--tensor-parallel-size", "\(tp)", "--max-model-len", "\(maxLength)",
                      "--max-num-seqs", "\(batch)", "--gpu-memory-utilization", "\(fraction)", "--dtype", "bfloat16"]
             if fp8KV { words += ["--kv-cache-dtype", "fp8"] }
-            switch weights {
-            case .bf16: break
-            case .fp8: words += ["--quantization", "fp8"]
-            case .int8:
-                words += ["--quantization", "gptq"]
-                notes.append("int8 weights: point the model at an 8-bit GPTQ checkpoint of \(huggingFaceId).")
-            case .int4:
-                words += ["--quantization", "awq"]
-                notes.append("int4 weights: point the model at a 4-bit AWQ checkpoint (group size 128) of \(huggingFaceId).")
-            }
-            if replicas > 1 {
-                notes.append("vLLM 0.6 serves one instance per process: run the \(replicas) commands, one per group of \(tp) GPU(s), behind a load balancer.")
-                return Launch(commands: (0..<replicas).map { r in
-                    let devices = (r * tp..<(r + 1) * tp).map(String.init).joined(separator: ",")
-                    return ["env", "CUDA_VISIBLE_DEVICES=\(devices)"] + words + ["--port", "\(8000 + r)"]
-                }, notes: notes, batch: batch, deployment: deployment, tokensPerSecond: rate)
-            }
+            words += quantization(weights, model: huggingFaceId, notes: &notes)
+            if replicas > 1 { return perInstance(words) }
         case .sglang:
             words = ["python", "-m", "sglang.launch_server", "--model-path", huggingFaceId, "--tp-size", "\(tp)",
                      "--context-length", "\(maxLength)", "--max-running-requests", "\(batch * replicas)",
                      "--mem-fraction-static", "\(fraction)", "--dtype", "bfloat16"]
             if replicas > 1 { words += ["--dp-size", "\(replicas)"] }
             if fp8KV { words += ["--kv-cache-dtype", "fp8_e5m2"] }
-            switch weights {
-            case .bf16: break
-            case .fp8: words += ["--quantization", "fp8"]
-            case .int8:
-                words += ["--quantization", "gptq"]
-                notes.append("int8 weights: point --model-path at an 8-bit GPTQ checkpoint of \(huggingFaceId).")
-            case .int4:
-                words += ["--quantization", "awq"]
-                notes.append("int4 weights: point --model-path at a 4-bit AWQ checkpoint (group size 128) of \(huggingFaceId).")
-            }
+            words += quantization(weights, model: huggingFaceId, notes: &notes)
             if replicas > 1 { notes.append("--max-running-requests counts every data-parallel instance: \(batch) per instance.") }
         case .trtllm:
             words = ["trtllm-serve", huggingFaceId, "--tp_size", "\(tp)", "--max_seq_len", "\(maxLength)", "--max_batch_size", "\(batch)",
@@ -110,15 +95,24 @@ public enum ServingEngine: String, CaseIterable, Sendable {
             if weights != .bf16 || fp8KV {
                 notes.append("trtllm-serve takes weight and KV precision from the checkpoint: quantize \(huggingFaceId) with NVIDIA ModelOpt first (\(weights == .bf16 ? "" : "\(weights.rawValue == "int4" ? "int4_awq" : weights.rawValue) weights")\(weights != .bf16 && fp8KV ? ", " : "")\(fp8KV ? "fp8 KV cache" : "")) and serve that directory.")
             }
-            if replicas > 1 {
-                notes.append("trtllm-serve serves one instance per process: run the \(replicas) commands, one per group of \(tp) GPU(s), behind a load balancer.")
-                return Launch(commands: (0..<replicas).map { r in
-                    let devices = (r * tp..<(r + 1) * tp).map(String.init).joined(separator: ",")
-                    return ["env", "CUDA_VISIBLE_DEVICES=\(devices)"] + words + ["--port", "\(8000 + r)"]
-                }, notes: notes, batch: batch, deployment: deployment, tokensPerSecond: rate)
-            }
+            if replicas > 1 { return perInstance(words) }
         }
         return Launch(commands: [words], notes: notes, batch: batch, deployment: deployment, tokensPerSecond: rate)
+    }
+
+    /// The `--quantization` words of vLLM and SGLang for a weight format (fp8 quantises a bf16
+    /// checkpoint on load; int8 and int4 need a GPTQ or AWQ checkpoint, said in a note).
+    private func quantization(_ weights: WeightFormat, model: String, notes: inout [String]) -> [String] {
+        switch weights {
+        case .bf16: return []
+        case .fp8: return ["--quantization", "fp8"]
+        case .int8:
+            notes.append("int8 weights: serve an 8-bit GPTQ checkpoint of \(model) in its place.")
+            return ["--quantization", "gptq"]
+        case .int4:
+            notes.append("int4 weights: serve a 4-bit AWQ checkpoint (group size 128) of \(model) in its place.")
+            return ["--quantization", "awq"]
+        }
     }
 
 }

@@ -43,7 +43,8 @@ extension ProfilesCommand {
                 guard let s = try? store.system(name) else { return "" }
                 let threads = s.threads.map { ", \($0) threads" } ?? ""
                 let memory = s.cpuMemoryBytes.map { ", \(Format.bytes($0)) host memory" } ?? ""
-                return "\(s.gpu ?? "no GPU") + \(s.sockets) x \(s.cpu)\(threads)\(memory)"
+                let gpus = s.gpuCount ?? 1, link = s.interconnect.map { " (\($0.kind.rawValue) \($0.generation))" } ?? ""
+                return "\(gpus > 1 ? "\(gpus) x " : "")\(s.gpu ?? "no GPU")\(link) + \(s.sockets) x \(s.cpu)\(threads)\(memory)"
                     + (s.calibration != nil ? ", calibrated" : "")
             case .model:
                 guard let m = try? store.model(name) else { return "" }

@@ -89,7 +89,7 @@ public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible 
             let detail = option.map { "the most accurate option in the grid, \($0), samples \(Self.percent(fraction ?? 0))" } ?? "the (K, L) grid is empty"
             return "no (K, L) meets the accuracy floor of \(Self.percent(floor)) sampled: \(detail)"
         case .weightsExceedGPUMemory(let weights, let reserved, let available, let gpus, _):
-            let whose = gpus > 1 ? "the model's weights split over all \(gpus) GPUs (\(Format.bytes(weights)) on each)" : "the model's weights (\(Format.bytes(weights)))"
+            let whose = gpus > 1 ? "split as far as the allowed tensor-parallel degrees go, the model's weights need \(Format.bytes(weights)) on each GPU, which" : "the model's weights (\(Format.bytes(weights)))"
             return "\(whose) plus the GPU's reserved \(Format.bytes(reserved)) exceed the \(Format.bytes(available)) of GPU memory" + (gpus > 1 ? " each" : "") + " on \(hardwareName)"
         case .gpuMemory(let batch, let least, let available):
             return "at batch \(batch) every option needs at least \(Format.bytes(least)) of GPU memory (\(Format.bytes(available)) available)"

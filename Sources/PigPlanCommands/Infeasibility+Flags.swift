@@ -13,9 +13,16 @@ extension Infeasibility {
                 return "Use a GPU with more memory, raise --gpu-memory if it was capped, or plan a smaller model."
             }
             let kind = gpuName ?? "such GPUs"
+            // The flags that would get there on this system: a larger --tp where the node has the
+            // GPUs, another --weights for every format but the plan's own (listed first).
             let words = fits.enumerated().map { i, fit in
                 let what = "\(fit.gpus) x \(kind)"
-                let flag = fit.gpus <= gpus ? " (--weights \(fit.weights))" : ""
+                var flags: [String] = []
+                if fit.gpus <= gpus {
+                    if fit.gpus > 1 { flags.append("--tp \(fit.gpus)") }
+                    if i > 0 { flags.append("--weights \(fit.weights)") }
+                }
+                let flag = flags.isEmpty ? "" : " (\(flags.joined(separator: " ")))"
                 return i == 0 ? "\(fit.weights) weights need at least \(what)\(flag)" : "with \(fit.weights) weights \(what)\(flag)"
             }
             return "The " + words.joined(separator: "; ") + ". Plan on a system with that many GPUs (`pigplan profiles list` shows the nodes, e.g. --hw 8xh100), store the weights in fewer bytes, or raise --gpu-memory if it was capped."

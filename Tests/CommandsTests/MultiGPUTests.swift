@@ -52,6 +52,11 @@ import Testing
         #expect(r.plan.tensorParallel == 4 && r.plan.replicas == 2)
     }
 
+    @Test func nodeWithTensorParallelismFixedTooLowNamesTheDegree() {
+        let message = errorMessage(["--hw", "8xh100", "--model", "llama-3.1-70b", "--ctx", "32k", "--tp", "1"]) ?? ""
+        #expect(message.contains("bf16 weights need at least 2 x h100 (--tp 2)") && message.contains("(--weights int4)"), "\(message)")
+    }
+
     @Test func oneGPUTooSmallNamesGPUCountAndPrecision() {
         let message = errorMessage(["--hw", "h100", "--model", "llama-3.1-70b", "--ctx", "32k"]) ?? ""
         #expect(message.contains("bf16 weights need at least 2 x h100") && message.contains("with int4 weights 1 x h100 (--weights int4)"), "\(message)")

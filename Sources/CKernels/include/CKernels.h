@@ -84,6 +84,9 @@ void pp_matmul_f32(const float *W, size_t in, const float *x, size_t ldx, float 
                    size_t M, size_t o0, size_t o1);
 void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
                    size_t M, size_t o0, size_t o1);
+/// The same with bfloat16 weights (the upper 16 bits of an f32).
+void pp_matmul_bf16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
+                    size_t M, size_t o0, size_t o1);
 /// The same product with TRANSPOSED weights Wt (in x out, row-major):
 /// y[m*ldy + o] = sum_i Wt[i*out + o] * x[m*ldx + i]. Faster when `in` is small (SimHash
 /// projections: in = d), as it needs no horizontal reductions.

@@ -43,7 +43,7 @@ public enum Executor {
             // The TopK comparison pass keeps its own scratch alongside.
             scratch += DecodeAttention.scratchBytes(shape: s, batch: r.batch, promptLength: v.promptLength, mode: .topK(budgetFraction: 0.1), threads: v.threads)
         }
-        let rows = max(64, r.batch)
+        let rows = max(Decoder.defaultChunkRows, r.batch)
         return MemoryRequirement(
             weightsBytes: s.weightBytes,
             kvCacheBytes: KVCache.bytes(layers: s.layerCount, batch: r.batch, kvHeads: s.kvHeadCount, headDim: s.headDim, capacity: v.capacity),

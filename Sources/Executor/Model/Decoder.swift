@@ -65,13 +65,7 @@ public final class Decoder: @unchecked Sendable {
 
     func embed(_ tokens: [Int]) {
         let h = shape.hiddenSize
-        for (r, tok) in tokens.enumerated() {
-            let dst = x.pointer + r * h
-            switch weights.embedding.storage {
-            case .f32(let e): dst.update(from: e.pointer + tok * h, count: h)
-            case .f16(let e): pp_f16_to_f32(e.pointer + tok * h, dst, h)
-            }
-        }
+        for (r, tok) in tokens.enumerated() { weights.embedding.widenRow(tok, into: x.pointer + r * h) }
     }
 
     /// Norm, QKV, RoPE and KV store of `rows` rows at positions pos(r) of sequences seq(r).

@@ -150,7 +150,8 @@ tile_t(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float
 // 8 inputs per step; each weight vector is loaded and widened once per tile and used for C
 // tokens. Inputs run in blocks of PP_KC so that the 3 rows' block of weights (at most 12 KiB)
 // stays in L1 while every group of 4 tokens passes over it: each weight is read from memory
-// once per call whatever the batch. Partial sums of later blocks are added to y.
+// once per call whatever the batch (the inputs' block comes from L2). Partial sums of later
+// blocks are added to y.
 #define PP_KC 1024
 PP_AVX2 static inline __m256 ld8_f32(const float *p) { return _mm256_loadu_ps(p); }
 PP_AVX2 static inline __m256 ld8_bf16(const uint16_t *p) {
@@ -192,31 +193,33 @@ static inline float w_bf16(const uint16_t *p) {
                 *dst = k0 == 0 ? s : *dst + s;                                                    \
             }                                                                                     \
     }                                                                                             \
-    PP_AVX2 static void NAME(const WT *W, size_t in, const float *x, size_t ldx, float *y,         \
-                             size_t ldy, size_t M, size_t o0, size_t o1) {                         \
-        /* One or two tokens: rows streamed whole (nothing to reuse, sequential reads). */        \
-        size_t kc = M <= 2 ? in : PP_KC;                                                          \
-        for (size_t k0 = 0; k0 < in || k0 == 0; k0 += kc) {                                      \
-            size_t k1 = in - k0 < kc ? in : k0 + kc;                                              \
-            for (size_t o = o0; o < o1; o += 3) {                                                 \
-                int R = o1 - o >= 3 ? 3 : (int)(o1 - o);                                          \
+    PP_AVX2 static void NAME(const WT *W, size_t in, const float *x, size_t ldx, float *y,        \
+                             size_t ldy, size_t M, size_t o0, size_t o1) {                        \
+        /* Row groups outer, so that weights stream row after row (prefetcher-friendly); one */   \
+        /* or two tokens: rows whole (nothing to reuse). */                                       \
+        size_t kc = M <= 2 || in == 0 ? in : PP_KC;                                               \
+        for (size_t o = o0; o < o1; o += 3) {                                                     \
+            int R = o1 - o >= 3 ? 3 : (int)(o1 - o);                                              \
+            size_t k0 = 0;                                                                        \
+            do {                                                                                  \
+                size_t k1 = in - k0 < kc ? in : k0 + kc;                                          \
                 size_t m = 0;                                                                     \
                 if (R == 3) {                                                                     \
-                    for (; m + 4 <= M; m += 4) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 3, 4); \
+                    for (; m + 4 <= M; m += 4) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 3, 4);\
                     switch (M - m) {                                                              \
                     case 3: NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 3, 3); break;        \
                     case 2: NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 3, 2); break;        \
                     case 1: NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 3, 1); break;        \
                     }                                                                             \
                 } else if (R == 2) {                                                              \
-                    for (; m + 4 <= M; m += 4) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 2, 4); \
+                    for (; m + 4 <= M; m += 4) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 2, 4);\
                     for (; m < M; m++) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 2, 1);    \
                 } else {                                                                          \
-                    for (; m + 4 <= M; m += 4) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 1, 4); \
+                    for (; m + 4 <= M; m += 4) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 1, 4);\
                     for (; m < M; m++) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 1, 1);    \
                 }                                                                                 \
-            }                                                                                     \
-            if (in == 0) break;                                                                   \
+                k0 = k1;                                                                          \
+            } while (k0 < in);                                                                    \
         }                                                                                         \
     }
 

@@ -83,6 +83,9 @@ PP_AVX2 static inline float h2f_fast(const uint8_t *p) { return _cvtsh_ss(rd16(p
 // unsigned x signed byte multiply-add (vpmaddubsw; Q8_0 moves the weight's sign onto the input
 // first), a widening add to 8 int32 lanes, and one FMA by dw dx into f32 accumulators. The
 // Q4 offsets (-8 dw or m) times the input block's s go to scalar sums.
+#ifndef PP_Q_PREFETCH
+#define PP_Q_PREFETCH 2048
+#endif
 PP_AVX2 static inline __attribute__((always_inline)) void
 q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float *y, size_t ldy,
        size_t o, size_t m, size_t b0, size_t b1, const int R, const int C) {
@@ -98,6 +101,9 @@ q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float
         float dw[2], mw[2];
         for (int r = 0; r < R; r++) {
             const uint8_t *w = W + ((o + r) * nb + b) * bb;
+            // Rows are short streams (a few hundred bytes to a few KiB): fetch ahead of the
+            // hardware prefetcher, which starts late on each.
+            _mm_prefetch((const char *)w + PP_Q_PREFETCH, _MM_HINT_T0);
             dw[r] = h2f_fast(w);
             if (type == PP_GGML_Q8_0) {
                 wq[r] = _mm256_loadu_si256((const __m256i *)(w + 2));

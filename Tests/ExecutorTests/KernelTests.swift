@@ -55,7 +55,7 @@ import Testing
         defer { pp_set_simd_level(99) }
         pp_set_simd_level(level)
         var worst = 0.0
-        var cases = [(16, 4, 4), (37, 9, 5), (64, 3, 1), (100, 17, 6), (576, 8, 3), (2100, 7, 9), (1024, 5, 2)]
+        var cases = [(16, 4, 4), (37, 9, 5), (64, 3, 1), (100, 17, 6), (576, 8, 3), (2100, 7, 9), (1024, 5, 2), (600, 21, 20), (1030, 35, 64), (0, 3, 17)]
         cases += (1...64).map { (72, 5, $0) }
         for (inW, rows, m) in cases {
             let W = gaussians(rows * inW, seed: UInt64(inW * rows + m)), x = gaussians(m * inW, seed: 7)

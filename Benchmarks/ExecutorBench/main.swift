@@ -11,6 +11,10 @@
 //    dense attention also divided by the roofline min((1), the kernel's cache-resident speed).
 //    Sampled attention touches, per gathered row, its K and V rows (2 x d x 2 bytes), its index
 //    (4), head mask (1) and key norm (4); dense attention touches all K and V rows.
+// 4. Linear layers of 2 synthetic llama-3.1-8b layers (binary16 weights, 872 MB): one step's
+//    projections at batch 1, 4, 8, 16, 64, each against batch 1 and against the weight-bytes
+//    roofline (weight bytes / STREAM of the same round). `--linear` runs only this part.
+import CKernels
 import Core
 import Executor
 import Foundation
@@ -76,6 +80,51 @@ final class DenseCeiling {
     }
 }
 let denseCeiling = DenseCeiling()
+
+/// One decode step's projections of `layers` 8B-shaped layers (binary16 weights) at each batch:
+/// rounds of (STREAM probe, every batch once), the best round of each batch reported.
+func linearLayers(layers: Int = 2, batches: [Int] = [1, 4, 8, 16, 64]) {
+    let s = layerShape, h = s.hiddenSize, f = s.intermediateSize
+    let shapes = [(s.queryWidth, h), (s.kvWidth, h), (s.kvWidth, h), (h, s.queryWidth), (f, h), (f, h), (h, f)]
+    var seed: UInt64 = 11
+    let matrices = (0..<layers).flatMap { _ in
+        shapes.map { rows, cols -> WeightMatrix in
+            let b = Buffer<UInt16>(count: rows * cols)
+            seed += 1
+            pp_fill_gaussian_f16(b.pointer, rows * cols, seed, 0, 0, 0.02)
+            return WeightMatrix(rows: rows, columns: cols, storage: .f16(b))
+        }
+    }
+    let weightBytes = Double(matrices.reduce(0) { $0 + $1.bytes })
+    let maxB = batches.max()!
+    let x = Buffer<Float>(count: maxB * f), y = Buffer<Float>(count: maxB * f)
+    pp_fill_gaussian_f32(x.pointer, maxB * f, 5, 0, 0, 1)
+    func step(_ batch: Int) -> Double {
+        let t0 = Clock.now()
+        for m in matrices { m.apply(x.pointer, ldx: m.columns, tokens: batch, into: y.pointer, ldy: m.rows, runner: runner) }
+        return Clock.now() - t0
+    }
+    for b in batches { _ = step(b) }
+    var best = [Int: Double](), bestRoofline = [Int: Double]()
+    for _ in 0..<(quick ? 2 : 4) {
+        let roundStream = MemoryBandwidth.measureRead(bytes: 1 << 28, threads: threads, repetitions: 2)
+        for b in batches {
+            let t = step(b)
+            best[b] = min(best[b] ?? .infinity, t)
+            bestRoofline[b] = max(bestRoofline[b] ?? 0, weightBytes / t / roundStream)
+        }
+    }
+    line("linear layers of \(layers) llama-3.1-8b layers (binary16, \(String(format: "%.0f MB", weightBytes / 1e6)) of weights), one step:")
+    for b in batches {
+        let t = best[b]!
+        line("  batch \(b): \(ms(t)), \(String(format: "%.2fx", t / best[batches[0]]!)) batch \(batches[0]), \(gbps(weightBytes / t)) of weights (best round \(String(format: "%.2f", bestRoofline[b]!)) of that round's STREAM), \(String(format: "%.1f", Double(b) * weightBytes / 2 / t / 1e9)) GFMA/s")
+    }
+}
+if CommandLine.arguments.contains("--linear") {
+    linearLayers()
+    exit(0)
+}
+
 line("dense kernel, cache-resident (its arithmetic ceiling): \(gbps(denseCeiling.measure(rounds: 20)))")
 
 struct LayerResult {
@@ -204,3 +253,4 @@ for r in results {
 for r in results where r.gatherCeilingOverStream < 0.6 {
     line("  note (\(r.context / 1024)k): a plain read of the same random rows reaches only \(String(format: "%.2f", r.gatherCeilingOverStream)) of STREAM here, so no gather kernel can meet the sampled target on this machine")
 }
+linearLayers()

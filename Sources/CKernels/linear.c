@@ -50,6 +50,24 @@ static void matmul_scalar_f16(const uint16_t *W, size_t in, const float *x, size
     }
 }
 
+static void matmul_scalar_bf16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y,
+                               size_t ldy, size_t M, size_t o0, size_t o1) {
+    for (size_t o = o0; o < o1; o++) {
+        const uint16_t *w = W + o * in;
+        for (size_t m = 0; m < M; m++) {
+            const float *xm = x + m * ldx;
+            float s = 0;
+            for (size_t i = 0; i < in; i++) {
+                uint32_t bits = (uint32_t)w[i] << 16;
+                float wi;
+                memcpy(&wi, &bits, 4);
+                s += wi * xm[i];
+            }
+            y[m * ldy + o] = s;
+        }
+    }
+}
+
 #if PP_X86
 PP_AVX512 static inline __m512 ld_w32(const float *p, __mmask16 k) { return _mm512_maskz_loadu_ps(k, p); }
 PP_AVX512 static inline __m512 ld_w16(const uint16_t *p, __mmask16 k) {
@@ -127,46 +145,87 @@ tile_t(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float
     }
 }
 
-// AVX2 + F16C + FMA (CPUs without AVX-512): tiles of up to 4 rows x 2 tokens in ymm registers
-// (8 accumulators, 4 weight and 2 input vectors fit the 16 registers), 8 inputs per step, the
-// last in % 8 inputs in scalar code.
+// AVX2 + F16C + FMA: a GEMM over the batch. Register tiles of R <= 3 weight rows x C <= 4
+// tokens (12 accumulators, 3 widened weight vectors and 1 input vector: the 16 ymm registers),
+// 8 inputs per step; each weight vector is loaded and widened once per tile and used for C
+// tokens. Inputs run in blocks of PP_KC so that the 3 rows' block of weights (at most 12 KiB)
+// stays in L1 while every group of 4 tokens passes over it: each weight is read from memory
+// once per call whatever the batch (the inputs' block comes from L2). Partial sums of later
+// blocks are added to y.
+#define PP_KC 1024
 PP_AVX2 static inline __m256 ld8_f32(const float *p) { return _mm256_loadu_ps(p); }
+PP_AVX2 static inline __m256 ld8_bf16(const uint16_t *p) {
+    __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
 static inline float w_f32(const float *p) { return *p; }
 static inline float w_f16(const uint16_t *p) { return pp_h2f(*p); }
+static inline float w_bf16(const uint16_t *p) {
+    uint32_t bits = (uint32_t)*p << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
 
-#define PP_DEFINE_AVX2_MATMUL(NAME, WT, LOAD8, LOAD1)                                              \
-    PP_AVX2 static void NAME(const WT *W, size_t in, const float *x, size_t ldx, float *y,         \
-                             size_t ldy, size_t M, size_t o0, size_t o1) {                         \
-        size_t body = in - in % 8;                                                                \
-        for (size_t o = o0; o < o1; o += 4) {                                                     \
-            int R = o1 - o >= 4 ? 4 : (int)(o1 - o);                                              \
-            for (size_t m = 0; m < M; m += 2) {                                                   \
-                int C = M - m >= 2 ? 2 : 1;                                                       \
-                __m256 acc[4][2];                                                                 \
-                for (int r = 0; r < 4; r++) { acc[r][0] = _mm256_setzero_ps(); acc[r][1] = acc[r][0]; } \
-                const WT *w0 = W + o * in;                                                        \
-                const float *x0 = x + m * ldx;                                                    \
-                for (size_t i = 0; i < body; i += 8) {                                            \
-                    __m256 xv0 = _mm256_loadu_ps(x0 + i);                                         \
-                    __m256 xv1 = C > 1 ? _mm256_loadu_ps(x0 + ldx + i) : xv0;                     \
-                    for (int r = 0; r < R; r++) {                                                 \
-                        __m256 wv = LOAD8(w0 + r * in + i);                                       \
-                        acc[r][0] = _mm256_fmadd_ps(wv, xv0, acc[r][0]);                          \
-                        acc[r][1] = _mm256_fmadd_ps(wv, xv1, acc[r][1]);                          \
-                    }                                                                             \
-                }                                                                                 \
-                for (int r = 0; r < R; r++)                                                       \
-                    for (int c = 0; c < C; c++) {                                                 \
-                        float s = pp_hsum8(acc[r][c]);                                              \
-                        for (size_t i = body; i < in; i++) s += LOAD1(w0 + r * in + i) * x0[c * ldx + i]; \
-                        y[(m + c) * ldy + o + r] = s;                                             \
-                    }                                                                             \
+#define PP_DEFINE_AVX2_GEMM(NAME, WT, LOAD8, LOAD1)                                               \
+    PP_AVX2 static inline __attribute__((always_inline)) void NAME##_tile(                        \
+        const WT *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy, size_t o,       \
+        size_t m, size_t k0, size_t k1, const int R, const int C) {                               \
+        __m256 acc[3][4];                                                                         \
+        for (int r = 0; r < R; r++)                                                               \
+            for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();                          \
+        const WT *w0 = W + o * in;                                                                \
+        const float *x0 = x + m * ldx;                                                            \
+        size_t body = k1 - (k1 - k0) % 8;                                                         \
+        for (size_t i = k0; i < body; i += 8) {                                                   \
+            __m256 wv[3];                                                                         \
+            for (int r = 0; r < R; r++) wv[r] = LOAD8(w0 + r * in + i);                           \
+            for (int c = 0; c < C; c++) {                                                         \
+                __m256 xv = _mm256_loadu_ps(x0 + c * ldx + i);                                    \
+                for (int r = 0; r < R; r++) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);    \
             }                                                                                     \
+        }                                                                                         \
+        for (int r = 0; r < R; r++)                                                               \
+            for (int c = 0; c < C; c++) {                                                         \
+                float s = pp_hsum8(acc[r][c]);                                                    \
+                for (size_t i = body; i < k1; i++) s += LOAD1(w0 + r * in + i) * x0[c * ldx + i]; \
+                float *dst = y + (m + c) * ldy + o + r;                                           \
+                *dst = k0 == 0 ? s : *dst + s;                                                    \
+            }                                                                                     \
+    }                                                                                             \
+    PP_AVX2 static void NAME(const WT *W, size_t in, const float *x, size_t ldx, float *y,        \
+                             size_t ldy, size_t M, size_t o0, size_t o1) {                        \
+        /* Row groups outer, so that weights stream row after row (prefetcher-friendly); one */   \
+        /* or two tokens: rows whole (nothing to reuse). */                                       \
+        size_t kc = M <= 2 || in == 0 ? in : PP_KC;                                               \
+        for (size_t o = o0; o < o1; o += 3) {                                                     \
+            int R = o1 - o >= 3 ? 3 : (int)(o1 - o);                                              \
+            size_t k0 = 0;                                                                        \
+            do {                                                                                  \
+                size_t k1 = in - k0 < kc ? in : k0 + kc;                                          \
+                size_t m = 0;                                                                     \
+                if (R == 3) {                                                                     \
+                    for (; m + 4 <= M; m += 4) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 3, 4);\
+                    switch (M - m) {                                                              \
+                    case 3: NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 3, 3); break;        \
+                    case 2: NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 3, 2); break;        \
+                    case 1: NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 3, 1); break;        \
+                    }                                                                             \
+                } else if (R == 2) {                                                              \
+                    for (; m + 4 <= M; m += 4) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 2, 4);\
+                    for (; m < M; m++) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 2, 1);    \
+                } else {                                                                          \
+                    for (; m + 4 <= M; m += 4) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 1, 4);\
+                    for (; m < M; m++) NAME##_tile(W, in, x, ldx, y, ldy, o, m, k0, k1, 1, 1);    \
+                }                                                                                 \
+                k0 = k1;                                                                          \
+            } while (k0 < in);                                                                    \
         }                                                                                         \
     }
 
-PP_DEFINE_AVX2_MATMUL(matmul_avx2_f32, float, ld8_f32, w_f32)
-PP_DEFINE_AVX2_MATMUL(matmul_avx2_f16, uint16_t, pp_ld8_f16, w_f16)
+PP_DEFINE_AVX2_GEMM(matmul_avx2_f32, float, ld8_f32, w_f32)
+PP_DEFINE_AVX2_GEMM(matmul_avx2_f16, uint16_t, pp_ld8_f16, w_f16)
+PP_DEFINE_AVX2_GEMM(matmul_avx2_bf16, uint16_t, ld8_bf16, w_bf16)
 
 /// Tile of C <= 2 tokens x 32 outputs (4 vectors): 8 accumulators, 4 weight vectors and a
 /// broadcast fit the 16 ymm registers (3 tokens spilled: 48 against 76 GFLOP/s here). C is a
@@ -247,4 +306,13 @@ void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, flo
     if (pp_use_avx2()) { matmul_avx2_f16(W, in, x, ldx, y, ldy, M, o0, o1); return; }
 #endif
     matmul_scalar_f16(W, in, x, ldx, y, ldy, M, o0, o1);
+}
+
+void pp_matmul_bf16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
+                    size_t M, size_t o0, size_t o1) {
+#if PP_X86
+    // The AVX2 tiles also serve AVX-512 CPUs (no separate AVX-512 bf16 path yet).
+    if (pp_use_avx2()) { matmul_avx2_bf16(W, in, x, ldx, y, ldy, M, o0, o1); return; }
+#endif
+    matmul_scalar_bf16(W, in, x, ldx, y, ldy, M, o0, o1);
 }

@@ -47,31 +47,166 @@ import Testing
         #expect(mismatches == 0)
     }
 
+    /// Linear layers on f32, binary16 and bfloat16 weights against a Double reference: shapes with
+    /// ragged edges (rows not a multiple of the tile, inputs not a multiple of 8), inputs longer
+    /// than one block of the GEMM (1024) and every batch 1 ... 64 on one shape.
     @Test(arguments: levels)
     func matmulMatchesReference(level: Int32) {
         defer { pp_set_simd_level(99) }
         pp_set_simd_level(level)
         var worst = 0.0
-        for (inW, rows, m) in [(16, 4, 4), (37, 9, 5), (64, 3, 1), (100, 17, 6), (576, 8, 3)] {
-            let W = gaussians(rows * inW, seed: UInt64(inW * rows)), x = gaussians(m * inW, seed: 7)
+        var cases = [(16, 4, 4), (37, 9, 5), (64, 3, 1), (100, 17, 6), (576, 8, 3), (2100, 7, 9), (1024, 5, 2), (600, 21, 20), (1030, 35, 64), (0, 3, 17)]
+        cases += (1...64).map { (72, 5, $0) }
+        for (inW, rows, m) in cases {
+            let W = gaussians(rows * inW, seed: UInt64(inW * rows + m)), x = gaussians(m * inW, seed: 7)
             let W16 = W.map { pp_f32_to_f16_scalar($0) }
-            for half in [false, true] {
+            let Wb = W.map { UInt16($0.bitPattern >> 16) }
+            for kind in 0..<3 {
                 var y = [Float](repeating: .nan, count: m * rows)
-                if half { pp_matmul_f16(W16, inW, x, inW, &y, rows, m, 0, rows) } else { pp_matmul_f32(W, inW, x, inW, &y, rows, m, 0, rows) }
+                switch kind {
+                case 0: pp_matmul_f32(W, inW, x, inW, &y, rows, m, 0, rows)
+                case 1: pp_matmul_f16(W16, inW, x, inW, &y, rows, m, 0, rows)
+                default: pp_matmul_bf16(Wb, inW, x, inW, &y, rows, m, 0, rows)
+                }
                 for t in 0..<m {
                     for o in 0..<rows {
-                        var s = 0.0
+                        var s = 0.0, magnitude = 0.0
                         for i in 0..<inW {
-                            let w = half ? Double(pp_f16_to_f32_scalar(W16[o * inW + i])) : Double(W[o * inW + i])
+                            let w: Double
+                            switch kind {
+                            case 0: w = Double(W[o * inW + i])
+                            case 1: w = Double(pp_f16_to_f32_scalar(W16[o * inW + i]))
+                            default: w = Double(Float(bitPattern: UInt32(Wb[o * inW + i]) << 16))
+                            }
                             s += w * Double(x[t * inW + i])
+                            magnitude += abs(w * Double(x[t * inW + i]))
                         }
-                        worst = max(worst, abs(Double(y[t * rows + o]) - s) / (1 + abs(s)))
+                        // f32 rounding scales with the sum of |terms|, not with |sum|.
+                        worst = max(worst, abs(Double(y[t * rows + o]) - s) / (1 + magnitude))
                     }
                 }
             }
         }
-        print("matmul level \(level): max relative error \(worst) (tolerance 1e-5)")
-        #expect(worst < 1e-5)
+        print("matmul level \(level): max error over (1 + sum of |terms|) \(worst) (tolerance 2e-6)")
+        #expect(worst < 2e-6)
+    }
+
+    /// Only the outputs o0 ..< o1 are written (threads split a product by output rows).
+    @Test(arguments: levels)
+    func matmulWritesOnlyItsOutputRange(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        let inW = 1500, rows = 20, m = 7
+        let W16 = gaussians(rows * inW, seed: 3).map { pp_f32_to_f16_scalar($0) }, x = gaussians(m * inW, seed: 4)
+        var y = [Float](repeating: .nan, count: m * rows)
+        pp_matmul_f16(W16, inW, x, inW, &y, rows, m, 5, 13)
+        for t in 0..<m {
+            #expect((0..<rows).allSatisfy { (5..<13).contains($0) != y[t * rows + $0].isNaN })
+        }
+    }
+
+    /// Random GGUF blocks of `type` (scales of about 0.02, any nibble or int8 value).
+    func quantizedBlocks(type: Int32, blocks: Int, seed: UInt64) -> [UInt8] {
+        let bb = pp_ggml_block_bytes(type)
+        var g = SplitMix64Test(seed: seed)
+        var out = [UInt8](repeating: 0, count: blocks * bb)
+        for b in 0..<blocks {
+            for j in 0..<bb { out[b * bb + j] = UInt8(truncatingIfNeeded: g.next()) }
+            let d = pp_f32_to_f16_scalar(Float(0.005 + 0.03 * g.unit()))
+            out[b * bb] = UInt8(d & 0xFF); out[b * bb + 1] = UInt8(d >> 8)
+            if type == PP_GGML_Q4_1 {
+                let m = pp_f32_to_f16_scalar(Float(-0.15 * g.unit()))
+                out[b * bb + 2] = UInt8(m & 0xFF); out[b * bb + 3] = UInt8(m >> 8)
+            }
+        }
+        return out
+    }
+
+    /// Products on quantised weights (Q8_0, Q4_0, Q4_1) against two references in Double: (a) the
+    /// dequantised weights times the inputs as quantised (the same arithmetic; tolerance 2e-6 of
+    /// 1 + sum of |terms|, f32 rounding) and (b) the dequantised weights times the f32 inputs:
+    /// there the error is the inputs' 8-bit rounding, at most sum_i |w_i| d_block(i) / 2 with
+    /// d_block = max|x| / 127 over the input's block (tolerance: that bound + 1e-5).
+    @Test(arguments: levels)
+    func quantizedMatmulMatchesDequantizedReference(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        var worstExact = 0.0, worstOverBound = 0.0
+        var cases = [(32, 1, 1), (64, 3, 4), (1088, 5, 6), (96, 7, 9), (2048, 2, 3)]
+        cases += (1...64).map { (96, 3, $0) }
+        for type in [PP_GGML_Q8_0, PP_GGML_Q4_0, PP_GGML_Q4_1].map({ Int32($0) }) {
+            for (inW, rows, m) in cases {
+                let W = quantizedBlocks(type: type, blocks: rows * inW / 32, seed: UInt64(inW * 31 + rows * 7 + m) ^ UInt64(type))
+                var Wf = [Float](repeating: 0, count: rows * inW)
+                #expect(pp_dequantize(type, W, &Wf, rows * inW) == 0)
+                let x = gaussians(m * inW, seed: UInt64(m + 3))
+                let rowBytes = pp_q8x_row_bytes(inW)
+                var xq = [UInt8](repeating: 0, count: m * rowBytes)
+                x.withUnsafeBufferPointer { xp in
+                    xq.withUnsafeMutableBytes { qp in
+                        for t in 0..<m { pp_quantize_q8x(xp.baseAddress! + t * inW, inW, qp.baseAddress! + t * rowBytes) }
+                    }
+                }
+                // The quantised inputs widened back: x-hat = q d, block by block.
+                var xHat = [Double](repeating: 0, count: m * inW)
+                xq.withUnsafeBytes { raw in
+                    for t in 0..<m {
+                        for b in 0..<(inW / 32) {
+                            let blk = raw.baseAddress! + t * rowBytes + b * MemoryLayout<pp_q8x_block>.stride
+                            let d = blk.load(as: Float.self)
+                            for j in 0..<32 { xHat[t * inW + b * 32 + j] = Double(d) * Double(blk.load(fromByteOffset: 8 + j, as: Int8.self)) }
+                        }
+                    }
+                }
+                var y = [Float](repeating: .nan, count: m * rows)
+                #expect(pp_matmul_q(type, W, inW, xq, &y, rows, m, 0, rows) == 0)
+                for t in 0..<m {
+                    for o in 0..<rows {
+                        var exact = 0.0, magnitude = 0.0, full = 0.0, bound = 0.0
+                        for b in 0..<(inW / 32) {
+                            let xs = (0..<32).map { Double(x[t * inW + b * 32 + $0]) }
+                            let d = xs.map(abs).max()! / 127
+                            for j in 0..<32 {
+                                let i = b * 32 + j, w = Double(Wf[o * inW + i])
+                                exact += w * xHat[t * inW + i]
+                                magnitude += abs(w * xHat[t * inW + i])
+                                full += w * xs[j]
+                                bound += abs(w) * d / 2
+                            }
+                        }
+                        let got = Double(y[t * rows + o])
+                        worstExact = max(worstExact, abs(got - exact) / (1 + magnitude))
+                        worstOverBound = max(worstOverBound, abs(got - full) / (bound + 1e-5))
+                    }
+                }
+            }
+        }
+        print("quantised matmul level \(level): vs quantised inputs \(worstExact) of 1 + sum |terms| (tolerance 2e-6); vs f32 inputs \(worstOverBound) of the rounding bound (tolerance 1)")
+        #expect(worstExact < 2e-6)
+        #expect(worstOverBound <= 1)
+    }
+
+    /// Input quantisation: q d within d / 2 of x, |q| <= 127, s = d sum q.
+    @Test func inputQuantizationKeepsItsInvariants() {
+        let x = gaussians(320, seed: 12) + [Float](repeating: 0, count: 32)
+        var xq = [UInt8](repeating: 0, count: pp_q8x_row_bytes(x.count))
+        pp_quantize_q8x(x, x.count, &xq)
+        var bad = 0
+        xq.withUnsafeBytes { raw in
+            for b in 0..<(x.count / 32) {
+                let blk = raw.baseAddress! + b * 40
+                let d = blk.load(as: Float.self), s = blk.load(fromByteOffset: 4, as: Float.self)
+                var sum = 0
+                for j in 0..<32 {
+                    let q = Int(blk.load(fromByteOffset: 8 + j, as: Int8.self))
+                    sum += q
+                    if abs(Float(q) * d - x[b * 32 + j]) > d / 2 * 1.0001 || abs(q) > 127 { bad += 1 }
+                }
+                if abs(s - d * Float(sum)) > 1e-6 * (1 + abs(s)) { bad += 1 }
+            }
+        }
+        #expect(MemoryLayout<pp_q8x_block>.stride == 40)
+        #expect(bad == 0)
     }
 
     /// The SimHash projections' kernel: transposed weights (in x out), any output sub-range.

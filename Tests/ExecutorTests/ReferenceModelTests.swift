@@ -80,8 +80,10 @@ import Testing
         let steps = [7, 7, 40, 1]
         let session = DecodeSession(weights: weights, batch: 1, promptLength: prompt.count, capacity: prompt.count + steps.count,
                                     denseLayers: [], runner: runner, seed: 0)
-        // Prefill in chunks of 4 rows so chunk boundaries are exercised.
-        let decoder = Decoder(weights: weights, cache: session.cache, runner: runner, maxBatch: 1, chunkRows: 4)
+        // Prefill in chunks of 4 rows, attention in blocks of 3 keys x 2 rows, so that chunk and
+        // block boundaries fall everywhere.
+        let decoder = Decoder(weights: weights, cache: session.cache, runner: runner, maxBatch: 1, chunkRows: 4,
+                              attentionBlockKeys: 3, attentionBlockRows: 2)
         let got = decoder.prefill(sequence: 0, tokens: prompt, logitRows: Array(prompt.indices))
         var ref = Reference(weights)
         var worst = 0.0
@@ -97,6 +99,25 @@ import Testing
         }
         print("tiny model (\(precision), tied \(tied)): max |logit - reference| over \(prompt.count) prefill rows and \(steps.count) decode steps = \(worst) (tolerance 2e-3)")
         #expect(worst < 2e-3)
+    }
+
+    /// Chunked prefill (256-row chunks through the linear layers, attention in key blocks) gives
+    /// the logits of row-by-row prefill, over a prompt that spans two chunks.
+    @Test func chunkedPrefillEqualsRowByRow() {
+        let shape = ModelShape(name: "tiny", layerCount: 2, hiddenSize: 64, intermediateSize: 96, queryHeadCount: 4,
+                               kvHeadCount: 2, headDim: 16, vocabSize: 50, ropeTheta: 10_000, rmsNormEpsilon: 1e-5, denseLayers: [])
+        let runner = ParallelRunner(threads: 2)
+        let weights = SyntheticWeights.make(shape: shape, layers: nil, seed: 8, precision: .f32, runner: runner)
+        let prompt = (0..<300).map { ($0 * 37 + 11) % 50 }
+        func logits(_ make: (KVCache) -> Decoder) -> [[Float]] {
+            let cache = KVCache(layerCount: 2, batch: 1, kvHeads: 2, headDim: 16, capacity: prompt.count)
+            return make(cache).prefill(sequence: 0, tokens: prompt, logitRows: [0, 1, 127, 255, 256, 299])
+        }
+        let chunked = logits { Decoder(weights: weights, cache: $0, runner: runner, maxBatch: 1, attentionBlockKeys: 40, attentionBlockRows: 7) }
+        let rowByRow = logits { Decoder(weights: weights, cache: $0, runner: runner, maxBatch: 1, chunkRows: 1, attentionBlockRows: 1) }
+        let worst = zip(chunked, rowByRow).map { zip($0, $1).map { abs($0 - $1) }.max()! }.max()!
+        print("chunked vs row-by-row prefill: max |logit difference| \(worst) (tolerance 1e-4)")
+        #expect(worst < 1e-4)
     }
 
     /// Batched decoding equals decoding each sequence alone.

@@ -84,11 +84,30 @@ void pp_matmul_f32(const float *W, size_t in, const float *x, size_t ldx, float 
                    size_t M, size_t o0, size_t o1);
 void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
                    size_t M, size_t o0, size_t o1);
+/// The same with bfloat16 weights (the upper 16 bits of an f32).
+void pp_matmul_bf16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
+                    size_t M, size_t o0, size_t o1);
 /// The same product with TRANSPOSED weights Wt (in x out, row-major):
 /// y[m*ldy + o] = sum_i Wt[i*out + o] * x[m*ldx + i]. Faster when `in` is small (SimHash
 /// projections: in = d), as it needs no horizontal reductions.
 void pp_matmul_t_f32(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float *y,
                      size_t ldy, size_t M, size_t o0, size_t o1);
+
+/// Linear layers on GGUF block-quantised weights kept as stored (Q8_0, Q4_0 or Q4_1; `in` a
+/// multiple of 32; row o of W is in / 32 blocks). The inputs are first quantised to 8 bits per
+/// block of 32 (`pp_quantize_q8x`: d = max|x| / 127, q = round(x / d), s = d sum q), M rows of
+/// pp_q8x_row_bytes(in) bytes each; then
+///   y[m*ldy + o] = sum over blocks of (weight block o) . (input block m) for o in [o0, o1).
+/// Returns 0, or -1 for another type or `in` not a multiple of 32.
+typedef struct {
+    float d;
+    float s;
+    int8_t q[32];
+} pp_q8x_block;
+size_t pp_q8x_row_bytes(size_t n);
+void pp_quantize_q8x(const float *x, size_t n, void *dst);
+int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, size_t ldy, size_t M,
+                size_t o0, size_t o1);
 
 // ---------------------------------------------------------------------------------------------
 // Small model operations (row-wise)

@@ -25,7 +25,7 @@ public enum Executor {
 
     static func requirement(_ r: ExecutorRequest, _ v: Resolved) -> MemoryRequirement {
         var s = v.shape
-        s.bytesPerWeight = Double(v.precision.bytesPerWeight)
+        s.bytesPerWeight = v.precision == .native ? (v.file?.storedBytesPerElement ?? 2) : Double(v.precision.bytesPerWeight)
         let units = r.batch * s.kvHeadCount
         let span = HashedSpan(promptLength: v.promptLength)
         let hashedLayers = r.attention == .dense || span.isEmpty ? 0 : (0..<s.layerCount).filter { !v.denseLayers.contains($0) }.count
@@ -43,7 +43,7 @@ public enum Executor {
             // The TopK comparison pass keeps its own scratch alongside.
             scratch += DecodeAttention.scratchBytes(shape: s, batch: r.batch, promptLength: v.promptLength, mode: .topK(budgetFraction: 0.1), threads: v.threads)
         }
-        let rows = max(64, r.batch)
+        let rows = max(Decoder.defaultChunkRows, r.batch)
         return MemoryRequirement(
             weightsBytes: s.weightBytes,
             kvCacheBytes: KVCache.bytes(layers: s.layerCount, batch: r.batch, kvHeads: s.kvHeadCount, headDim: s.headDim, capacity: v.capacity),
@@ -123,7 +123,7 @@ public enum Executor {
             let f = try GGUFFile(path: path)
             shape = try GGUFModelLoader.shape(of: f)
             file = f
-            precision = r.weightPrecision ?? .f32
+            precision = r.weightPrecision ?? .native
             do { tokenizer = try BPETokenizer(gguf: f) } catch {
                 if case .text = r.prompt { throw ExecutorError.tokenizer("\(path): \(error)") }
             }

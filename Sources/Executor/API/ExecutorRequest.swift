@@ -41,7 +41,7 @@ public struct ExecutorRequest: Codable, Sendable, Hashable {
     public var memoryLimitBytes: Double?
     /// Measure attention error, next-token agreement and perplexity against dense.
     public var measureQuality: Bool
-    /// nil: f32 for GGUF weights, f16 for synthetic.
+    /// nil: GGUF weights as stored (`.native`: quantised blocks kept), f16 for synthetic.
     public var weightPrecision: WeightPrecision?
     public var prefill: Prefill
     /// Layers kept dense; nil: the model's (`ModelShape.denseLayers`).

@@ -1,8 +1,9 @@
 import CKernels
 import Core
 
-/// The Llama forward pass over a KV cache: prefill of one sequence in chunks of rows, and batched
-/// decode steps whose attention goes through `DecodeAttention`.
+/// The Llama forward pass over a KV cache: prefill of one sequence in chunks of rows (each chunk
+/// through the linear layers as one matrix-matrix product, its causal attention in blocks of
+/// keys), and batched decode steps whose attention goes through `DecodeAttention`.
 ///
 /// Per block, for rows x: a = RMSNorm(x) w_attn; q = W_q a, k = W_k a, v = W_v a; RoPE on q, k
 /// (adjacent pairs, angle pos theta^(-2i/d)); store k, v; o = attention; x += W_o o;
@@ -14,6 +15,12 @@ public final class Decoder: @unchecked Sendable {
     public let runner: ParallelRunner
     /// Rows per prefill chunk.
     public let chunkRows: Int
+    /// Prefill attention: keys per block, and query rows that share one pass over the blocks.
+    public let attentionBlockKeys: Int
+    public let attentionBlockRows: Int
+    /// Prompt rows per prefill chunk unless told otherwise: enough that the linear layers are
+    /// matrix-matrix products (the weights are read once per 256 prompt tokens).
+    public static let defaultChunkRows = 256
     /// Seconds spent in projections and the LM head (added to by prefill and decode).
     public var linearSeconds = 0.0
     /// Of the projections, the LM head's.
@@ -23,7 +30,10 @@ public final class Decoder: @unchecked Sendable {
     let x, a, q, k, v, o, t, gate, up, rope: Buffer<Float>
     var logitsBuffer: Buffer<Float>
 
-    public init(weights: ModelWeights, cache: KVCache, runner: ParallelRunner, maxBatch: Int, chunkRows: Int = 64) {
+    public init(weights: ModelWeights, cache: KVCache, runner: ParallelRunner, maxBatch: Int,
+                chunkRows: Int = Decoder.defaultChunkRows, attentionBlockKeys: Int = 128, attentionBlockRows: Int = 32) {
+        self.attentionBlockKeys = max(1, attentionBlockKeys)
+        self.attentionBlockRows = max(1, attentionBlockRows)
         self.weights = weights
         shape = weights.shape
         self.cache = cache
@@ -55,13 +65,7 @@ public final class Decoder: @unchecked Sendable {
 
     func embed(_ tokens: [Int]) {
         let h = shape.hiddenSize
-        for (r, tok) in tokens.enumerated() {
-            let dst = x.pointer + r * h
-            switch weights.embedding.storage {
-            case .f32(let e): dst.update(from: e.pointer + tok * h, count: h)
-            case .f16(let e): pp_f16_to_f32(e.pointer + tok * h, dst, h)
-            }
-        }
+        for (r, tok) in tokens.enumerated() { weights.embedding.widenRow(tok, into: x.pointer + r * h) }
     }
 
     /// Norm, QKV, RoPE and KV store of `rows` rows at positions pos(r) of sequences seq(r).
@@ -110,7 +114,7 @@ public final class Decoder: @unchecked Sendable {
     /// tokens done after each chunk.
     public func prefill(sequence: Int, tokens: [Int], start: Int = 0, logitRows: [Int] = [],
                         onRows: ((Int) -> Void)? = nil) -> [[Float]] {
-        let s = shape, G = s.groupSize, d = s.headDim, kvH = s.kvHeadCount
+        let s = shape, d = s.headDim
         var wanted: [Int: [Float]] = [:]
         let wantSet = Set(logitRows)
         var c0 = 0
@@ -123,23 +127,7 @@ public final class Decoder: @unchecked Sendable {
             for layer in 0..<s.layerCount {
                 attentionInputs(layer: layer, rows: rows, sequence: { _ in sequence }, position: { base + $0 })
                 for i in 0..<(rows * s.queryWidth) { q[i] *= scale }
-                let qp = SendablePointer(q.pointer), op = SendablePointer(o.pointer)
-                let qw = s.queryWidth
-                runner.forEach(rows * kvH) { item, _ in
-                    // Later rows attend more keys: hand out the longest first.
-                    let r = rows - 1 - item / kvH, head = item % kvH
-                    var m = [Float](repeating: 0, count: G), l = [Float](repeating: 0, count: G)
-                    let qh = qp.p + r * qw + head * G * d, oh = op.p + r * qw + head * G * d
-                    m.withUnsafeMutableBufferPointer { mp in
-                        l.withUnsafeMutableBufferPointer { lp in
-                            pp_partial_init(G, d, mp.baseAddress, lp.baseAddress, oh)
-                            pp_attend_range(qh, G, d, self.cache.keyRows(layer: layer, sequence: sequence, head: head),
-                                            self.cache.valueRows(layer: layer, sequence: sequence, head: head), d,
-                                            0, base + r + 1, mp.baseAddress, lp.baseAddress, oh)
-                            pp_partial_finish(G, d, lp.baseAddress, oh, oh)
-                        }
-                    }
-                }
+                causalAttention(layer: layer, sequence: sequence, rows: rows, base: base)
                 finishBlock(layer: layer, rows: rows)
             }
             let need = (0..<rows).filter { wantSet.contains(c0 + $0) }
@@ -158,6 +146,49 @@ public final class Decoder: @unchecked Sendable {
             onRows?(c0)
         }
         return logitRows.map { wanted[$0] ?? [] }
+    }
+
+    /// Causal attention of the chunk's `rows` query rows (positions base ..< base + rows, queries
+    /// in `q`, scaled) over the cache's keys 0 ... position, into `o`, flash-attention style: a
+    /// work item is (KV head, block of `attentionBlockRows` rows); it walks the keys in blocks of
+    /// `attentionBlockKeys` and folds each block into every row's partial softmax while the
+    /// block's K and V rows are in cache, so each key is read from memory once per row block
+    /// rather than once per row, and no rows x keys matrix exists.
+    func causalAttention(layer: Int, sequence: Int, rows: Int, base: Int) {
+        let s = shape, G = s.groupSize, d = s.headDim, kvH = s.kvHeadCount, qw = s.queryWidth
+        let blockRows = attentionBlockRows, blockKeys = attentionBlockKeys
+        let rowBlocks = (rows + blockRows - 1) / blockRows
+        let qp = SendablePointer(q.pointer), op = SendablePointer(o.pointer)
+        runner.forEach(rowBlocks * kvH) { item, _ in
+            // Later rows attend more keys: hand out the longest first.
+            let rb = rowBlocks - 1 - item / kvH, head = item % kvH
+            let r0 = rb * blockRows, r1 = min(rows, r0 + blockRows)
+            let K = self.cache.keyRows(layer: layer, sequence: sequence, head: head)
+            let V = self.cache.valueRows(layer: layer, sequence: sequence, head: head)
+            let n = r1 - r0
+            var m = [Float](repeating: 0, count: n * G), l = [Float](repeating: 0, count: n * G)
+            m.withUnsafeMutableBufferPointer { mb in
+                l.withUnsafeMutableBufferPointer { lb in
+                    let mp = mb.baseAddress!, lp = lb.baseAddress!
+                    for r in r0..<r1 { pp_partial_init(G, d, mp + (r - r0) * G, lp + (r - r0) * G, op.p + r * qw + head * G * d) }
+                    var k0 = 0
+                    let end = base + r1
+                    while k0 < end {
+                        let k1 = min(end, k0 + blockKeys)
+                        // Row r sees keys up to its own position base + r.
+                        for r in max(r0, k0 - base)..<r1 {
+                            pp_attend_range(qp.p + r * qw + head * G * d, G, d, K, V, d, k0, min(k1, base + r + 1),
+                                            mp + (r - r0) * G, lp + (r - r0) * G, op.p + r * qw + head * G * d)
+                        }
+                        k0 = k1
+                    }
+                    for r in r0..<r1 {
+                        let oh = op.p + r * qw + head * G * d
+                        pp_partial_finish(G, d, lp + (r - r0) * G, oh, oh)
+                    }
+                }
+            }
+        }
     }
 
     /// One decode step for the whole batch: token b of sequence b at `position`. Returns a pointer

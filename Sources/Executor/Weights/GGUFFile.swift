@@ -151,6 +151,36 @@ public struct GGUFFile: Sendable {
         guard rc == 0 else { throw .unsupportedTensorType(path: path, tensor: name, typeName: t.typeName) }
     }
 
+    /// A matrix tensor copied as stored when the kernels take its type as it is (F16, BF16, Q8_0,
+    /// Q4_0, Q4_1 with whole blocks per row); nil for other types (the caller dequantises).
+    public func storedMatrix(_ name: String, rows: Int, columns: Int) throws(GGUFError) -> WeightMatrix? {
+        let t = try tensor(name)
+        let type = Int32(truncatingIfNeeded: t.typeID)
+        guard [PP_GGML_F16, PP_GGML_BF16, PP_GGML_Q8_0, PP_GGML_Q4_0, PP_GGML_Q4_1].contains(Int(type)),
+              t.elementCount == rows * columns, columns % Int(pp_ggml_block_elements(type)) == 0,
+              let bytes = Self.byteCount(t) else { return nil }
+        func copy<T: BitwiseCopyable>(_: T.Type) -> Buffer<T> {
+            let b = Buffer<T>(count: bytes / MemoryLayout<T>.stride)
+            data.withUnsafeBytes { raw in
+                precondition(t.fileOffset + bytes <= raw.count)
+                UnsafeMutableRawPointer(b.pointer).copyMemory(from: raw.baseAddress! + t.fileOffset, byteCount: bytes)
+            }
+            return b
+        }
+        switch Int(type) {
+        case PP_GGML_F16: return WeightMatrix(rows: rows, columns: columns, storage: .f16(copy(UInt16.self)))
+        case PP_GGML_BF16: return WeightMatrix(rows: rows, columns: columns, storage: .bf16(copy(UInt16.self)))
+        default: return WeightMatrix(rows: rows, columns: columns, storage: .quantized(type: type, copy(UInt8.self)))
+        }
+    }
+
+    /// Mean bytes per element over the tensors (what `.native` weights hold in memory).
+    public var storedBytesPerElement: Double {
+        var bytes = 0, elements = 0
+        for t in tensors.values { if let b = Self.byteCount(t) { bytes += b; elements += t.elementCount } }
+        return elements > 0 ? Double(bytes) / Double(elements) : 2
+    }
+
     public func dequantize(_ name: String) throws(GGUFError) -> [Float] {
         let t = try tensor(name)
         var out = [Float](repeating: 0, count: t.elementCount)

@@ -4,7 +4,7 @@ import Core
 /// Reads a Llama-architecture GGUF (general.architecture = "llama") into `ModelWeights`:
 /// tensors `token_embd`, `output_norm`, optional `output` (absent: tied embeddings) and per block
 /// `blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down}`,
-/// each dequantised at load.
+/// each dequantised at load, or with `.native` precision kept as stored.
 public enum GGUFModelLoader {
     /// The model shape from the metadata (no tensor data is read). MagicPIG's dense layers are
     /// layer 0 and every 16th layer after it ({0, 16} for 32 layers), unless overridden later.
@@ -77,10 +77,11 @@ public enum GGUFModelLoader {
             guard t.dimensions.count == 2, t.dimensions[0] == cols, t.dimensions[1] == rows else {
                 throw .shapeMismatch(path: file.path, tensor: name, expected: [cols, rows], found: t.dimensions)
             }
+            if precision == .native, let kept = try file.storedMatrix(name, rows: rows, columns: cols) { return kept }
             let b = Buffer<Float>(count: rows * cols)
             try file.dequantize(name, into: b.pointer)
             switch precision {
-            case .f32: return WeightMatrix(rows: rows, columns: cols, storage: .f32(b))
+            case .f32, .native: return WeightMatrix(rows: rows, columns: cols, storage: .f32(b))
             case .f16:
                 let hb = Buffer<UInt16>(count: rows * cols)
                 pp_f32_to_f16(b.pointer, hb.pointer, rows * cols)

@@ -34,7 +34,7 @@ public enum SyntheticWeights {
             let n = rows * cols
             let s = derive(UInt64(layer + 1), role)
             switch precision {
-            case .f16:
+            case .f16, .native:
                 let b = Buffer<UInt16>(count: n)
                 let p = SendablePointer(b.pointer)
                 runner.forRanges(n, grain: 1 << 16) { r, _ in
@@ -71,6 +71,8 @@ public enum SyntheticWeights {
             runner.forRanges(shape.vocabSize, grain: 256) { r, _ in
                 for row in r { pp_add(p.p + row * h, m.p, h) }
             }
+        case .bf16, .quantized:
+            preconditionFailure("synthetic weights are f32 or binary16")
         }
         withExtendedLifetime(mu) {}
 

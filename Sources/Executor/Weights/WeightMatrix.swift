@@ -1,11 +1,15 @@
 import CKernels
 
 /// A linear layer's weights, row-major out x in (row o is the weights of output o), stored as
-/// f32 or binary16. `apply` computes y[m][o] = W[o] . x[m] for a few rows x[m].
+/// f32, binary16, bfloat16 or GGUF quantised blocks (Q8_0, Q4_0, Q4_1: each row columns / 32
+/// blocks). `apply` computes y[m][o] = W[o] . x[m] for a batch of rows x[m].
 public struct WeightMatrix: Sendable {
     public enum Storage: Sendable {
         case f32(Buffer<Float>)
         case f16(Buffer<UInt16>)
+        case bf16(Buffer<UInt16>)
+        /// GGUF blocks of type `type` (PP_GGML_Q8_0, _Q4_0 or _Q4_1), rows one after another.
+        case quantized(type: Int32, Buffer<UInt8>)
     }
     public let rows: Int
     public let columns: Int
@@ -21,6 +25,8 @@ public struct WeightMatrix: Sendable {
         switch storage {
         case .f32(let b): return b.bytes
         case .f16(let b): return b.bytes
+        case .bf16(let b): return b.bytes
+        case .quantized(_, let b): return b.bytes
         }
     }
 
@@ -29,6 +35,25 @@ public struct WeightMatrix: Sendable {
         switch storage {
         case .f32(let b): return b[row * columns + col]
         case .f16(let b): return pp_f16_to_f32_scalar(b[row * columns + col])
+        case .bf16(let b): return Float(bitPattern: UInt32(b[row * columns + col]) << 16)
+        case .quantized(let type, let b):
+            var block = [Float](repeating: 0, count: 32)
+            let bb = pp_ggml_block_bytes(type), index = (row * columns + col) / 32
+            _ = pp_dequantize(type, b.pointer + index * bb, &block, 32)
+            return block[col % 32]
+        }
+    }
+
+    /// Row `row` widened to f32 into `dst` (columns floats): embedding lookups.
+    public func widenRow(_ row: Int, into dst: UnsafeMutablePointer<Float>) {
+        let n = columns
+        switch storage {
+        case .f32(let b): dst.update(from: b.pointer + row * n, count: n)
+        case .f16(let b): pp_f16_to_f32(b.pointer + row * n, dst, n)
+        case .bf16(let b): for i in 0..<n { dst[i] = Float(bitPattern: UInt32(b[row * n + i]) << 16) }
+        case .quantized(let type, let b):
+            let bb = pp_ggml_block_bytes(type)
+            _ = pp_dequantize(type, b.pointer + row * (n / 32) * bb, dst, n)
         }
     }
 
@@ -54,6 +79,24 @@ public struct WeightMatrix: Sendable {
                 let o0 = i * grain, o1 = min(rows, o0 + grain)
                 pp_matmul_f16(wp.p, cols, xs.p, ldx, ys.p, ldy, tokens, o0, o1)
             }
+        case .bf16(let w):
+            let wp = SendablePointer(w.pointer)
+            runner.forEach(pieces) { i, _ in
+                let o0 = i * grain, o1 = min(rows, o0 + grain)
+                pp_matmul_bf16(wp.p, cols, xs.p, ldx, ys.p, ldy, tokens, o0, o1)
+            }
+        case .quantized(let type, let w):
+            // The inputs quantised once per call (8 bits per block of 32), then shared by all threads.
+            let rowBytes = pp_q8x_row_bytes(cols)
+            let xq = Buffer<UInt8>(count: tokens * rowBytes)
+            for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, xq.pointer + m * rowBytes) }
+            let wp = SendablePointer(w.pointer), qp = SendablePointer(xq.pointer)
+            runner.forEach(pieces) { i, _ in
+                let o0 = i * grain, o1 = min(rows, o0 + grain)
+                let rc = pp_matmul_q(type, wp.p, cols, qp.p, ys.p, ldy, tokens, o0, o1)
+                precondition(rc == 0, "quantised weights of type \(type) with \(cols) columns")
+            }
+            withExtendedLifetime(xq) {}
         }
     }
 }

@@ -233,11 +233,12 @@ PP_DEFINE_AVX2_GEMM(matmul_avx2_bf16, uint16_t, ld8_bf16, w_bf16)
 // per block with a read-modify-write of y; (2) every token group of every block prefetches the
 // next row group's weights (the 3 rows are one contiguous region, so step i of the rows touches
 // 3 * i halves into the next region; the requests of later token groups mostly hit lines already
-// on their way, and spread the stream over the whole row group; the T1 hint and prefetching in
-// every token group, rather than T0 in the first, were 69 against 77 ms at batch 8, mean of 4
-// noisy harness runs). Without (2) the weight stream and the FMAs took
-// turns: on this Zen 3 a batch-8 product in L1 runs at ~37 GFMA/s per core but cold from DRAM at
-// ~20, i.e. the sum of the memory and the compute time, not the max.
+// on their way, and spread the stream over the whole row group: batch 8 in 69 rather than 77 ms
+// with the first token group alone prefetching, mean of 4 noisy harness runs; the T0 and T1
+// hints could not be told apart, 1.5 or 2 groups ahead was slower). Without (2) the weight
+// stream and the FMAs took turns: on this Zen 3 a batch-8 product in L1 runs at ~37 GFMA/s per
+// core but cold from DRAM at ~20, the sum of the memory and the compute time, not the max.
+// Batches of 1 and 2 keep the path above (whole rows, at the bandwidth bound).
 PP_AVX2 static inline __attribute__((always_inline)) void
 f16v_tile(const uint16_t *w0, size_t in, const float *x0, size_t ldx, __m256 *part, size_t k0,
           size_t k1, const int R, const int C, const uint16_t *pf) {

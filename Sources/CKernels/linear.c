@@ -238,7 +238,10 @@ PP_DEFINE_AVX2_GEMM(matmul_avx2_bf16, uint16_t, ld8_bf16, w_bf16)
 // hints could not be told apart, 1.5 or 2 groups ahead was slower). Without (2) the weight
 // stream and the FMAs took turns: on this Zen 3 a batch-8 product in L1 runs at ~37 GFMA/s per
 // core but cold from DRAM at ~20, the sum of the memory and the compute time, not the max.
-// Batches of 1 and 2 keep the path above (whole rows, at the bandwidth bound).
+// Used for batches of 3 to 8 only: batches of 1 and 2 keep the path above (whole rows, at the
+// bandwidth bound), and at 16 and 64 tokens this path was 3-9% slower than the one above (paired
+// runs alternating the two in one process; compute dominates there, and the repeated prefetches
+// cost load slots), against 3-9% faster at 4 and 8.
 PP_AVX2 static inline __attribute__((always_inline)) void
 f16v_tile(const uint16_t *w0, size_t in, const float *x0, size_t ldx, __m256 *part, size_t k0,
           size_t k1, const int R, const int C, const uint16_t *pf) {
@@ -399,7 +402,7 @@ void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, flo
 #if PP_X86
     if (pp_use_avx512()) { matmul_avx512_f16(W, in, x, ldx, y, ldy, M, o0, o1); return; }
     if (pp_use_avx2()) {
-        if (M >= 3) matmul_avx2_f16v(W, in, x, ldx, y, ldy, M, o0, o1);
+        if (M >= 3 && M <= 8) matmul_avx2_f16v(W, in, x, ldx, y, ldy, M, o0, o1);
         else matmul_avx2_f16(W, in, x, ldx, y, ldy, M, o0, o1);
         return;
     }

@@ -227,6 +227,104 @@ PP_DEFINE_AVX2_GEMM(matmul_avx2_f32, float, ld8_f32, w_f32)
 PP_DEFINE_AVX2_GEMM(matmul_avx2_f16, uint16_t, pp_ld8_f16, w_f16)
 PP_DEFINE_AVX2_GEMM(matmul_avx2_bf16, uint16_t, ld8_bf16, w_bf16)
 
+// binary16 GEMM for 3 or more tokens. Same 3-row x 4-token tiles over 1024-input blocks as
+// above, but (1) partial sums stay 8-lane vectors in `part` across the blocks, reduced once per
+// output at the end of the row group (8 tokens at a time with a transpose-style hadd), not once
+// per block with a read-modify-write of y; (2) every token group of every block prefetches the
+// next row group's weights (the 3 rows are one contiguous region, so step i of the rows touches
+// 3 * i halves into the next region; the requests of later token groups mostly hit lines already
+// on their way, and spread the stream over the whole row group: batch 8 in 69 rather than 77 ms
+// with the first token group alone prefetching, mean of 4 noisy harness runs; the T0 and T1
+// hints could not be told apart, 1.5 or 2 groups ahead was slower). Without (2) the weight
+// stream and the FMAs took turns: on this Zen 3 a batch-8 product in L1 runs at ~37 GFMA/s per
+// core but cold from DRAM at ~20, the sum of the memory and the compute time, not the max.
+// Used for batches of 3 to 8 only: batches of 1 and 2 keep the path above (whole rows, at the
+// bandwidth bound), and at 16 and 64 tokens this path was 3-9% slower than the one above (paired
+// runs alternating the two in one process; compute dominates there, and the repeated prefetches
+// cost load slots), against 3-9% faster at 4 and 8.
+PP_AVX2 static inline __attribute__((always_inline)) void
+f16v_tile(const uint16_t *w0, size_t in, const float *x0, size_t ldx, __m256 *part, size_t k0,
+          size_t k1, const int R, const int C, const uint16_t *pf) {
+    __m256 acc[3][4];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) acc[r][c] = k0 == 0 ? _mm256_setzero_ps() : part[r * 64 + c];
+    for (size_t i = k0; i < k1; i += 8) {
+        __m256 wv[3];
+        for (int r = 0; r < R; r++) wv[r] = pp_ld8_f16(w0 + r * in + i);
+        if (pf) _mm_prefetch((const char *)(pf + 3 * i), _MM_HINT_T1);
+        for (int c = 0; c < C; c++) {
+            __m256 xv = _mm256_loadu_ps(x0 + c * ldx + i);
+            for (int r = 0; r < R; r++) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) part[r * 64 + c] = acc[r][c];
+}
+
+PP_AVX2 static inline __m256 hsum8x8(const __m256 *v) {
+    __m256 a = _mm256_hadd_ps(v[0], v[1]), b = _mm256_hadd_ps(v[2], v[3]);
+    __m256 c = _mm256_hadd_ps(v[4], v[5]), d = _mm256_hadd_ps(v[6], v[7]);
+    __m256 ab = _mm256_hadd_ps(a, b), cd = _mm256_hadd_ps(c, d);
+    // ab: lanes [s0 s1 s2 s3 | s0' s1' s2' s3'] (low/high halves of tokens 0..3)
+    __m256 lo = _mm256_permute2f128_ps(ab, cd, 0x20), hi = _mm256_permute2f128_ps(ab, cd, 0x31);
+    return _mm256_add_ps(lo, hi);
+}
+
+PP_AVX2 static void matmul_avx2_f16v(const uint16_t *W, size_t in, const float *x, size_t ldx,
+                                     float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
+    __m256 part[3 * 64]; // [row][token of this chunk of <= 64 tokens]
+    size_t body = in - in % 8;
+    for (size_t o = o0; o < o1; o += 3) {
+        int R = o1 - o >= 3 ? 3 : (int)(o1 - o);
+        const uint16_t *w0 = W + o * in;
+        const uint16_t *pf = o + 6 <= o1 ? w0 + 3 * in : NULL; // the next group, if in this range
+        for (size_t mc = 0; mc < M; mc += 64) {
+            size_t mn = M - mc < 64 ? M - mc : 64;
+            size_t k0 = 0;
+            do {
+                size_t k1 = body - k0 < PP_KC ? body : k0 + PP_KC;
+                size_t m = 0;
+                const float *xm = x + mc * ldx;
+                if (R == 3) {
+                    for (; m + 4 <= mn; m += 4) f16v_tile(w0, in, xm + m * ldx, ldx, part + m, k0, k1, 3, 4, pf);
+                    switch (mn - m) {
+                    case 3: f16v_tile(w0, in, xm + m * ldx, ldx, part + m, k0, k1, 3, 3, pf); break;
+                    case 2: f16v_tile(w0, in, xm + m * ldx, ldx, part + m, k0, k1, 3, 2, pf); break;
+                    case 1: f16v_tile(w0, in, xm + m * ldx, ldx, part + m, k0, k1, 3, 1, pf); break;
+                    }
+                } else if (R == 2) {
+                    for (; m + 4 <= mn; m += 4) f16v_tile(w0, in, xm + m * ldx, ldx, part + m, k0, k1, 2, 4, pf);
+                    for (; m < mn; m++) f16v_tile(w0, in, xm + m * ldx, ldx, part + m, k0, k1, 2, 1, pf);
+                } else {
+                    for (; m + 4 <= mn; m += 4) f16v_tile(w0, in, xm + m * ldx, ldx, part + m, k0, k1, 1, 4, pf);
+                    for (; m < mn; m++) f16v_tile(w0, in, xm + m * ldx, ldx, part + m, k0, k1, 1, 1, pf);
+                }
+                k0 = k1;
+            } while (k0 < body);
+            for (int r = 0; r < R; r++) {
+                const uint16_t *wr = w0 + r * in;
+                size_t m = 0;
+                for (; m + 8 <= mn; m += 8) {
+                    float s[8];
+                    _mm256_storeu_ps(s, hsum8x8(part + r * 64 + m));
+                    for (int c = 0; c < 8; c++) {
+                        const float *xc = x + (mc + m + c) * ldx;
+                        float t = s[c];
+                        for (size_t i = body; i < in; i++) t += pp_h2f(wr[i]) * xc[i];
+                        y[(mc + m + c) * ldy + o + r] = t;
+                    }
+                }
+                for (; m < mn; m++) {
+                    const float *xc = x + (mc + m) * ldx;
+                    float t = pp_hsum8(part[r * 64 + m]);
+                    for (size_t i = body; i < in; i++) t += pp_h2f(wr[i]) * xc[i];
+                    y[(mc + m) * ldy + o + r] = t;
+                }
+            }
+        }
+    }
+}
+
 /// Tile of C <= 2 tokens x 32 outputs (4 vectors): 8 accumulators, 4 weight vectors and a
 /// broadcast fit the 16 ymm registers (3 tokens spilled: 48 against 76 GFLOP/s here). C is a
 /// compile-time constant so that the accumulators stay in registers.
@@ -303,7 +401,11 @@ void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, flo
                    size_t M, size_t o0, size_t o1) {
 #if PP_X86
     if (pp_use_avx512()) { matmul_avx512_f16(W, in, x, ldx, y, ldy, M, o0, o1); return; }
-    if (pp_use_avx2()) { matmul_avx2_f16(W, in, x, ldx, y, ldy, M, o0, o1); return; }
+    if (pp_use_avx2()) {
+        if (M >= 3 && M <= 8) matmul_avx2_f16v(W, in, x, ldx, y, ldy, M, o0, o1);
+        else matmul_avx2_f16(W, in, x, ldx, y, ldy, M, o0, o1);
+        return;
+    }
 #endif
     matmul_scalar_f16(W, in, x, ldx, y, ldy, M, o0, o1);
 }

@@ -210,6 +210,14 @@ extension ModelShape {
         return s
     }
 
+    /// One GPU's shard under `deployment`: `shard(tensorParallel:)` with the deployment's weight
+    /// format's bytes (the profile's own when it names none).
+    public func shard(_ deployment: Deployment) -> ModelShape {
+        var s = shard(tensorParallel: deployment.tensorParallel)
+        if let weights = deployment.weights { s.bytesPerWeight = weights.bytesPerWeight }
+        return s
+    }
+
     /// Tensor-parallel degrees this model splits evenly over: tp divides the query heads and the
     /// MLP width, and the KV heads divide by tp or tp by them (replication).
     public func splitsEvenly(tensorParallel tp: Int) -> Bool {

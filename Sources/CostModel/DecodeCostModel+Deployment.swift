@@ -42,10 +42,8 @@ extension DecodeCostModel {
     }
 
     func makeVariant(_ d: Deployment) -> DecodeCostModel {
-        var shape = workload.model.shard(tensorParallel: d.tensorParallel)
-        if let weights = d.weights { shape.bytesPerWeight = weights.bytesPerWeight }
         var w = workload
-        w.model = shape
+        w.model = workload.model.shard(d)
         let view = hardware.perGPUView
         var e = engine
         if hardware.gpuCount > 1 { e.compiledThreads = nil }

@@ -20,10 +20,12 @@ public struct BruteForceOptimizer: Sendable {
     }
 
     public func optimize() -> Result? {
-        let model = optimizer.model, space = optimizer.space
+        let space = optimizer.space
         var best: Result? = nil
         var evaluations = 0
         for option in optimizer.options {
+            // The option's deployment model (one GPU's share of the node), once per option.
+            let model = optimizer.model.deployed(option.deployment)
             let low = space.lowestBatch(for: option)
             let high = space.batch ?? space.maxBatch
             guard low <= high else { continue }
@@ -32,7 +34,7 @@ public struct BruteForceOptimizer: Sendable {
                 evaluations += 1
                 let stepSeconds = model.stepSeconds(option, batch: Double(batch))
                 if let bound = space.maxStepSeconds, stepSeconds > bound { continue }
-                let rate = Double(model.deployed(option.deployment).replicas) * Double(batch) / stepSeconds
+                let rate = Double(model.replicas) * Double(batch) / stepSeconds
                 if rate > (best?.tokensPerSecond ?? 0) {
                     var c = option
                     c.batch = batch

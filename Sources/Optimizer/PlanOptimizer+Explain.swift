@@ -71,13 +71,13 @@ extension PlanOptimizer {
     /// each GPU's reserved bytes): powers of two up to 64 that split the model evenly.
     func weightFits(gpu: GPUProfile) -> [Infeasibility.WeightFit] {
         let shape = model.workload.model
-        let current = space.weightFormats.compactMap { $0 }
-        let formats = (current.isEmpty ? [] : [current[0]]) + WeightFormat.allCases.filter { !current.prefix(1).contains($0) }
+        // The space's own format first (its first named one), then the others.
+        let first = space.weightFormats.compactMap { $0 }.first
+        let formats = (first.map { [$0] } ?? []) + WeightFormat.allCases.filter { $0 != first }
         return formats.compactMap { format in
-            var s = shape
-            s.bytesPerWeight = format.bytesPerWeight
-            for gpus in [1, 2, 4, 8, 16, 32, 64] where s.splitsEvenly(tensorParallel: gpus) {
-                if s.shard(tensorParallel: gpus).weightBytes + gpu.reservedBytes < model.hardware.gpuMemoryBytes {
+            for gpus in [1, 2, 4, 8, 16, 32, 64] where shape.splitsEvenly(tensorParallel: gpus) {
+                let perGPU = shape.shard(Deployment(tensorParallel: gpus, weights: format))
+                if perGPU.weightBytes + gpu.reservedBytes < model.hardware.gpuMemoryBytes {
                     return Infeasibility.WeightFit(weights: format.rawValue, gpus: gpus)
                 }
             }

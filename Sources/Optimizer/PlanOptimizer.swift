@@ -176,9 +176,8 @@ public struct PlanOptimizer: Sendable {
     }
 
     /// Memory as m0 + m1 B (exactly linear in B), with the capacities it is checked against, as
-    /// the option's deployment sees them (per GPU, and that GPU's share of the host).
-    func memoryLine(_ config: DecodeConfiguration) -> MemoryLine {
-        let m = model.deployed(config.deployment)
+    /// the option's deployment model `m` sees them (per GPU, and that GPU's share of the host).
+    func memoryLine(_ config: DecodeConfiguration, on m: DecodeCostModel) -> MemoryLine {
         let m0 = m.memory(config, batch: 0), m1 = m.memory(config, batch: 1)
         return MemoryLine(gpu: (m0.gpuBytes, m1.gpuBytes - m0.gpuBytes), cpu: (m0.cpuBytes, m1.cpuBytes - m0.cpuBytes),
                           gpuCapacity: m.hardware.gpuMemoryBytes, cpuCapacity: m.hardware.cpuMemoryBytes,
@@ -215,12 +214,14 @@ public struct PlanOptimizer: Sendable {
             var low: Int
             var high: Int
             var line: MemoryLine
-            var replicas: Double
+            /// The option's deployment model, resolved once for its many evaluations.
+            var model: DecodeCostModel
         }
         var fitting: [Fitting] = []
         var incumbent = 0.0
         for option in options {
-            let line = memoryLine(option)
+            let model = self.model.deployed(option.deployment)
+            let line = memoryLine(option, on: model)
             var high = maxBatch(line)
             let low = space.lowestBatch(for: option)
             guard high >= low else { continue }
@@ -236,21 +237,21 @@ public struct PlanOptimizer: Sendable {
                     high = lo
                 }
             }
-            let replicas = Double(model.deployed(option.deployment).replicas)
-            incumbent = max(incumbent, replicas * Double(high) / model.stepSeconds(option, batch: Double(high)))
-            fitting.append(Fitting(option: option, low: low, high: high, line: line, replicas: replicas))
+            incumbent = max(incumbent, Double(model.replicas) * Double(high) / model.stepSeconds(option, batch: Double(high)))
+            fitting.append(Fitting(option: option, low: low, high: high, line: line, model: model))
         }
         var result: [Candidate] = []
         for f in fitting {
-            if pruneByBound && f.replicas * Double(f.high) / model.stepSeconds(f.option, batch: Double(f.low)) < incumbent * (1 - 1e-9) {
+            let replicas = Double(f.model.replicas)
+            if pruneByBound && replicas * Double(f.high) / f.model.stepSeconds(f.option, batch: Double(f.low)) < incumbent * (1 - 1e-9) {
                 continue
             }
-            let segments = linearSegments(from: f.low, to: f.high, kinks: model.batchKinks(f.option, maxBatch: Double(f.high))) { b in
-                model.stepSeconds(f.option, batch: Double(b))
+            let segments = linearSegments(from: f.low, to: f.high, kinks: f.model.batchKinks(f.option, maxBatch: Double(f.high))) { b in
+                f.model.stepSeconds(f.option, batch: Double(b))
             }
             guard !segments.isEmpty else { continue }
             result.append(Candidate(configuration: f.option, maxBatch: f.high, segments: segments, gpuShare: f.line.gpuShare,
-                                    cpuShare: f.line.cpuShare, replicas: f.replicas))
+                                    cpuShare: f.line.cpuShare, replicas: replicas))
         }
         return (result, fitting.count, incumbent)
     }

@@ -44,9 +44,6 @@ public struct SearchSpace: Sendable, Hashable {
         max(batch ?? 1, option.placement.schedule == .pipelined ? 2 : 1)
     }
 
-    /// Every (attention, placement) option of this space on `hardware` that `engine` can run:
-    /// LSH keeps its tables in GPU memory only for engines that sample there, pipelining only for
-    /// engines that split micro-batches, and Quest reads its pages from GPU memory.
     /// The deployments of this space among those the machine allows (`allowedDegrees`).
     public func deployments(allowedDegrees: [Int]) -> [Deployment] {
         let degrees = tensorParallelDegrees.map { wanted in allowedDegrees.filter(wanted.contains) } ?? allowedDegrees

@@ -5,7 +5,7 @@ import Foundation
 /// vllm|sglang|trtllm`). These engines attend the whole KV cache in GPU memory: none samples keys
 /// on the CPU, so an LSH plan cannot be handed to them, and the export takes the best plan the
 /// engine can run (GPU-only dense attention) with its own predicted rate. The flags are those of
-/// the versions in `version` (their help texts, recorded in Tests/CommandsTests/Fixtures/engine-flags.json).
+/// the versions in `version` (their help texts, recorded in Tests/CommandsTests/EngineFlags/engine-flags.json).
 public enum ServingEngine: String, CaseIterable, Sendable {
     case vllm, sglang, trtllm
 
@@ -92,8 +92,11 @@ public enum ServingEngine: String, CaseIterable, Sendable {
         case .trtllm:
             words = ["trtllm-serve", huggingFaceId, "--tp_size", "\(tp)", "--max_seq_len", "\(maxLength)", "--max_batch_size", "\(batch)",
                      "--kv_cache_free_gpu_memory_fraction", "\(fraction)"]
-            if weights != .bf16 || fp8KV {
-                notes.append("trtllm-serve takes weight and KV precision from the checkpoint: quantize \(huggingFaceId) with NVIDIA ModelOpt first (\(weights == .bf16 ? "" : "\(weights.rawValue == "int4" ? "int4_awq" : weights.rawValue) weights")\(weights != .bf16 && fp8KV ? ", " : "")\(fp8KV ? "fp8 KV cache" : "")) and serve that directory.")
+            var precision: [String] = []
+            if weights != .bf16 { precision.append("\(weights == .int4 ? "int4_awq" : weights.rawValue) weights") }
+            if fp8KV { precision.append("fp8 KV cache") }
+            if !precision.isEmpty {
+                notes.append("trtllm-serve takes weight and KV precision from the checkpoint: quantize \(huggingFaceId) with NVIDIA ModelOpt first (\(precision.joined(separator: ", "))) and serve that directory.")
             }
             if replicas > 1 { return perInstance(words) }
         }
@@ -114,5 +117,4 @@ public enum ServingEngine: String, CaseIterable, Sendable {
             return ["--quantization", "awq"]
         }
     }
-
 }

@@ -35,7 +35,7 @@ public struct WeightMatrix: Sendable {
         switch storage {
         case .f32(let b): return b[row * columns + col]
         case .f16(let b): return pp_f16_to_f32_scalar(b[row * columns + col])
-        case .bf16(let b): return Float(bitPattern: UInt32(b[row * columns + col]) << 16)
+        case .bf16(let b): return Self.widen(bf16: b[row * columns + col])
         case .quantized(let type, let b):
             var block = [Float](repeating: 0, count: 32)
             let bb = pp_ggml_block_bytes(type), index = (row * columns + col) / 32
@@ -44,13 +44,16 @@ public struct WeightMatrix: Sendable {
         }
     }
 
+    /// A bfloat16 value as f32: its 16 bits are the float's upper half.
+    static func widen(bf16 bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+
     /// Row `row` widened to f32 into `dst` (columns floats): embedding lookups.
     public func widenRow(_ row: Int, into dst: UnsafeMutablePointer<Float>) {
         let n = columns
         switch storage {
         case .f32(let b): dst.update(from: b.pointer + row * n, count: n)
         case .f16(let b): pp_f16_to_f32(b.pointer + row * n, dst, n)
-        case .bf16(let b): for i in 0..<n { dst[i] = Float(bitPattern: UInt32(b[row * n + i]) << 16) }
+        case .bf16(let b): for i in 0..<n { dst[i] = Self.widen(bf16: b[row * n + i]) }
         case .quantized(let type, let b):
             let bb = pp_ggml_block_bytes(type)
             _ = pp_dequantize(type, b.pointer + row * (n / 32) * bb, dst, n)

@@ -49,13 +49,15 @@ import Testing
 
     /// Linear layers on f32, binary16 and bfloat16 weights against a Double reference: shapes with
     /// ragged edges (rows not a multiple of the tile, inputs not a multiple of 8), inputs longer
-    /// than one block of the GEMM (1024) and every batch 1 ... 64 on one shape.
+    /// than one block of the GEMM (1024) and every batch 1 ... 64 on one shape; the packed GEMM
+    /// for many tokens (48 and up) over several input blocks, with a partial last panel of 16
+    /// outputs and more tokens than one pass (252).
     @Test(arguments: levels)
     func matmulMatchesReference(level: Int32) {
         defer { pp_set_simd_level(99) }
         pp_set_simd_level(level)
         var worst = 0.0
-        var cases = [(16, 4, 4), (37, 9, 5), (64, 3, 1), (100, 17, 6), (576, 8, 3), (2100, 7, 9), (1024, 5, 2), (600, 21, 20), (1030, 35, 64), (0, 3, 17)]
+        var cases = [(16, 4, 4), (37, 9, 5), (64, 3, 1), (100, 17, 6), (576, 8, 3), (2100, 7, 9), (1024, 5, 2), (600, 21, 20), (1030, 35, 64), (0, 3, 17), (530, 33, 50), (261, 16, 48), (300, 7, 260)]
         cases += (1...64).map { (72, 5, $0) }
         for (inW, rows, m) in cases {
             let W = gaussians(rows * inW, seed: UInt64(inW * rows + m)), x = gaussians(m * inW, seed: 7)
@@ -96,12 +98,15 @@ import Testing
     func matmulWritesOnlyItsOutputRange(level: Int32) {
         defer { pp_set_simd_level(99) }
         pp_set_simd_level(level)
-        let inW = 1500, rows = 20, m = 7
-        let W16 = gaussians(rows * inW, seed: 3).map { pp_f32_to_f16_scalar($0) }, x = gaussians(m * inW, seed: 4)
-        var y = [Float](repeating: .nan, count: m * rows)
-        pp_matmul_f16(W16, inW, x, inW, &y, rows, m, 5, 13)
-        for t in 0..<m {
-            #expect((0..<rows).allSatisfy { (5..<13).contains($0) != y[t * rows + $0].isNaN })
+        let inW = 1500, rows = 20
+        let W16 = gaussians(rows * inW, seed: 3).map { pp_f32_to_f16_scalar($0) }
+        for m in [7, 50] { // the tiles and the packed GEMM
+            let x = gaussians(m * inW, seed: 4)
+            var y = [Float](repeating: .nan, count: m * rows)
+            pp_matmul_f16(W16, inW, x, inW, &y, rows, m, 5, 13)
+            for t in 0..<m {
+                #expect((0..<rows).allSatisfy { (5..<13).contains($0) != y[t * rows + $0].isNaN })
+            }
         }
     }
 

@@ -89,17 +89,20 @@ public struct WeightMatrix: Sendable {
                 pp_matmul_bf16(wp.p, cols, xs.p, ldx, ys.p, ldy, tokens, o0, o1)
             }
         case .quantized(let type, let w):
-            // The inputs quantised once per call (8 bits per block of 32), then shared by all threads.
+            // The inputs quantised once per call (8 bits per block of 32), then shared by all
+            // threads; scratch on the stack where it is small (decode), so that a step does not
+            // allocate once per projection.
             let rowBytes = pp_q8x_row_bytes(cols)
-            let xq = Buffer<UInt8>(count: tokens * rowBytes)
-            for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, xq.pointer + m * rowBytes) }
-            let wp = SendablePointer(w.pointer), qp = SendablePointer(xq.pointer)
-            runner.forEach(pieces) { i, _ in
-                let o0 = i * grain, o1 = min(rows, o0 + grain)
-                let rc = pp_matmul_q(type, wp.p, cols, qp.p, ys.p, ldy, tokens, o0, o1)
-                precondition(rc == 0, "quantised weights of type \(type) with \(cols) columns")
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, tokens * rowBytes)) { xq in
+                let base = xq.baseAddress!
+                for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, base + m * rowBytes) }
+                let wp = SendablePointer(w.pointer), qp = SendablePointer(base)
+                runner.forEach(pieces) { i, _ in
+                    let o0 = i * grain, o1 = min(rows, o0 + grain)
+                    let rc = pp_matmul_q(type, wp.p, cols, qp.p, ys.p, ldy, tokens, o0, o1)
+                    precondition(rc == 0, "quantised weights of type \(type) with \(cols) columns")
+                }
             }
-            withExtendedLifetime(xq) {}
         }
     }
 }

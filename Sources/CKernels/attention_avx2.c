@@ -57,39 +57,12 @@ PP_AVX2 void pp_scores_avx2(const float *q, size_t G, size_t d, const uint16_t *
     }
 }
 
-/// e^x for x <= 0 (lanes below -87 give about 0), as exp512 in attention_avx512.c; AVX2 has no scalef, so 2^n is
-/// built in the exponent bits (n >= -126 after the clamp, a normal float).
-PP_AVX2 static inline __m256 exp256(__m256 x) {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 720);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
 /// Largest of the 8 lanes.
 PP_AVX2 static inline float hmax8(__m256 v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
     return _mm_cvtss_f32(s);
-}
-
-/// Lane j of the result is the sum of the 8 lanes of v[j] (6 horizontal adds, 2 lane swaps).
-PP_AVX2 static inline __m256 sum8x8(const __m256 *v) {
-    __m256 a = _mm256_hadd_ps(v[0], v[1]), b = _mm256_hadd_ps(v[2], v[3]);
-    __m256 c = _mm256_hadd_ps(v[4], v[5]), e = _mm256_hadd_ps(v[6], v[7]);
-    __m256 ab = _mm256_hadd_ps(a, b), ce = _mm256_hadd_ps(c, e); // 128-bit lane i: half sums of v[0..3], v[4..7]
-    return _mm256_add_ps(_mm256_permute2f128_ps(ab, ce, 0x20), _mm256_permute2f128_ps(ab, ce, 0x31));
 }
 
 /// The AVX-512 block algorithm (attention_avx512.c) in 8 lanes, for G <= 8: blocks of 8 keys; per key the G
@@ -148,7 +121,7 @@ attend_avx2_block_core(const float *q, const size_t G, size_t d, const uint16_t 
         }
         int rescale = 0;
         for (size_t g = 0; g < G; g++) {
-            __m256 s = sum8x8(part[g]);
+            __m256 s = pp_sum8x8(part[g]);
             unsigned valid = live;
             if (headMask) {
                 unsigned bits = 0;
@@ -186,12 +159,12 @@ attend_avx2_block_core(const float *q, const size_t G, size_t d, const uint16_t 
             s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s, vmask);
             if (_mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(m[g]), _CMP_GT_OQ))) {
                 float mOld = m[g], mNew = hmax8(s);
-                alpha[g] = isinf(mOld) ? 0.0f : _mm256_cvtss_f32(exp256(_mm256_set1_ps(mOld - mNew)));
+                alpha[g] = isinf(mOld) ? 0.0f : _mm256_cvtss_f32(pp_exp256(_mm256_set1_ps(mOld - mNew)));
                 lsum[g] = _mm256_mul_ps(lsum[g], _mm256_set1_ps(alpha[g]));
                 m[g] = mNew;
                 rescale = 1;
             }
-            __m256 p = _mm256_and_ps(exp256(_mm256_sub_ps(s, _mm256_set1_ps(m[g]))), vmask);
+            __m256 p = _mm256_and_ps(pp_exp256(_mm256_sub_ps(s, _mm256_set1_ps(m[g]))), vmask);
             lsum[g] = _mm256_add_ps(lsum[g], p);
             _mm256_store_ps(pb[g], p);
         }

@@ -1,7 +1,7 @@
 // Linear layers: y[m][o] = W[o] . x[m]. Register tiles of 4 output rows x 4 tokens keep 16
 // accumulators in zmm registers; each step of 16 inputs loads 4 weight vectors and 4 input
 // vectors for 16 FMAs. Weight rows stay in L1 across the token loop.
-#include "internal.h"
+#include "gemm_internal.h"
 #include <stdlib.h>
 
 
@@ -262,15 +262,6 @@ f16v_tile(const uint16_t *w0, size_t in, const float *x0, size_t ldx, __m256 *pa
         for (int c = 0; c < C; c++) part[r * 64 + c] = acc[r][c];
 }
 
-PP_AVX2 static inline __m256 hsum8x8(const __m256 *v) {
-    __m256 a = _mm256_hadd_ps(v[0], v[1]), b = _mm256_hadd_ps(v[2], v[3]);
-    __m256 c = _mm256_hadd_ps(v[4], v[5]), d = _mm256_hadd_ps(v[6], v[7]);
-    __m256 ab = _mm256_hadd_ps(a, b), cd = _mm256_hadd_ps(c, d);
-    // ab: lanes [s0 s1 s2 s3 | s0' s1' s2' s3'] (low/high halves of tokens 0..3)
-    __m256 lo = _mm256_permute2f128_ps(ab, cd, 0x20), hi = _mm256_permute2f128_ps(ab, cd, 0x31);
-    return _mm256_add_ps(lo, hi);
-}
-
 PP_AVX2 static void matmul_avx2_f16v(const uint16_t *W, size_t in, const float *x, size_t ldx,
                                      float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
     __m256 part[3 * 64]; // [row][token of this chunk of <= 64 tokens]
@@ -307,7 +298,7 @@ PP_AVX2 static void matmul_avx2_f16v(const uint16_t *W, size_t in, const float *
                 size_t m = 0;
                 for (; m + 8 <= mn; m += 8) {
                     float s[8];
-                    _mm256_storeu_ps(s, hsum8x8(part + r * 64 + m));
+                    _mm256_storeu_ps(s, pp_sum8x8(part + r * 64 + m));
                     for (int c = 0; c < 8; c++) {
                         const float *xc = x + (mc + m + c) * ldx;
                         float t = s[c];
@@ -338,76 +329,9 @@ PP_AVX2 static void matmul_avx2_f16v(const uint16_t *W, size_t in, const float *
 // 20-30% slower. The microkernel alone runs at 94% of the FMA peak in L1.
 #define PP_KP 256
 #define PP_MP 252 /* tokens per pass (42 groups of 6): the packed inputs stay at 252 KiB */
-#define PP_TRANSPOSE8(r) do {                                                                    \
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);             \
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);             \
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);             \
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);             \
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);           \
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);           \
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);           \
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);           \
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20); r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);   \
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20); r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);   \
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31); r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);   \
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31); r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);   \
-} while (0)
-
-/// P[k][16] from rows o ..< o + nr (nr <= 16; missing rows are zero) and inputs k0 ..< k0 + kn,
-/// zero-padded to a multiple of 8.
-#define PP_DEFINE_PACK(NAME, WT, LOAD8, LOAD1)                                                    \
-    PP_AVX2 static void NAME(const WT *W, size_t in, size_t o, int nr, size_t k0, size_t kn,      \
-                             float *P) {                                                          \
-        size_t kb = kn - kn % 8;                                                                  \
-        for (int h = 0; h < 2; h++)                                                               \
-            for (size_t k = 0; k < kb; k += 8) {                                                  \
-                __m256 r[8];                                                                      \
-                for (int j = 0; j < 8; j++) {                                                     \
-                    int row = h * 8 + j;                                                          \
-                    r[j] = row < nr ? LOAD8(W + (o + row) * in + k0 + k) : _mm256_setzero_ps();   \
-                }                                                                                 \
-                PP_TRANSPOSE8(r);                                                                 \
-                for (int j = 0; j < 8; j++) _mm256_store_ps(P + (k + j) * 16 + h * 8, r[j]);      \
-            }                                                                                     \
-        for (size_t k = kb; k < (kn + 7) / 8 * 8; k++)                                            \
-            for (int row = 0; row < 16; row++)                                                    \
-                P[k * 16 + row] = row < nr && k < kn ? LOAD1(W + (o + row) * in + k0 + k) : 0.0f; \
-    }
 PP_DEFINE_PACK(pack_f32, float, ld8_f32, w_f32)
 PP_DEFINE_PACK(pack_f16, uint16_t, pp_ld8_f16, w_f16)
 PP_DEFINE_PACK(pack_bf16, uint16_t, ld8_bf16, w_bf16)
-
-/// y[c][0 ..< nr] (+)= sum_k P[k][.] xp[k][c] for the C <= 6 tokens of a group.
-PP_AVX2 static inline __attribute__((always_inline)) void
-packed_tile(const float *P, const float *xp, size_t kp, float *y, size_t ldy, int first, const int C,
-            int nr) {
-    __m256 a0[6], a1[6];
-    for (int c = 0; c < C; c++) a0[c] = a1[c] = _mm256_setzero_ps();
-    for (size_t k = 0; k < kp; k++) {
-        __m256 w0 = _mm256_load_ps(P + 16 * k), w1 = _mm256_load_ps(P + 16 * k + 8);
-        for (int c = 0; c < C; c++) {
-            __m256 b = _mm256_broadcast_ss(xp + 6 * k + c);
-            a0[c] = _mm256_fmadd_ps(w0, b, a0[c]);
-            a1[c] = _mm256_fmadd_ps(w1, b, a1[c]);
-        }
-    }
-    for (int c = 0; c < C; c++) {
-        float *yc = y + c * ldy;
-        if (nr == 16) {
-            if (!first) {
-                a0[c] = _mm256_add_ps(a0[c], _mm256_loadu_ps(yc));
-                a1[c] = _mm256_add_ps(a1[c], _mm256_loadu_ps(yc + 8));
-            }
-            _mm256_storeu_ps(yc, a0[c]);
-            _mm256_storeu_ps(yc + 8, a1[c]);
-        } else {
-            float t[16];
-            _mm256_storeu_ps(t, a0[c]);
-            _mm256_storeu_ps(t + 8, a1[c]);
-            for (int r = 0; r < nr; r++) yc[r] = first ? t[r] : yc[r] + t[r];
-        }
-    }
-}
 
 /// Returns 0 when its scratch (about 270 KiB) cannot be allocated; the caller then uses the tiles.
 #define PP_DEFINE_PACKED_GEMM(NAME, WT, PACK)                                                     \
@@ -417,31 +341,14 @@ packed_tile(const float *P, const float *xp, size_t kp, float *y, size_t ldy, in
         if (!P) return 0;                                                                         \
         float *xp = P + PP_KP * 16;                                                               \
         for (size_t m0 = 0; m0 < M; m0 += PP_MP) {                                                \
-            size_t mn = M - m0 < PP_MP ? M - m0 : PP_MP, groups = (mn + 5) / 6;                   \
+            size_t mn = M - m0 < PP_MP ? M - m0 : PP_MP;                                          \
             for (size_t k0 = 0; k0 < in; k0 += PP_KP) {                                           \
                 size_t kn = in - k0 < PP_KP ? in - k0 : PP_KP, kp = (kn + 7) / 8 * 8;             \
-                for (size_t g = 0; g < groups; g++)                                               \
-                    for (int c = 0; c < 6; c++) {                                                 \
-                        size_t m = g * 6 + c;                                                     \
-                        float *dst = xp + g * 6 * kp + c;                                         \
-                        const float *src = m < mn ? x + (m0 + m) * ldx + k0 : NULL;               \
-                        for (size_t k = 0; k < kp; k++) dst[6 * k] = src && k < kn ? src[k] : 0.0f; \
-                    }                                                                             \
+                pp_pack_tokens(x + m0 * ldx, ldx, mn, k0, kn, kp, xp);                            \
                 for (size_t o = o0; o < o1; o += 16) {                                            \
                     int nr = o1 - o >= 16 ? 16 : (int)(o1 - o);                                   \
                     PACK(W, in, o, nr, k0, kn, P);                                                \
-                    for (size_t g = 0; g < groups; g++) {                                         \
-                        const float *xg = xp + g * 6 * kp;                                        \
-                        float *yg = y + (m0 + g * 6) * ldy + o;                                   \
-                        switch (mn - g * 6 >= 6 ? 6 : mn - g * 6) {                               \
-                        case 6: packed_tile(P, xg, kp, yg, ldy, k0 == 0, 6, nr); break;           \
-                        case 5: packed_tile(P, xg, kp, yg, ldy, k0 == 0, 5, nr); break;           \
-                        case 4: packed_tile(P, xg, kp, yg, ldy, k0 == 0, 4, nr); break;           \
-                        case 3: packed_tile(P, xg, kp, yg, ldy, k0 == 0, 3, nr); break;           \
-                        case 2: packed_tile(P, xg, kp, yg, ldy, k0 == 0, 2, nr); break;           \
-                        default: packed_tile(P, xg, kp, yg, ldy, k0 == 0, 1, nr); break;          \
-                        }                                                                         \
-                    }                                                                             \
+                    pp_packed_panel(P, xp, kp, mn, y + m0 * ldy + o, ldy, k0 == 0, nr);           \
                 }                                                                                 \
             }                                                                                     \
         }                                                                                         \

@@ -172,6 +172,15 @@ void pp_partial_finish(size_t G, size_t d, const float *l, const float *acc, flo
 void pp_attend_range(const float *q, size_t G, size_t d, const uint16_t *K, const uint16_t *V,
                      size_t ld, size_t r0, size_t r1, float *m, float *l, float *acc);
 
+/// Causal attention of a prefill chunk for one KV head: query rows r = 0 ..< n (row r's G query
+/// vectors of d floats, scaled, at q + r * ldq, contiguous) at positions p0 + r; row r sees keys
+/// 0 ... p0 + r of K and V (binary16 rows of stride ld). Writes softmax(q K^T) V to out + r * ldo
+/// (G x d floats per row). Keys are taken in blocks of `blockKeys`. Returns 0, or -1 when
+/// blockKeys is 0 or scratch memory cannot be had.
+int pp_causal_attention(const float *q, size_t ldq, size_t n, size_t G, size_t d, const uint16_t *K,
+                        const uint16_t *V, size_t ld, size_t p0, size_t blockKeys, float *out,
+                        size_t ldo);
+
 /// Accumulates the gathered rows idx[0..count) into the partial. `headMask` (nullable) gives per
 /// row the bit set of query heads that use the row (bit g: head g); rows are read once for all G
 /// heads. `correction` (nullable) adds the MagicPIG -log(u + 1e-4) term.

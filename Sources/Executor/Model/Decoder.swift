@@ -149,11 +149,10 @@ public final class Decoder: @unchecked Sendable {
     }
 
     /// Causal attention of the chunk's `rows` query rows (positions base ..< base + rows, queries
-    /// in `q`, scaled) over the cache's keys 0 ... position, into `o`, flash-attention style: a
-    /// work item is (KV head, block of `attentionBlockRows` rows); it walks the keys in blocks of
-    /// `attentionBlockKeys` and folds each block into every row's partial softmax while the
-    /// block's K and V rows are in cache, so each key is read from memory once per row block
-    /// rather than once per row, and no rows x keys matrix exists.
+    /// in `q`, scaled) over the cache's keys 0 ... position, into `o`, flash-attention style
+    /// (`pp_causal_attention`): a work item is (KV head, block of `attentionBlockRows` rows); it
+    /// walks the keys in blocks of `attentionBlockKeys`, so each key is read from memory once per
+    /// row block rather than once per row, and no rows x keys matrix exists.
     func causalAttention(layer: Int, sequence: Int, rows: Int, base: Int) {
         let s = shape, G = s.groupSize, d = s.headDim, kvH = s.kvHeadCount, qw = s.queryWidth
         let blockRows = attentionBlockRows, blockKeys = attentionBlockKeys
@@ -165,29 +164,9 @@ public final class Decoder: @unchecked Sendable {
             let r0 = rb * blockRows, r1 = min(rows, r0 + blockRows)
             let K = self.cache.keyRows(layer: layer, sequence: sequence, head: head)
             let V = self.cache.valueRows(layer: layer, sequence: sequence, head: head)
-            let n = r1 - r0
-            var m = [Float](repeating: 0, count: n * G), l = [Float](repeating: 0, count: n * G)
-            m.withUnsafeMutableBufferPointer { mb in
-                l.withUnsafeMutableBufferPointer { lb in
-                    let mp = mb.baseAddress!, lp = lb.baseAddress!
-                    for r in r0..<r1 { pp_partial_init(G, d, mp + (r - r0) * G, lp + (r - r0) * G, op.p + r * qw + head * G * d) }
-                    var k0 = 0
-                    let end = base + r1
-                    while k0 < end {
-                        let k1 = min(end, k0 + blockKeys)
-                        // Row r sees keys up to its own position base + r.
-                        for r in max(r0, k0 - base)..<r1 {
-                            pp_attend_range(qp.p + r * qw + head * G * d, G, d, K, V, d, k0, min(k1, base + r + 1),
-                                            mp + (r - r0) * G, lp + (r - r0) * G, op.p + r * qw + head * G * d)
-                        }
-                        k0 = k1
-                    }
-                    for r in r0..<r1 {
-                        let oh = op.p + r * qw + head * G * d
-                        pp_partial_finish(G, d, lp + (r - r0) * G, oh, oh)
-                    }
-                }
-            }
+            let at = r0 * qw + head * G * d
+            let rc = pp_causal_attention(qp.p + at, qw, r1 - r0, G, d, K, V, d, base + r0, blockKeys, op.p + at, qw)
+            precondition(rc == 0, "prefill attention scratch (\(blockRows) rows x \(blockKeys) keys) could not be allocated")
         }
     }
 

@@ -5,6 +5,7 @@
 #ifndef PIGPLAN_CKERNELS_GEMM_INTERNAL_H
 #define PIGPLAN_CKERNELS_GEMM_INTERNAL_H
 #include "internal.h"
+#include <stdlib.h>
 #if PP_X86
 
 /// Transposes 8 x 8 floats in r[0..8) (row j becomes lane j).
@@ -77,17 +78,31 @@ packed_tile(const float *P, const float *xp, size_t kp, float *y, size_t ldy, in
 
 
 /// Tokens 0 ..< mn (rows of x, stride ldx), elements k0 ..< k0 + kn, packed k-major in groups of
-/// 6 tokens: xp[group][k][6] with kp >= kn elements per group (zero beyond kn and mn).
-static inline void pp_pack_tokens(const float *x, size_t ldx, size_t mn, size_t k0, size_t kn,
-                                  size_t kp, float *xp) {
-    size_t groups = (mn + 5) / 6;
-    for (size_t g = 0; g < groups; g++)
-        for (int c = 0; c < 6; c++) {
-            size_t m = g * 6 + c;
-            float *dst = xp + g * 6 * kp + c;
-            const float *src = m < mn ? x + m * ldx + k0 : NULL;
-            for (size_t k = 0; k < kp; k++) dst[6 * k] = src && k < kn ? src[k] : 0.0f;
+/// 6 tokens: xp[group][k][6] with kp >= kn elements per group (zero beyond kn and mn). Whole
+/// groups go 8 elements at a time through an 8 x 8 transpose (rows 6 and 7 zero) and 8-lane
+/// stores 6 floats apart, each overwriting the previous one's 2 spare lanes: xp needs 2 floats
+/// of slack at its end.
+PP_AVX2 static inline void pp_pack_tokens(const float *x, size_t ldx, size_t mn, size_t k0, size_t kn,
+                                          size_t kp, float *xp) {
+    size_t groups = (mn + 5) / 6, k8 = kn - kn % 8;
+    for (size_t g = 0; g < groups; g++) {
+        float *dst = xp + g * 6 * kp;
+        const float *src = x + g * 6 * ldx + k0;
+        if (g * 6 + 6 <= mn) {
+            for (size_t k = 0; k < k8; k += 8) {
+                __m256 r[8];
+                for (int c = 0; c < 6; c++) r[c] = _mm256_loadu_ps(src + c * ldx + k);
+                r[6] = r[7] = _mm256_setzero_ps();
+                PP_TRANSPOSE8(r);
+                for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + 6 * (k + j), r[j]);
+            }
+        } else {
+            for (size_t k = 0; k < k8; k++)
+                for (size_t c = 0; c < 6; c++) dst[6 * k + c] = g * 6 + c < mn ? src[c * ldx + k] : 0.0f;
         }
+        for (size_t k = k8; k < kp; k++)
+            for (size_t c = 0; c < 6; c++) dst[6 * k + c] = g * 6 + c < mn && k < kn ? src[c * ldx + k] : 0.0f;
+    }
 }
 
 /// y[m][0 ..< nr] (+)= sum_k P[k][.] x[m][k] for the mn tokens packed in xp (kp elements each;
@@ -106,6 +121,48 @@ PP_AVX2 static inline void pp_packed_panel(const float *P, const float *xp, size
         default: packed_tile(P, xg, kp, yg, ldy, first, 1, nr); break;
         }
     }
+}
+
+/// Inputs per block (a multiple of 32, the GGUF block) and tokens per pass (42 groups of 6): a
+/// block's panel is 16 KiB (L1) and the packed inputs 252 KiB (L2).
+#define PP_GEMM_KP 256
+#define PP_GEMM_MP 252
+
+/// Where a panel's rows come from: W with row stride ldw (element type per caller), a GGUF type
+/// for quantised rows, and `rows`, PP_GEMM_KP x 16 floats of scratch for rows widened first.
+typedef struct {
+    const void *W;
+    size_t ldw;
+    int type;
+    float *rows;
+} pp_panel_source;
+/// Fills P[k][16] from rows o ..< o + nr, elements k0 ..< k0 + kn (see PP_DEFINE_PACK).
+typedef void (*pp_pack_panel)(const pp_panel_source *src, size_t o, int nr, size_t k0, size_t kn, float *P);
+
+/// y[m][o] = W[o] . x[m] for m < M, o in [o0, o1): per block of PP_GEMM_KP inputs the tokens are
+/// packed (pp_pack_tokens), then every panel of 16 outputs is packed by `pack` and run over them
+/// (pp_packed_panel), adding into y after the first block. Returns 0 when its scratch (about 290
+/// KiB) cannot be allocated; the caller then uses another path.
+PP_AVX2 static int pp_packed_gemm(pp_pack_panel pack, pp_panel_source src, size_t in, const float *x,
+                                  size_t ldx, float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
+    float *P = aligned_alloc(64, (2 * PP_GEMM_KP * 16 + PP_GEMM_MP * PP_GEMM_KP + 16) * sizeof(float));
+    if (!P) return 0;
+    float *xp = P + PP_GEMM_KP * 16;
+    src.rows = xp + PP_GEMM_MP * PP_GEMM_KP + 16; /* after xp's slack */
+    for (size_t m0 = 0; m0 < M; m0 += PP_GEMM_MP) {
+        size_t mn = M - m0 < PP_GEMM_MP ? M - m0 : PP_GEMM_MP;
+        for (size_t k0 = 0; k0 < in; k0 += PP_GEMM_KP) {
+            size_t kn = in - k0 < PP_GEMM_KP ? in - k0 : PP_GEMM_KP, kp = (kn + 7) / 8 * 8;
+            pp_pack_tokens(x + m0 * ldx, ldx, mn, k0, kn, kp, xp);
+            for (size_t o = o0; o < o1; o += 16) {
+                int nr = o1 - o >= 16 ? 16 : (int)(o1 - o);
+                pack(&src, o, nr, k0, kn, P);
+                pp_packed_panel(P, xp, kp, mn, y + m0 * ldy + o, ldy, k0 == 0, nr);
+            }
+        }
+    }
+    free(P);
+    return 1;
 }
 #endif
 #endif

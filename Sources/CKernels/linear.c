@@ -317,49 +317,27 @@ PP_AVX2 static void matmul_avx2_f16v(const uint16_t *W, size_t in, const float *
     }
 }
 
-// Many tokens (prefill chunks, batches of 48 and up): a packed GEMM with the outputs in the
-// lanes and the tokens broadcast, so that no horizontal sums are needed. Per block of PP_KP
-// inputs, every token's inputs are packed k-major in groups of 6 (xp[group][k][6]); per panel of
-// 16 outputs, the block's weights are widened to f32 and transposed (P[k][16], 16 KiB, in L1);
-// a register tile of 6 tokens x 16 outputs (12 accumulators, 2 weight vectors and a broadcast)
-// runs over the block and adds into y. Packing costs about one shuffle-port instruction per
+// Many tokens (prefill chunks, batches of 48 and up): the packed GEMM of gemm_internal.h, with
+// the outputs in the lanes and the tokens broadcast, so that no horizontal sums are needed. Per
+// block of 256 inputs, every token's inputs are packed k-major in groups of 6; per panel of 16
+// outputs, the block's weights are widened to f32 and transposed (16 KiB, in L1); a register
+// tile of 6 tokens x 16 outputs runs over the block and adds into y. Packing costs about one shuffle-port instruction per
 // weight against M / 8 FMAs per weight, so it pays from about 48 tokens: in paired runs on this
 // Zen 3 (2 x 8B-shaped layers, f16) 48 tokens were 8% faster than the 3 x 4 dot-product tiles
 // above, 64 tokens 20% and 256 tokens 29% (66 against 51 GFMA/s), while 16-32 tokens were
 // 20-30% slower. The microkernel alone runs at 94% of the FMA peak in L1.
-#define PP_KP 256
-#define PP_MP 252 /* tokens per pass (42 groups of 6): the packed inputs stay at 252 KiB */
 PP_DEFINE_PACK(pack_f32, float, ld8_f32, w_f32)
 PP_DEFINE_PACK(pack_f16, uint16_t, pp_ld8_f16, w_f16)
 PP_DEFINE_PACK(pack_bf16, uint16_t, ld8_bf16, w_bf16)
-
-/// Returns 0 when its scratch (about 270 KiB) cannot be allocated; the caller then uses the tiles.
-#define PP_DEFINE_PACKED_GEMM(NAME, WT, PACK)                                                     \
-    PP_AVX2 static int NAME(const WT *W, size_t in, const float *x, size_t ldx, float *y,         \
-                            size_t ldy, size_t M, size_t o0, size_t o1) {                         \
-        float *P = aligned_alloc(64, (PP_KP * 16 + PP_MP * PP_KP) * sizeof(float));               \
-        if (!P) return 0;                                                                         \
-        float *xp = P + PP_KP * 16;                                                               \
-        for (size_t m0 = 0; m0 < M; m0 += PP_MP) {                                                \
-            size_t mn = M - m0 < PP_MP ? M - m0 : PP_MP;                                          \
-            for (size_t k0 = 0; k0 < in; k0 += PP_KP) {                                           \
-                size_t kn = in - k0 < PP_KP ? in - k0 : PP_KP, kp = (kn + 7) / 8 * 8;             \
-                pp_pack_tokens(x + m0 * ldx, ldx, mn, k0, kn, kp, xp);                            \
-                for (size_t o = o0; o < o1; o += 16) {                                            \
-                    int nr = o1 - o >= 16 ? 16 : (int)(o1 - o);                                   \
-                    PACK(W, in, o, nr, k0, kn, P);                                                \
-                    pp_packed_panel(P, xp, kp, mn, y + m0 * ldy + o, ldy, k0 == 0, nr);           \
-                }                                                                                 \
-            }                                                                                     \
-        }                                                                                         \
-        free(P);                                                                                  \
-        return 1;                                                                                 \
-    }
-PP_DEFINE_PACKED_GEMM(packed_f32, float, pack_f32)
-PP_DEFINE_PACKED_GEMM(packed_f16, uint16_t, pack_f16)
-PP_DEFINE_PACKED_GEMM(packed_bf16, uint16_t, pack_bf16)
-/// Tokens from which the packed GEMM replaces the tiles (see above).
-#define PP_PACKED_MIN_TOKENS 48
+PP_AVX2 static void panel_f32(const pp_panel_source *s, size_t o, int nr, size_t k0, size_t kn, float *P) {
+    pack_f32(s->W, s->ldw, o, nr, k0, kn, P);
+}
+PP_AVX2 static void panel_f16(const pp_panel_source *s, size_t o, int nr, size_t k0, size_t kn, float *P) {
+    pack_f16(s->W, s->ldw, o, nr, k0, kn, P);
+}
+PP_AVX2 static void panel_bf16(const pp_panel_source *s, size_t o, int nr, size_t k0, size_t kn, float *P) {
+    pack_bf16(s->W, s->ldw, o, nr, k0, kn, P);
+}
 
 /// Tile of C <= 2 tokens x 32 outputs (4 vectors): 8 accumulators, 4 weight vectors and a
 /// broadcast fit the 16 ymm registers (3 tokens spilled: 48 against 76 GFLOP/s here). C is a
@@ -420,7 +398,9 @@ void pp_matmul_f32(const float *W, size_t in, const float *x, size_t ldx, float 
 #if PP_X86
     if (pp_use_avx512()) { matmul_avx512_f32(W, in, x, ldx, y, ldy, M, o0, o1); return; }
     if (pp_use_avx2()) {
-        if (M >= PP_PACKED_MIN_TOKENS && in > 0 && packed_f32(W, in, x, ldx, y, ldy, M, o0, o1)) return;
+        if (M >= PP_PACKED_MIN_TOKENS && in > 0 &&
+            pp_packed_gemm(panel_f32, (pp_panel_source){W, in, 0, NULL}, in, x, ldx, y, ldy, M, o0, o1))
+            return;
         matmul_avx2_f32(W, in, x, ldx, y, ldy, M, o0, o1);
         return;
     }
@@ -442,7 +422,9 @@ void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, flo
 #if PP_X86
     if (pp_use_avx512()) { matmul_avx512_f16(W, in, x, ldx, y, ldy, M, o0, o1); return; }
     if (pp_use_avx2()) {
-        if (M >= PP_PACKED_MIN_TOKENS && in > 0 && packed_f16(W, in, x, ldx, y, ldy, M, o0, o1)) return;
+        if (M >= PP_PACKED_MIN_TOKENS && in > 0 &&
+            pp_packed_gemm(panel_f16, (pp_panel_source){W, in, 0, NULL}, in, x, ldx, y, ldy, M, o0, o1))
+            return;
         if (M >= 3 && M <= 8) matmul_avx2_f16v(W, in, x, ldx, y, ldy, M, o0, o1);
         else matmul_avx2_f16(W, in, x, ldx, y, ldy, M, o0, o1);
         return;
@@ -456,7 +438,9 @@ void pp_matmul_bf16(const uint16_t *W, size_t in, const float *x, size_t ldx, fl
 #if PP_X86
     // The AVX2 tiles also serve AVX-512 CPUs (no separate AVX-512 bf16 path yet).
     if (pp_use_avx2()) {
-        if (M >= PP_PACKED_MIN_TOKENS && in > 0 && packed_bf16(W, in, x, ldx, y, ldy, M, o0, o1)) return;
+        if (M >= PP_PACKED_MIN_TOKENS && in > 0 &&
+            pp_packed_gemm(panel_bf16, (pp_panel_source){W, in, 0, NULL}, in, x, ldx, y, ldy, M, o0, o1))
+            return;
         matmul_avx2_bf16(W, in, x, ldx, y, ldy, M, o0, o1);
         return;
     }

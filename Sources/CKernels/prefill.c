@@ -53,10 +53,10 @@ PP_AVX2 static int causal_blocked(const float *q, size_t ldq, size_t n, size_t G
                                   size_t KB, float *out, size_t ldo) {
     size_t NQ = n * G, dp = (d + 7) / 8 * 8, groups = (NQ + 5) / 6, KBp = (KB + 7) / 8 * 8;
     size_t panel = (dp > KBp ? dp : KBp) * 16;
-    size_t floats = panel + groups * 6 * dp + NQ * KBp + groups * 6 * KBp + NQ * d + NQ * d + 2 * NQ;
+    size_t floats = panel + groups * 6 * dp + 8 + NQ * KBp + groups * 6 * KBp + NQ * d + NQ * d + 2 * NQ;
     float *P = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
     if (!P) return 0;
-    float *Qx = P + panel, *S = Qx + groups * 6 * dp, *Px = S + NQ * KBp, *O = Px + groups * 6 * KBp;
+    float *Qx = P + panel, *S = Qx + groups * 6 * dp + 8 /* pack slack */, *Px = S + NQ * KBp, *O = Px + groups * 6 * KBp;
     float *Qc = O + NQ * d, *mx = Qc + NQ * d, *lx = mx + NQ;
     // Query vector i = r G + g, contiguous, then packed (elements: the d dimensions).
     for (size_t i = 0; i < NQ; i++) memcpy(Qc + i * d, q + (i / G) * ldq + (i % G) * d, d * sizeof(float));

@@ -5,7 +5,7 @@
 //   Q4_0: w = (q - 8) d           -> dw dx sum(qw qx) - 8 dw (dx sum qx)
 //   Q4_1: w = q d + m             -> dw dx sum(qw qx) + m (dx sum qx)
 // where dx sum qx is kept with each input block (its field s).
-#include "internal.h"
+#include "gemm_internal.h"
 
 size_t pp_q8x_row_bytes(size_t n) { return n / 32 * sizeof(pp_q8x_block); }
 
@@ -176,6 +176,31 @@ PP_AVX2 static void matmul_q4_1_avx2(const uint8_t *W, size_t in, const pp_q8x_b
     matmul_q_avx2_typed(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1);
 }
 #endif
+
+#if PP_X86
+static inline float rd_f32(const float *p) { return *p; }
+PP_AVX2 static inline __m256 ld8_rows(const float *p) { return _mm256_loadu_ps(p); }
+PP_DEFINE_PACK(pack_rows, float, ld8_rows, rd_f32)
+/// A panel of quantised rows: each row's span dequantised into src->rows, then transposed.
+PP_AVX2 static void panel_q(const pp_panel_source *s, size_t o, int nr, size_t k0, size_t kn, float *P) {
+    size_t bb = block_bytes(s->type);
+    const uint8_t *W = (const uint8_t *)s->W;
+    for (int r = 0; r < nr; r++)
+        pp_dequantize(s->type, W + (o + r) * s->ldw + k0 / 32 * bb, s->rows + r * PP_GEMM_KP, kn);
+    pack_rows(s->rows, PP_GEMM_KP, 0, nr, 0, kn, P);
+}
+#endif
+
+int pp_matmul_q_wide(int type, const void *W, size_t in, const float *x, size_t ldx, float *y,
+                     size_t ldy, size_t M, size_t o0, size_t o1) {
+    if (block_bytes(type) == 0 || in % 32 != 0) return -1;
+#if PP_X86
+    pp_panel_source src = {W, in / 32 * block_bytes(type), type, NULL};
+    if (pp_use_avx2() && in > 0 && pp_packed_gemm(panel_q, src, in, x, ldx, y, ldy, M, o0, o1)) return 0;
+#endif
+    (void)W; (void)x; (void)ldx; (void)y; (void)ldy; (void)M; (void)o0; (void)o1;
+    return 1;
+}
 
 int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, size_t ldy, size_t M,
                 size_t o0, size_t o1) {

@@ -231,6 +231,46 @@ import Testing
         #expect(worstOverBound <= 1)
     }
 
+    /// The many-token path on quantised weights (`pp_matmul_q_wide`, prefill chunks): the
+    /// dequantised weights times the f32 inputs, so against that Double reference only f32
+    /// rounding remains (tolerance 2e-6 of 1 + sum of |terms|); with several input blocks of 256,
+    /// a partial last panel of rows, more tokens than one pass (252) and an output sub-range. Below
+    /// AVX2 it declines (1); a type it does not take is an error (-1).
+    @Test(arguments: levels)
+    func wideQuantizedMatmulMatchesDequantizedReference(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        var worst = 0.0
+        for type in [PP_GGML_Q8_0, PP_GGML_Q4_0, PP_GGML_Q4_1].map({ Int32($0) }) {
+            for (inW, rows, m, o0) in [(576, 37, 50, 0), (96, 16, 48, 3), (320, 5, 260, 1)] {
+                let W = quantizedBlocks(type: type, blocks: rows * inW / 32, seed: UInt64(inW + rows + m) ^ UInt64(type))
+                var Wf = [Float](repeating: 0, count: rows * inW)
+                #expect(pp_dequantize(type, W, &Wf, rows * inW) == 0)
+                let x = gaussians(m * inW, seed: UInt64(m + 5))
+                var y = [Float](repeating: .nan, count: m * rows)
+                let rc = pp_matmul_q_wide(type, W, inW, x, inW, &y, rows, m, o0, rows)
+                if level == 0 { #expect(rc == 1); continue }
+                #expect(rc == 0)
+                for t in 0..<m {
+                    #expect((0..<o0).allSatisfy { y[t * rows + $0].isNaN })
+                    for o in o0..<rows {
+                        var s = 0.0, magnitude = 0.0
+                        for i in 0..<inW {
+                            let term = Double(Wf[o * inW + i]) * Double(x[t * inW + i])
+                            s += term
+                            magnitude += abs(term)
+                        }
+                        worst = max(worst, abs(Double(y[t * rows + o]) - s) / (1 + magnitude))
+                    }
+                }
+            }
+        }
+        print("wide quantised matmul level \(level): \(worst) of 1 + sum |terms| (tolerance 2e-6)")
+        #expect(worst < 2e-6)
+        #expect(pp_matmul_q_wide(Int32(PP_GGML_F16), nil, 64, nil, 64, nil, 1, 48, 0, 1) == -1)
+        #expect(pp_matmul_q_wide(Int32(PP_GGML_Q8_0), nil, 40, nil, 40, nil, 1, 48, 0, 1) == -1)
+    }
+
     /// Input quantisation: q d within d / 2 of x, |q| <= 127, s = d sum q.
     @Test func inputQuantizationKeepsItsInvariants() {
         let x = gaussians(320, seed: 12) + [Float](repeating: 0, count: 32)

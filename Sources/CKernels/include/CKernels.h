@@ -108,6 +108,16 @@ size_t pp_q8x_row_bytes(size_t n);
 void pp_quantize_q8x(const float *x, size_t n, void *dst);
 int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, size_t ldy, size_t M,
                 size_t o0, size_t o1);
+/// Tokens from which the linear layers use the packed GEMM (prefill chunks; pp_matmul_f32/f16/bf16
+/// switch by themselves, pp_matmul_q_wide is the caller's choice).
+#define PP_PACKED_MIN_TOKENS 48
+/// The same product for many tokens (prefill chunks) with f32 inputs x (row stride ldx): each
+/// panel of weight rows is dequantised exactly and multiplied in f32 by the packed GEMM, so the
+/// inputs are not rounded to 8 bits. Returns 0; -1 for a type these kernels do not take or `in`
+/// not a multiple of 32; 1 when this CPU has no such path (below AVX2) or its scratch could not
+/// be allocated: then quantise the inputs and use pp_matmul_q.
+int pp_matmul_q_wide(int type, const void *W, size_t in, const float *x, size_t ldx, float *y,
+                     size_t ldy, size_t M, size_t o0, size_t o1);
 
 // ---------------------------------------------------------------------------------------------
 // Small model operations (row-wise)

@@ -66,8 +66,11 @@ public struct WeightMatrix: Sendable {
                       ldy: Int, runner: ParallelRunner) {
         let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ys = SendablePointer(y)
         let cols = columns
-        // Chunks of whole 4-row tiles, at least 64 rows each.
-        let grain = max(64, (rows / (runner.threads * 4) + 3) / 4 * 4)
+        // Chunks of whole 4-row tiles, at least 64 rows each; for the packed GEMM (many tokens)
+        // whole 16-row panels and half as many pieces, as each piece packs all the inputs once.
+        let grain = tokens >= Int(PP_PACKED_MIN_TOKENS)
+            ? max(64, (rows / (runner.threads * 2) + 15) / 16 * 16)
+            : max(64, (rows / (runner.threads * 4) + 3) / 4 * 4)
         let pieces = (rows + grain - 1) / grain
         switch storage {
         case .f32(let w):
@@ -89,6 +92,22 @@ public struct WeightMatrix: Sendable {
                 pp_matmul_bf16(wp.p, cols, xs.p, ldx, ys.p, ldy, tokens, o0, o1)
             }
         case .quantized(let type, let w):
+            let wp = SendablePointer(w.pointer)
+            var declinedPieces: [Int]? = nil // nil: all pieces take the 8-bit path
+            if tokens >= Int(PP_PACKED_MIN_TOKENS) {
+                // Prefill chunks: each panel of rows dequantised and multiplied in f32 (the GEMM's
+                // rate, and no rounding of the inputs); a piece that cannot (no AVX2, no scratch)
+                // takes the 8-bit path below.
+                let declined = Buffer<UInt8>(count: pieces), dp = SendablePointer(declined.pointer)
+                runner.forEach(pieces) { i, _ in
+                    let o0 = i * grain, o1 = min(rows, o0 + grain)
+                    let rc = pp_matmul_q_wide(type, wp.p, cols, xs.p, ldx, ys.p, ldy, tokens, o0, o1)
+                    precondition(rc >= 0, "quantised weights of type \(type) with \(cols) columns")
+                    dp.p[i] = rc == 0 ? 0 : 1
+                }
+                declinedPieces = (0..<pieces).filter { declined[$0] != 0 }
+                if declinedPieces!.isEmpty { return }
+            }
             // The inputs quantised once per call (8 bits per block of 32), then shared by all
             // threads; scratch on the stack where it is small (decode), so that a step does not
             // allocate once per projection.
@@ -96,9 +115,9 @@ public struct WeightMatrix: Sendable {
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, tokens * rowBytes)) { xq in
                 let base = xq.baseAddress!
                 for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, base + m * rowBytes) }
-                let wp = SendablePointer(w.pointer), qp = SendablePointer(base)
-                runner.forEach(pieces) { i, _ in
-                    let o0 = i * grain, o1 = min(rows, o0 + grain)
+                let qp = SendablePointer(base), only = declinedPieces
+                runner.forEach(only?.count ?? pieces) { j, _ in
+                    let o0 = (only?[j] ?? j) * grain, o1 = min(rows, o0 + grain)
                     let rc = pp_matmul_q(type, wp.p, cols, qp.p, ys.p, ldy, tokens, o0, o1)
                     precondition(rc == 0, "quantised weights of type \(type) with \(cols) columns")
                 }

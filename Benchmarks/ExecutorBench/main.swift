@@ -83,7 +83,7 @@ let denseCeiling = DenseCeiling()
 
 /// One decode step's projections of `layers` 8B-shaped layers (binary16 weights) at each batch:
 /// rounds of (STREAM probe, every batch once), the best round of each batch reported.
-func linearLayers(layers: Int = 2, batches: [Int] = [1, 4, 8, 16, 64]) {
+func linearLayers(layers: Int = 2, batches: [Int] = [1, 4, 8, 16, 64, 256]) {
     let s = layerShape, h = s.hiddenSize, f = s.intermediateSize
     let shapes = [(s.queryWidth, h), (s.kvWidth, h), (s.kvWidth, h), (h, s.queryWidth), (f, h), (f, h), (h, f)]
     var seed: UInt64 = 11
@@ -120,8 +120,15 @@ func linearLayers(layers: Int = 2, batches: [Int] = [1, 4, 8, 16, 64]) {
         line("  batch \(b): \(ms(t)), \(String(format: "%.2fx", t / best[batches[0]]!)) batch \(batches[0]), \(gbps(weightBytes / t)) of weights (best round \(String(format: "%.2f", bestRoofline[b]!)) of that round's STREAM), \(String(format: "%.1f", Double(b) * weightBytes / 2 / t / 1e9)) GFMA/s")
     }
 }
+/// The product `pigplan calibrate` times for prefill (LinearKernelBench, 4096 x 4096, one chunk).
+func prefillProduct() {
+    let tokens = Decoder.defaultChunkRows, n = 4096
+    let seconds = LinearKernelBench.secondsPerProduct(rows: n, columns: n, batch: tokens, threads: threads, matrices: 2)
+    line("prefill chunk product (\(n) x \(n), \(tokens) tokens, as calibrate times it): \(ms(seconds)), \(String(format: "%.1f", Double(tokens * n * n) / seconds / 1e9)) GFMA/s")
+}
 if CommandLine.arguments.contains("--linear") {
     linearLayers()
+    prefillProduct()
     exit(0)
 }
 

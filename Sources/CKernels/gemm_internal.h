@@ -123,10 +123,11 @@ PP_AVX2 static inline void pp_packed_panel(const float *P, const float *xp, size
     }
 }
 
-/// Inputs per block (a multiple of 32, the GGUF block) and tokens per pass (42 groups of 6): a
-/// block's panel is 16 KiB (L1) and the packed inputs 252 KiB (L2).
+/// Inputs per block (a multiple of 32, the GGUF block) and tokens per pass (44 groups of 6, so that
+/// a 256-token prefill chunk is one pass): a block's panel is 16 KiB (L1) and the packed inputs
+/// 264 KiB (L2).
 #define PP_GEMM_KP 256
-#define PP_GEMM_MP 252
+#define PP_GEMM_MP 264
 
 /// Where a panel's rows come from: W with row stride ldw (element type per caller), a GGUF type
 /// for quantised rows, and `rows`, PP_GEMM_KP x 16 floats of scratch for rows widened first.

@@ -1,6 +1,10 @@
-// Linear layers: y[m][o] = W[o] . x[m]. Register tiles of 4 output rows x 4 tokens keep 16
-// accumulators in zmm registers; each step of 16 inputs loads 4 weight vectors and 4 input
-// vectors for 16 FMAs. Weight rows stay in L1 across the token loop.
+// Linear layers: y[m][o] = W[o] . x[m].
+// - AVX-512 (level 2): register tiles of 4 output rows x 4 tokens keep 16 accumulators in zmm
+//   registers; each step of 16 inputs loads 4 weight vectors and 4 input vectors for 16 FMAs.
+// - AVX2 (level 1): dot-product tiles of 3 rows x 4 tokens over blocks of 1024 inputs up to 47
+//   tokens (decode batches), and from 48 tokens (prefill chunks) the packed GEMM of
+//   gemm_internal.h, which needs no horizontal sums.
+// - Portable: plain loops, the reference the others are tested against.
 #include "gemm_internal.h"
 #include <stdlib.h>
 

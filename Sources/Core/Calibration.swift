@@ -78,6 +78,10 @@ public struct CPUKernelCosts: Codable, Sendable, Hashable {
     public var otherSecondsPerElement: Double?
     /// CPU-only machines: fixed cost of one matrix product (handing it to the thread pool), seconds.
     public var linearSecondsPerCall: Double?
+    /// CPU-only machines: FLOP/s per thread of the executor's matrix product over a prefill chunk
+    /// (256 tokens, binary16 weights; compute-bound), the rate prefill's projections and causal
+    /// attention run at; nil: not measured (older calibrations), the CPU profile's FLOP/s is used.
+    public var prefillFlopsPerSecondPerCore: Double?
     /// Sampled fractions measured on the synthetic keys calibration ran (used by `validate`,
     /// not for real models, whose keys differ).
     public var syntheticSampledFractions: [SampledFractionPoint]?

@@ -7,7 +7,8 @@ extension DecodeCostModel {
     /// - host side (LSH / KV in CPU): KV copy S B n kv / link bandwidth and table building
     ///   S B H_kv L n_h x 8 bytes (codes read, indices written) / CPU bandwidth;
     /// the host side of layer l overlaps the GPU prefill of layer l + 1, so
-    /// TTFT = max(GPU, host) + host / S. A CPU-only system runs all of it on its cores.
+    /// TTFT = max(GPU, host) + host / S. A CPU-only system runs all of it on its cores, at the
+    /// calibrated prefill FLOP/s per core where measured.
     public func prefillSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         if config.deployment != deployment { return deployed(config.deployment).prefillSeconds(config, batch: batch) }
         let layers = Double(model.layerCount), s = Double(sparseLayerCount(config))
@@ -22,7 +23,10 @@ extension DecodeCostModel {
         }
         let flops = linearFlops + attentionFlops + hashFlops
         guard let gpu = hardware.gpu else {
-            let compute = flops / (Double(hardware.threads) * hardware.cpu.flopsPerSecondPerCore)
+            // Compute-bound matrix products: at the rate calibration measured for a prefill chunk
+            // on this machine, else at the CPU's datasheet FLOP/s.
+            let rate = hardware.calibration?.cpu?.prefillFlopsPerSecondPerCore ?? hardware.cpu.flopsPerSecondPerCore
+            let compute = flops / (Double(hardware.threads) * rate)
             return compute + buildBytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.5)
         }
         let gpuSeconds = flops / (gpu.denseBF16FlopsPerSecond * gpu.efficiency.matmulFlops)

@@ -223,6 +223,9 @@ public struct RunCommand: ParsableCommand {
             guard let m = p.measuredTerms[term.rawValue], let e = p.errors[term.rawValue] else { continue }
             rows.append(("  " + term.rawValue, "predicted \(Format.seconds(p.predictedTerms[term.rawValue] ?? 0)), measured \(Format.seconds(m)), error \(Format.signedPercent(e))"))
         }
+        if let predicted = p.predictedPrefillSeconds, let measured = p.measuredPrefillSeconds, let e = p.errors["prefill"] {
+            rows.append(("prefill", "predicted \(Format.seconds(predicted)), measured \(Format.seconds(measured)) (with the index build), error \(Format.signedPercent(e))"))
+        }
         return "\n" + PlanRenderer.aligned(rows)
     }
 

@@ -69,6 +69,9 @@ public struct LocalCalibrator: Sendable {
             rowSeconds[batch] = Self.secondsPerRow(batch: batch, threads: threads, matrices: quick ? 4 : 8)
         }
 
+        progress("prefill matrix product (\(Self.prefillChunkTokens) tokens)")
+        let prefillFlops = Self.prefillFlopsPerSecondPerCore(threads: threads)
+
         let steps = quick ? 4 : 8
         var cache: Executor.LoadedWeights? = nil
         var dense: [ExecutorReport] = []
@@ -89,7 +92,8 @@ public struct LocalCalibrator: Sendable {
         cache = nil
         progress("fitting")
         let result = fit(dense: dense, lsh: lsh, readAll: allThreads, readOne: oneThread, host: hostName,
-                         memoryBytes: Executor.memoryInfoBytes("MemTotal") ?? 16e9, linearRowSeconds: rowSeconds)
+                         memoryBytes: Executor.memoryInfoBytes("MemTotal") ?? 16e9, linearRowSeconds: rowSeconds,
+                         prefillFlopsPerSecondPerCore: prefillFlops)
         return Result(cpu: result.cpu, system: result.system, runs: dense.count + lsh.count, seconds: Clock.now() - started)
     }
 
@@ -101,11 +105,23 @@ public struct LocalCalibrator: Sendable {
         return max(0, (short - long) / Double(16_384 - 2304))
     }
 
+    /// Tokens of one prefill chunk (`Decoder.defaultChunkRows`).
+    static var prefillChunkTokens: Int { Decoder.defaultChunkRows }
+
+    /// FLOP/s per thread of a 4096 x 4096 binary16 product over one prefill chunk (2 flops per
+    /// multiply-add): compute-bound, so what prefill's projections run at on this machine.
+    static func prefillFlopsPerSecondPerCore(threads: Int) -> Double {
+        let n = 4096, tokens = prefillChunkTokens
+        let seconds = LinearKernelBench.secondsPerProduct(rows: n, columns: n, batch: tokens, threads: threads, matrices: 2)
+        return 2 * Double(tokens) * Double(n * n) / seconds / Double(threads)
+    }
+
     /// The fitted profiles from measured runs (pure: tested with synthetic timings).
     /// `linearRowSeconds`: seconds per output row of a product at each batch (the row part is
     /// taken off the measured projections before the per-call and per-byte fit).
     public func fit(dense: [ExecutorReport], lsh: [ExecutorReport], readAll: Double, readOne: Double, host: String,
-                    memoryBytes memory: Double, linearRowSeconds: [Int: Double] = [:]) -> (cpu: CPUProfile, system: SystemProfile)
+                    memoryBytes memory: Double, linearRowSeconds: [Int: Double] = [:],
+                    prefillFlopsPerSecondPerCore: Double? = nil) -> (cpu: CPUProfile, system: SystemProfile)
     {
         let s = runShape
         let cpu = CPUProfile(
@@ -147,6 +163,7 @@ public struct LocalCalibrator: Sendable {
             return r
         }
         costs.linearSecondsPerCall = linear.perCall
+        costs.prefillFlopsPerSecondPerCore = prefillFlopsPerSecondPerCore.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
         costs.otherSecondsPerElement = CalibrationFit.median(all.map {
             $0.measured.breakdown.otherSeconds / (Double($0.batch) * s.otherElementsPerSequence)
         })

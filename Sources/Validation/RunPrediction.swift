@@ -13,8 +13,12 @@ public struct RunPrediction: Codable, Sendable {
     /// Seconds per step by term (`StepTerm` names), predicted and measured.
     public var predictedTerms: [String: Double]
     public var measuredTerms: [String: Double]
-    /// Signed percent errors, (predicted - measured) / measured: `step`, and each term that is at
-    /// least 2% of the measured step.
+    /// Prefill of the prompts with the key index built (time to first token), predicted and
+    /// measured; nil when the run made its KV cache synthetically.
+    public var predictedPrefillSeconds: Double?
+    public var measuredPrefillSeconds: Double?
+    /// Signed percent errors, (predicted - measured) / measured: `step`, each term that is at
+    /// least 2% of the measured step, and `prefill` when the model ran the prompts.
     public var errors: [String: Double]
 
     /// The prediction for `report` on `hardware` (a calibrated system of this machine) with
@@ -45,6 +49,13 @@ public struct RunPrediction: Codable, Sendable {
                                             stepSeconds: report.measured.stepSeconds)
         if report.measured.stepSeconds > 0 {
             errors["step"] = 100 * (cost.stepSeconds - report.measured.stepSeconds) / report.measured.stepSeconds
+        }
+        if report.prefill == .model {
+            let predicted = model.prefillSeconds(config, batch: Double(report.batch))
+            let measuredPrefill = report.measured.prefillSeconds + report.measured.indexBuildSeconds
+            predictedPrefillSeconds = predicted
+            measuredPrefillSeconds = measuredPrefill
+            if measuredPrefill > 0 { errors["prefill"] = 100 * (predicted - measuredPrefill) / measuredPrefill }
         }
         measuredTerms = measured
         self.errors = errors

@@ -115,6 +115,10 @@ import Testing
             #expect(StepTerm(rawValue: term) != nil && prediction.predictedTerms[term] != nil, "\(term)")
         }
         #expect(prediction.measuredTerms["sampledAttention"] != nil)
+        // The prompts ran through the model: prefill (with the index build) predicted and measured.
+        let predicted = try #require(prediction.predictedPrefillSeconds), measured = try #require(prediction.measuredPrefillSeconds)
+        #expect(measured == report.measured.prefillSeconds + report.measured.indexBuildSeconds)
+        #expect(abs(try #require(prediction.errors["prefill"]) - 100 * (predicted - measured) / measured) < 1e-9)
     }
 
     @Test func predictWithoutACalibratedSystemSaysWhatToRun() throws {

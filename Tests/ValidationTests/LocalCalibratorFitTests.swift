@@ -51,7 +51,8 @@ import Validation
         }
         for i in dense.indices { synthesize(&dense[i]) }
         for i in lsh.indices { synthesize(&lsh[i]) }
-        let (fitted, system) = calibrator.fit(dense: dense, lsh: lsh, readAll: readAll, readOne: readOne, host: "test", memoryBytes: 8e9)
+        let (fitted, system) = calibrator.fit(dense: dense, lsh: lsh, readAll: readAll, readOne: readOne, host: "test", memoryBytes: 8e9,
+                                              prefillFlopsPerSecondPerCore: 41e9)
         let engine = try #require(system.calibration?.cpu?.engine)
         func close(_ a: Double, _ b: Double, _ what: String) {
             #expect(abs(a / b - 1) < 1e-6, "\(what): fitted \(a), true \(b)")
@@ -68,5 +69,35 @@ import Validation
             close(row.secondsPerByte, secondsPerByte[row.batch]!, "linear seconds per byte at batch \(row.batch)")
         }
         #expect(system.calibration?.cpu?.syntheticSampledFractions?.count == 3)
+        #expect(system.calibration?.cpu?.prefillFlopsPerSecondPerCore == 41e9)
+    }
+
+    /// A CPU-only system's prefill is its FLOPs (projections, causal attention, the LM head once)
+    /// at the calibrated prefill rate per thread, and at the CPU profile's FLOP/s without one.
+    @Test func cpuPrefillRunsAtTheCalibratedRate() {
+        let shape = ModelShape(name: "tiny", layerCount: 3, hiddenSize: 128, intermediateSize: 256, queryHeadCount: 4,
+                               kvHeadCount: 2, headDim: 32, vocabSize: 300, denseLayers: [0])
+        let cpu = CPUProfile(name: "c", displayName: "c", coresPerSocket: 2, maxSockets: 1,
+                             dramBandwidthBytesPerSecondPerSocket: 20e9, streamEfficiency: 0.8, perCoreReadBytesPerSecond: 10e9,
+                             remoteBandwidthFraction: 0.33, defaultMemoryBytesPerSocket: 8e9, flopsPerSecondPerCore: 10e9,
+                             vectorISA: [], source: "t")
+        var costs = CPUKernelCosts(readBytesPerSecond: 16e9, readBytesPerSecondOneThread: 10e9, threads: 2)
+        costs.prefillFlopsPerSecondPerCore = 50e9
+        let n = 1000.0, batch = 2.0
+        let flops = 2 * batch * n * shape.linearParametersPerLayer * 3 + 2 * batch * shape.embeddingParameters
+            + 3 * 2 * batch * Double(4 * 32) * n * n
+        for (calibration, rate) in [(Calibration(source: "t", cpu: costs), 50e9), (nil, 10e9)] {
+            let hardware = Hardware(name: "c", gpu: nil, cpu: cpu, sockets: 1, threads: 2, cpuMemoryBytes: 8e9, gpuMemoryBytes: 0,
+                                    numaLocal: true, link: nil, calibration: calibration)
+            let model = DecodeCostModel(hardware: hardware, workload: Workload(model: shape, contextTokens: 1000, generatedTokens: 1),
+                                        engine: EngineParameters(sampledAttentionBandwidthFraction: 0.3, denseAttentionBandwidthFraction: 0.7,
+                                                                 gqaSharedReads: true, retrievalSecondsPerTableWalk: 0,
+                                                                 retrievalSecondsPerCandidate: 0, roundTripOverheadSecondsPerLayer: 0,
+                                                                 threadScalingEfficiency: 1, computesExactPart: true),
+                                        fractions: SampledFractionModel(override: nil))
+            let config = DecodeConfiguration(batch: 2, attention: .dense, placement: Placement(kvDevice: .cpu, cpuThreads: 2))
+            let seconds = model.prefillSeconds(config, batch: batch)
+            #expect(abs(seconds / (flops / (2 * rate)) - 1) < 1e-12, "rate \(rate): \(seconds) s")
+        }
     }
 }

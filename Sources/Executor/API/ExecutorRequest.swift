@@ -17,7 +17,7 @@ public struct ExecutorRequest: Codable, Sendable, Hashable {
     }
     /// How the prompt's KV cache is produced.
     public enum Prefill: String, Codable, Sendable, Hashable {
-        /// Run the prompt through the model (causal dense attention, chunks of 64 rows).
+        /// Run the prompt through the model (causal dense attention, chunks of `Decoder.defaultChunkRows` rows).
         case model
         /// Skip the model: fill every layer's cache with seeded synthetic keys and values
         /// (`KVCache.fillSynthetic`). For timing decode at long contexts on big shapes where a real

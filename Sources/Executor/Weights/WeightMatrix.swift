@@ -66,11 +66,10 @@ public struct WeightMatrix: Sendable {
                       ldy: Int, runner: ParallelRunner) {
         let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ys = SendablePointer(y)
         let cols = columns
-        // Chunks of whole 4-row tiles, at least 64 rows each; for the packed GEMM (many tokens)
-        // whole 16-row panels and half as many pieces, as each piece packs all the inputs once.
-        let grain = tokens >= Int(PP_PACKED_MIN_TOKENS)
-            ? max(64, (rows / (runner.threads * 2) + 15) / 16 * 16)
-            : max(64, (rows / (runner.threads * 4) + 3) / 4 * 4)
+        // Chunks of whole 4-row tiles (whole 16-row panels for the packed GEMM of many tokens), at
+        // least 64 rows each, about 4 per thread so that a slow thread is not left the last one.
+        let tile = tokens >= Int(PP_PACKED_MIN_TOKENS) ? 16 : 4
+        let grain = max(64, (rows / (runner.threads * 4) + tile - 1) / tile * tile)
         let pieces = (rows + grain - 1) / grain
         switch storage {
         case .f32(let w):

@@ -8,7 +8,7 @@ extension DecodeCostModel {
     ///   S B H_kv L n_h x 8 bytes (codes read, indices written) / CPU bandwidth;
     /// the host side of layer l overlaps the GPU prefill of layer l + 1, so
     /// TTFT = max(GPU, host) + host / S. A CPU-only system runs all of it on its cores, at the
-    /// calibrated prefill FLOP/s per core where measured.
+    /// calibrated prefill FLOP/s per core where measured, plus each token's vector work.
     public func prefillSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         if config.deployment != deployment { return deployed(config.deployment).prefillSeconds(config, batch: batch) }
         let layers = Double(model.layerCount), s = Double(sparseLayerCount(config))
@@ -27,7 +27,12 @@ extension DecodeCostModel {
             // on this machine, else at the CPU's datasheet FLOP/s.
             let rate = hardware.calibration?.cpu?.prefillFlopsPerSecondPerCore ?? hardware.cpu.flopsPerSecondPerCore
             let compute = flops / (Double(hardware.threads) * rate)
-            return compute + buildBytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.5)
+            // Per prompt token the vector work of a decode step (norms, RoPE, KV stores,
+            // residuals) at its calibrated cost per element, without the step's argmax over the
+            // vocabulary.
+            let perElement = hardware.calibration?.cpu?.otherSecondsPerElement ?? 0
+            let other = batch * n * (model.otherElementsPerSequence - Double(model.vocabSize)) * perElement
+            return compute + other + buildBytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.5)
         }
         let gpuSeconds = flops / (gpu.denseBF16FlopsPerSecond * gpu.efficiency.matmulFlops)
         guard config.placement.kvDevice == .cpu, s > 0 else { return gpuSeconds }

@@ -73,7 +73,8 @@ import Validation
     }
 
     /// A CPU-only system's prefill is its FLOPs (projections, causal attention, the LM head once)
-    /// at the calibrated prefill rate per thread, and at the CPU profile's FLOP/s without one.
+    /// at the calibrated prefill rate per thread, plus each token's vector work at the calibrated
+    /// cost per element; at the CPU profile's FLOP/s without a calibration.
     @Test func cpuPrefillRunsAtTheCalibratedRate() {
         let shape = ModelShape(name: "tiny", layerCount: 3, hiddenSize: 128, intermediateSize: 256, queryHeadCount: 4,
                                kvHeadCount: 2, headDim: 32, vocabSize: 300, denseLayers: [0])
@@ -83,10 +84,13 @@ import Validation
                              vectorISA: [], source: "t")
         var costs = CPUKernelCosts(readBytesPerSecond: 16e9, readBytesPerSecondOneThread: 10e9, threads: 2)
         costs.prefillFlopsPerSecondPerCore = 50e9
+        costs.otherSecondsPerElement = 3e-9
         let n = 1000.0, batch = 2.0
         let flops = 2 * batch * n * shape.linearParametersPerLayer * 3 + 2 * batch * shape.embeddingParameters
             + 3 * 2 * batch * Double(4 * 32) * n * n
-        for (calibration, rate) in [(Calibration(source: "t", cpu: costs), 50e9), (nil, 10e9)] {
+        // Per token: 3 layers x (4 h + q + 3 kv + f) + 2 h elements (norms, RoPE, stores, residuals).
+        let other = batch * n * (3 * (4 * 128 + 128 + 3 * 64 + 256) + 2 * 128) * 3e-9
+        for (calibration, rate, vector) in [(Calibration(source: "t", cpu: costs), 50e9, other), (nil, 10e9, 0)] {
             let hardware = Hardware(name: "c", gpu: nil, cpu: cpu, sockets: 1, threads: 2, cpuMemoryBytes: 8e9, gpuMemoryBytes: 0,
                                     numaLocal: true, link: nil, calibration: calibration)
             let model = DecodeCostModel(hardware: hardware, workload: Workload(model: shape, contextTokens: 1000, generatedTokens: 1),
@@ -97,7 +101,7 @@ import Validation
                                         fractions: SampledFractionModel(override: nil))
             let config = DecodeConfiguration(batch: 2, attention: .dense, placement: Placement(kvDevice: .cpu, cpuThreads: 2))
             let seconds = model.prefillSeconds(config, batch: batch)
-            #expect(abs(seconds / (flops / (2 * rate)) - 1) < 1e-12, "rate \(rate): \(seconds) s")
+            #expect(abs(seconds / (flops / (2 * rate) + vector) - 1) < 1e-12, "rate \(rate): \(seconds) s")
         }
     }
 }

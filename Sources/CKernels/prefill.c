@@ -123,6 +123,9 @@ int pp_causal_attention(const float *q, size_t ldq, size_t n, size_t G, size_t d
                         size_t ldo) {
     if (n == 0 || G == 0 || d == 0) return 0;
     if (blockKeys == 0) return -1;
+    // No block is longer than the keys there are (scratch scales with the block: a caller's
+    // "one block" of SIZE_MAX keys must not size it).
+    if (blockKeys > p0 + n) blockKeys = p0 + n;
 #if PP_X86
     if (pp_use_avx2() && causal_blocked(q, ldq, n, G, d, K, V, ld, p0, blockKeys, out, ldo)) return 0;
 #endif

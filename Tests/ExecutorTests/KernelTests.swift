@@ -131,6 +131,12 @@ import Testing
         print("causal attention level \(level): max abs error \(worst) (tolerance 2e-5; outputs are of order 1)")
         #expect(worst < 2e-5)
         #expect(pp_causal_attention(nil, 0, 4, 1, 8, nil, nil, 8, 0, 0, nil, 0) == -1)
+        // "One block" of any length: the block is clamped to the keys there are.
+        let q = gaussians(20 * 2 * 16, seed: 3), K = gaussians(30 * 16, seed: 4).map { pp_f32_to_f16_scalar($0) }
+        let V = [UInt16](repeating: 0, count: 30 * 16)
+        var zero = [Float](repeating: .nan, count: 20 * 2 * 16)
+        #expect(pp_causal_attention(q, 32, 20, 2, 16, K, V, 16, 10, Int.max, &zero, 32) == 0)
+        #expect(zero.allSatisfy { $0 == 0 }, "values all zero give outputs all zero")
     }
 
     /// Only the outputs o0 ..< o1 are written (threads split a product by output rows).

@@ -111,8 +111,9 @@ public struct WeightMatrix: Sendable {
             // threads; scratch on the stack where it is small (decode), so that a step does not
             // allocate once per projection.
             let rowBytes = pp_q8x_row_bytes(cols)
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, tokens * rowBytes)) { xq in
-                let base = xq.baseAddress!
+            let bytes = max(1, tokens * rowBytes)
+            withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { raw in
+                let base = raw.baseAddress!.bindMemory(to: UInt8.self, capacity: bytes)
                 for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, base + m * rowBytes) }
                 let qp = SendablePointer(base), only = declinedPieces
                 runner.forEach(only?.count ?? pieces) { j, _ in

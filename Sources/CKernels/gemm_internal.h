@@ -27,7 +27,7 @@
 /// P[k][16] from rows o ..< o + nr of W (row stride ldw; nr <= 16, missing rows are zero) and
 /// their elements k0 ..< k0 + kn, zero-padded to a multiple of 8: the rows become the lanes.
 #define PP_DEFINE_PACK(NAME, WT, LOAD8, LOAD1)                                                    \
-    PP_AVX2 static void NAME(const WT *W, size_t ldw, size_t o, int nr, size_t k0, size_t kn,     \
+    PP_AVX2 static inline void NAME(const WT *W, size_t ldw, size_t o, int nr, size_t k0, size_t kn,     \
                              float *P) {                                                          \
         size_t kb = kn - kn % 8;                                                                  \
         for (int h = 0; h < 2; h++)                                                               \
@@ -44,6 +44,10 @@
             for (int row = 0; row < 16; row++)                                                    \
                 P[k * 16 + row] = row < nr && k < kn ? LOAD1(W + (o + row) * ldw + k0 + k) : 0.0f; \
     }
+PP_DEFINE_PACK(pp_pack_f32, float, pp_ld8_f32, pp_ld1_f32)
+PP_DEFINE_PACK(pp_pack_f16, uint16_t, pp_ld8_f16, pp_ld1_f16)
+PP_DEFINE_PACK(pp_pack_bf16, uint16_t, pp_ld8_bf16, pp_ld1_bf16)
+
 /// y[c][0 ..< nr] (+)= sum_k P[k][.] xp[k][c] for the C <= 6 tokens of a group.
 PP_AVX2 static inline __attribute__((always_inline)) void
 packed_tile(const float *P, const float *xp, size_t kp, float *y, size_t ldy, int first, const int C,
@@ -88,19 +92,15 @@ PP_AVX2 static inline void pp_pack_tokens(const float *x, size_t ldx, size_t mn,
     for (size_t g = 0; g < groups; g++) {
         float *dst = xp + g * 6 * kp;
         const float *src = x + g * 6 * ldx + k0;
-        if (g * 6 + 6 <= mn) {
-            for (size_t k = 0; k < k8; k += 8) {
-                __m256 r[8];
-                for (int c = 0; c < 6; c++) r[c] = _mm256_loadu_ps(src + c * ldx + k);
-                r[6] = r[7] = _mm256_setzero_ps();
-                PP_TRANSPOSE8(r);
-                for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + 6 * (k + j), r[j]);
-            }
-        } else {
-            for (size_t k = 0; k < k8; k++)
-                for (size_t c = 0; c < 6; c++) dst[6 * k + c] = g * 6 + c < mn ? src[c * ldx + k] : 0.0f;
+        size_t done = g * 6 + 6 <= mn ? k8 : 0; // elements the transposes write (whole groups)
+        for (size_t k = 0; k < done; k += 8) {
+            __m256 r[8];
+            for (int c = 0; c < 6; c++) r[c] = _mm256_loadu_ps(src + c * ldx + k);
+            r[6] = r[7] = _mm256_setzero_ps();
+            PP_TRANSPOSE8(r);
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + 6 * (k + j), r[j]);
         }
-        for (size_t k = k8; k < kp; k++)
+        for (size_t k = done; k < kp; k++)
             for (size_t c = 0; c < 6; c++) dst[6 * k + c] = g * 6 + c < mn && k < kn ? src[c * ldx + k] : 0.0f;
     }
 }
@@ -144,8 +144,8 @@ typedef void (*pp_pack_panel)(const pp_panel_source *src, size_t o, int nr, size
 /// packed (pp_pack_tokens), then every panel of 16 outputs is packed by `pack` and run over them
 /// (pp_packed_panel), adding into y after the first block. Returns 0 when its scratch (about 290
 /// KiB) cannot be allocated; the caller then uses another path.
-PP_AVX2 static int pp_packed_gemm(pp_pack_panel pack, pp_panel_source src, size_t in, const float *x,
-                                  size_t ldx, float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
+PP_AVX2 static inline int pp_packed_gemm(pp_pack_panel pack, pp_panel_source src, size_t in, const float *x,
+                                         size_t ldx, float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
     float *P = aligned_alloc(64, (2 * PP_GEMM_KP * 16 + PP_GEMM_MP * PP_GEMM_KP + 16) * sizeof(float));
     if (!P) return 0;
     float *xp = P + PP_GEMM_KP * 16;

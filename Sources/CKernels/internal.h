@@ -23,6 +23,12 @@ PP_AVX2 static inline float pp_hsum8(__m256 v) {
 }
 /// 8 binary16 values widened to floats.
 PP_AVX2 static inline __m256 pp_ld8_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+/// 8 floats, and 8 bfloat16 values widened (the upper halves of floats).
+PP_AVX2 static inline __m256 pp_ld8_f32(const float *p) { return _mm256_loadu_ps(p); }
+PP_AVX2 static inline __m256 pp_ld8_bf16(const uint16_t *p) {
+    __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
 /// e^x for x <= 0 (lanes below -87 give about 0), as exp512 in attention_avx512.c; AVX2 has no scalef, so 2^n is
 /// built in the exponent bits (n >= -126 after the clamp, a normal float).
 PP_AVX2 static inline __m256 pp_exp256(__m256 x) {
@@ -65,5 +71,14 @@ static inline int pp_use_avx2(void) { return (pp_thread_level >= 0 ? pp_thread_l
 
 static inline float pp_h2f(uint16_t h) { return pp_f16_to_f32_scalar(h); }
 static inline uint16_t pp_f2h(float f) { return pp_f32_to_f16_scalar(f); }
+/// One weight as a float, by storage type: the scalar twins of pp_ld8_f32/f16/bf16.
+static inline float pp_ld1_f32(const float *p) { return *p; }
+static inline float pp_ld1_f16(const uint16_t *p) { return pp_h2f(*p); }
+static inline float pp_ld1_bf16(const uint16_t *p) {
+    uint32_t bits = (uint32_t)*p << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
 
 #endif

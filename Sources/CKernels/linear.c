@@ -62,12 +62,7 @@ static void matmul_scalar_bf16(const uint16_t *W, size_t in, const float *x, siz
         for (size_t m = 0; m < M; m++) {
             const float *xm = x + m * ldx;
             float s = 0;
-            for (size_t i = 0; i < in; i++) {
-                uint32_t bits = (uint32_t)w[i] << 16;
-                float wi;
-                memcpy(&wi, &bits, 4);
-                s += wi * xm[i];
-            }
+            for (size_t i = 0; i < in; i++) s += pp_ld1_bf16(w + i) * xm[i];
             y[m * ldy + o] = s;
         }
     }
@@ -158,19 +153,6 @@ tile_t(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float
 // once per call whatever the batch (the inputs' block comes from L2). Partial sums of later
 // blocks are added to y.
 #define PP_KC 1024
-PP_AVX2 static inline __m256 ld8_f32(const float *p) { return _mm256_loadu_ps(p); }
-PP_AVX2 static inline __m256 ld8_bf16(const uint16_t *p) {
-    __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
-}
-static inline float w_f32(const float *p) { return *p; }
-static inline float w_f16(const uint16_t *p) { return pp_h2f(*p); }
-static inline float w_bf16(const uint16_t *p) {
-    uint32_t bits = (uint32_t)*p << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 #define PP_DEFINE_AVX2_GEMM(NAME, WT, LOAD8, LOAD1)                                               \
     PP_AVX2 static inline __attribute__((always_inline)) void NAME##_tile(                        \
@@ -228,9 +210,9 @@ static inline float w_bf16(const uint16_t *p) {
         }                                                                                         \
     }
 
-PP_DEFINE_AVX2_GEMM(matmul_avx2_f32, float, ld8_f32, w_f32)
-PP_DEFINE_AVX2_GEMM(matmul_avx2_f16, uint16_t, pp_ld8_f16, w_f16)
-PP_DEFINE_AVX2_GEMM(matmul_avx2_bf16, uint16_t, ld8_bf16, w_bf16)
+PP_DEFINE_AVX2_GEMM(matmul_avx2_f32, float, pp_ld8_f32, pp_ld1_f32)
+PP_DEFINE_AVX2_GEMM(matmul_avx2_f16, uint16_t, pp_ld8_f16, pp_ld1_f16)
+PP_DEFINE_AVX2_GEMM(matmul_avx2_bf16, uint16_t, pp_ld8_bf16, pp_ld1_bf16)
 
 // binary16 GEMM for 3 or more tokens. Same 3-row x 4-token tiles over 1024-input blocks as
 // above, but (1) partial sums stay 8-lane vectors in `part` across the blocks, reduced once per
@@ -325,22 +307,19 @@ PP_AVX2 static void matmul_avx2_f16v(const uint16_t *W, size_t in, const float *
 // the outputs in the lanes and the tokens broadcast, so that no horizontal sums are needed. Per
 // block of 256 inputs, every token's inputs are packed k-major in groups of 6; per panel of 16
 // outputs, the block's weights are widened to f32 and transposed (16 KiB, in L1); a register
-// tile of 6 tokens x 16 outputs runs over the block and adds into y. Packing costs about one shuffle-port instruction per
-// weight against M / 8 FMAs per weight, so it pays from about 48 tokens: in paired runs on this
-// Zen 3 (2 x 8B-shaped layers, f16) 48 tokens were 8% faster than the 3 x 4 dot-product tiles
-// above, 64 tokens 20% and 256 tokens 29% (66 against 51 GFMA/s), while 16-32 tokens were
-// 20-30% slower. The microkernel alone runs at 94% of the FMA peak in L1.
-PP_DEFINE_PACK(pack_f32, float, ld8_f32, w_f32)
-PP_DEFINE_PACK(pack_f16, uint16_t, pp_ld8_f16, w_f16)
-PP_DEFINE_PACK(pack_bf16, uint16_t, ld8_bf16, w_bf16)
+// tile of 6 tokens x 16 outputs runs over the block and adds into y. Packing costs about one
+// shuffle-port instruction per weight against M / 8 FMAs per weight, so it pays from about 48
+// tokens: in paired runs on this Zen 3 (2 x 8B-shaped layers, f16) 48 tokens were 8% faster than
+// the 3 x 4 dot-product tiles above, 64 tokens 20% and 256 tokens 29% (66 against 51 GFMA/s),
+// while 16-32 tokens were 20-30% slower. The microkernel alone runs at 94% of the FMA peak in L1.
 PP_AVX2 static void panel_f32(const pp_panel_source *s, size_t o, int nr, size_t k0, size_t kn, float *P) {
-    pack_f32(s->W, s->ldw, o, nr, k0, kn, P);
+    pp_pack_f32(s->W, s->ldw, o, nr, k0, kn, P);
 }
 PP_AVX2 static void panel_f16(const pp_panel_source *s, size_t o, int nr, size_t k0, size_t kn, float *P) {
-    pack_f16(s->W, s->ldw, o, nr, k0, kn, P);
+    pp_pack_f16(s->W, s->ldw, o, nr, k0, kn, P);
 }
 PP_AVX2 static void panel_bf16(const pp_panel_source *s, size_t o, int nr, size_t k0, size_t kn, float *P) {
-    pack_bf16(s->W, s->ldw, o, nr, k0, kn, P);
+    pp_pack_bf16(s->W, s->ldw, o, nr, k0, kn, P);
 }
 
 /// Tile of C <= 2 tokens x 32 outputs (4 vectors): 8 accumulators, 4 weight vectors and a

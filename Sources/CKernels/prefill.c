@@ -28,10 +28,6 @@ static void causal_rows(const float *q, size_t ldq, size_t n, size_t G, size_t d
 }
 
 #if PP_X86
-static inline float h2f(const uint16_t *p) { return pp_h2f(*p); }
-/// Key rows o ..< o + nr become the lanes of P[dim][16].
-PP_DEFINE_PACK(pack_keys, uint16_t, pp_ld8_f16, h2f)
-
 /// P[j][0 ..< 16) = V[k0 + j][o ..< o + nr) widened, j < kn; zero beyond kn (up to kp) and nr.
 PP_AVX2 static void pack_values(const uint16_t *V, size_t ld, size_t k0, size_t kn, size_t kp,
                                 size_t o, int nr, float *P) {
@@ -69,7 +65,7 @@ PP_AVX2 static int causal_blocked(const float *q, size_t ldq, size_t n, size_t G
         // S[i][j] = q_i . k_(k0 + j)
         for (size_t j0 = 0; j0 < kn; j0 += 16) {
             int nr = kn - j0 >= 16 ? 16 : (int)(kn - j0);
-            pack_keys(K, ld, k0 + j0, nr, 0, d, P);
+            pp_pack_f16(K, ld, k0 + j0, nr, 0, d, P); // key rows become the lanes of P[dim][16]
             pp_packed_panel(P, Qx, dp, NQ, S + j0, KBp, 1, nr);
         }
         // Causal mask and running softmax; the probabilities packed as the next product's tokens.

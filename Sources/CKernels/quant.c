@@ -79,7 +79,7 @@ PP_AVX2 static inline __m256i unpack_nibbles(const uint8_t *p) {
 }
 PP_AVX2 static inline float h2f_fast(const uint8_t *p) { return _cvtsh_ss(rd16(p)); }
 
-// Tile of R <= 2 weight rows (1 in use) x C <= 4 tokens over weight blocks [b0, b1): per block pair one
+// Tile of one weight row x C <= 4 tokens over weight blocks [b0, b1): per block pair one
 // unsigned x signed byte multiply-add (vpmaddubsw; Q8_0 moves the weight's sign onto the input
 // first), a widening add to 8 int32 lanes, and one FMA by dw dx into f32 accumulators. The
 // Q4 offsets (-8 dw or m) times the input block's s go to scalar sums.
@@ -88,51 +88,45 @@ PP_AVX2 static inline float h2f_fast(const uint8_t *p) { return _cvtsh_ss(rd16(p
 #endif
 PP_AVX2 static inline __attribute__((always_inline)) void
 q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float *y, size_t ldy,
-       size_t o, size_t m, size_t b0, size_t b1, const int R, const int C) {
+       size_t o, size_t m, size_t b0, size_t b1, const int C) {
     const size_t bb = type == PP_GGML_Q8_0 ? 34 : (type == PP_GGML_Q4_0 ? 18 : 20);
     const size_t qoff = type == PP_GGML_Q4_1 ? 4 : 2;
-    __m256 acc[2][4];
-    float off[2][4];
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) { acc[r][c] = _mm256_setzero_ps(); off[r][c] = 0; }
+    __m256 acc[4];
+    float off[4];
+    for (int c = 0; c < C; c++) { acc[c] = _mm256_setzero_ps(); off[c] = 0; }
     const __m256i ones = _mm256_set1_epi16(1);
     for (size_t b = b0; b < b1; b++) {
-        __m256i wq[2];
-        float dw[2], mw[2];
-        for (int r = 0; r < R; r++) {
-            const uint8_t *w = W + ((o + r) * nb + b) * bb;
-            // Rows are short streams (a few hundred bytes to a few KiB): fetch ahead of the
-            // hardware prefetcher, which starts late on each.
-            _mm_prefetch((const char *)w + PP_Q_PREFETCH, _MM_HINT_T0);
-            dw[r] = h2f_fast(w);
-            if (type == PP_GGML_Q8_0) {
-                wq[r] = _mm256_loadu_si256((const __m256i *)(w + 2));
-                mw[r] = 0;
-            } else {
-                wq[r] = unpack_nibbles(w + qoff);
-                mw[r] = type == PP_GGML_Q4_1 ? h2f_fast(w + 2) : -8 * dw[r];
-            }
+        const uint8_t *w = W + (o * nb + b) * bb;
+        // Rows are short streams (a few hundred bytes to a few KiB): fetch ahead of the
+        // hardware prefetcher, which starts late on each.
+        _mm_prefetch((const char *)w + PP_Q_PREFETCH, _MM_HINT_T0);
+        const float dw = h2f_fast(w);
+        __m256i wq;
+        float mw;
+        if (type == PP_GGML_Q8_0) {
+            wq = _mm256_loadu_si256((const __m256i *)(w + 2));
+            mw = 0;
+        } else {
+            wq = unpack_nibbles(w + qoff);
+            mw = type == PP_GGML_Q4_1 ? h2f_fast(w + 2) : -8 * dw;
         }
         for (int c = 0; c < C; c++) {
             const pp_q8x_block *xb = x + (m + c) * nb + b;
             __m256i xq = _mm256_loadu_si256((const __m256i *)xb->q);
             const float dx = xb->d, sx = xb->s;
-            for (int r = 0; r < R; r++) {
-                __m256i p16 = type == PP_GGML_Q8_0
-                                  ? _mm256_maddubs_epi16(_mm256_sign_epi8(wq[r], wq[r]), _mm256_sign_epi8(xq, wq[r]))
-                                  : _mm256_maddubs_epi16(wq[r], xq);
-                __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-                acc[r][c] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw[r] * dx), acc[r][c]);
-                if (type != PP_GGML_Q8_0) off[r][c] += mw[r] * sx;
-            }
+            __m256i p16 = type == PP_GGML_Q8_0
+                              ? _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq))
+                              : _mm256_maddubs_epi16(wq, xq);
+            __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+            acc[c] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * dx), acc[c]);
+            if (type != PP_GGML_Q8_0) off[c] += mw * sx;
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) {
-            float s = pp_hsum8(acc[r][c]) + off[r][c];
-            float *dst = y + (m + c) * ldy + o + r;
-            *dst = b0 == 0 ? s : *dst + s;
-        }
+    for (int c = 0; c < C; c++) {
+        float s = pp_hsum8(acc[c]) + off[c];
+        float *dst = y + (m + c) * ldy + o;
+        *dst = b0 == 0 ? s : *dst + s;
+    }
 }
 
 /// One weight row at a time (rows stream one after another; 2-row tiles measured 15-30% slower
@@ -152,11 +146,11 @@ matmul_q_avx2_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_bl
         size_t b0 = 0;
         do {
             size_t b1 = nb - b0 < kb ? nb : b0 + kb, m = 0;
-            for (; m + 4 <= M; m += 4) q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 1, 4);
+            for (; m + 4 <= M; m += 4) q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 4);
             switch (M - m) {
-            case 3: q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 1, 3); break;
-            case 2: q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 1, 2); break;
-            case 1: q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 1, 1); break;
+            case 3: q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 3); break;
+            case 2: q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 2); break;
+            case 1: q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 1); break;
             }
             b0 = b1;
         } while (b0 < nb);
@@ -178,16 +172,13 @@ PP_AVX2 static void matmul_q4_1_avx2(const uint8_t *W, size_t in, const pp_q8x_b
 #endif
 
 #if PP_X86
-static inline float rd_f32(const float *p) { return *p; }
-PP_AVX2 static inline __m256 ld8_rows(const float *p) { return _mm256_loadu_ps(p); }
-PP_DEFINE_PACK(pack_rows, float, ld8_rows, rd_f32)
 /// A panel of quantised rows: each row's span dequantised into src->rows, then transposed.
 PP_AVX2 static void panel_q(const pp_panel_source *s, size_t o, int nr, size_t k0, size_t kn, float *P) {
     size_t bb = block_bytes(s->type);
     const uint8_t *W = (const uint8_t *)s->W;
     for (int r = 0; r < nr; r++)
         pp_dequantize(s->type, W + (o + r) * s->ldw + k0 / 32 * bb, s->rows + r * PP_GEMM_KP, kn);
-    pack_rows(s->rows, PP_GEMM_KP, 0, nr, 0, kn, P);
+    pp_pack_f32(s->rows, PP_GEMM_KP, 0, nr, 0, kn, P);
 }
 #endif
 

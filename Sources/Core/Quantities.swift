@@ -61,6 +61,30 @@ public enum Format {
     public static func number(_ x: Double) -> String { String(format2: x, suffix: "") }
     /// A signed percentage with three significant digits: "+4.20%", "-12.0%".
     public static func signedPercent(_ x: Double) -> String { (x >= 0 ? "+" : "") + String(format2: x, suffix: "%") }
+    /// Up to three decimals, trailing zeros dropped ("2", "1.3", "0.125"): a value as typed.
+    public static func plain(_ x: Double) -> String {
+        var s = fixed(x, decimals: 3)
+        if s.contains(".") {
+            while s.hasSuffix("0") { s.removeLast() }
+            if s.hasSuffix(".") { s.removeLast() }
+        }
+        return s
+    }
+    /// `decimals` digits after the point ("81.5", "-1.30"); "n/a" when not finite.
+    public static func fixed(_ x: Double, decimals: Int) -> String {
+        guard x.isFinite else { return "n/a" }
+        var scale = 1.0
+        for _ in 0..<max(0, decimals) { scale *= 10 }
+        var r = (x * scale).rounded() / scale
+        if r == 0 { r = 0 }  // no "-0.0"
+        var s = "\(r)"
+        if decimals == 0, s.hasSuffix(".0") { s.removeLast(2) }
+        if decimals > 0, let dot = s.firstIndex(of: ".") {
+            let have = s.distance(from: dot, to: s.endIndex) - 1
+            if have < decimals { s += String(repeating: "0", count: decimals - have) }
+        }
+        return s
+    }
 }
 
 extension String {

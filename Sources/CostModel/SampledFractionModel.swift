@@ -15,16 +15,20 @@ public struct SampledFractionModel: Sendable, Hashable {
     public var measured: [SampledFractionPoint]
     public var defaultCorrection: Double
     public var override: Double?
+    /// Fractions measured for exactly these settings (a quality profile's), used as they are.
+    public var exact: [LSHParameters: Double]
 
-    public init(measured: [SampledFractionPoint] = [], defaultCorrection: Double = 1, override: Double? = nil) {
+    public init(measured: [SampledFractionPoint] = [], defaultCorrection: Double = 1, override: Double? = nil,
+                exact: [LSHParameters: Double] = [:]) {
         self.measured = measured
         self.defaultCorrection = defaultCorrection
         self.override = override
+        self.exact = exact
     }
 
-    public init(profile: ModelProfile, override: Double? = nil) {
+    public init(profile: ModelProfile, override: Double? = nil, exact: [LSHParameters: Double] = [:]) {
         self.init(measured: profile.measuredSampledFractions ?? [], defaultCorrection: profile.sampledFractionCorrection,
-                  override: override)
+                  override: override, exact: exact)
     }
 
     public static func theory(_ lsh: LSHParameters) -> Double {
@@ -33,6 +37,7 @@ public struct SampledFractionModel: Sendable, Hashable {
 
     public func fraction(_ lsh: LSHParameters) -> Double {
         if let override { return override }
+        if let measured = exact[lsh] { return measured }
         return min(1, correction(lsh) * Self.theory(lsh))
     }
 

@@ -50,6 +50,39 @@ public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible 
         case batch
         /// GLPK ended without a solution.
         case solver(String)
+        /// No setting's measured loss is within the quality budget.
+        case qualityBudget(QualityShortfall)
+    }
+    /// A quality budget no setting meets: the metric, the budget, and the best measured setting.
+    public struct QualityShortfall: Error, Sendable, Hashable {
+        public var metric: String
+        public var lossUnit: String
+        public var budget: Double
+        public var contextTokens: Int
+        /// The least-loss setting measured near this context, and its loss.
+        public var best: String?
+        public var bestLoss: Double?
+        /// `(K, L)` for LSH; `setting` in general.
+        public var what: String
+        public init(metric: String, lossUnit: String, budget: Double, contextTokens: Int, best: String?, bestLoss: Double?, what: String = "(K, L)") {
+            self.metric = metric
+            self.lossUnit = lossUnit
+            self.budget = budget
+            self.contextTokens = contextTokens
+            self.best = best
+            self.bestLoss = bestLoss
+            self.what = what
+        }
+        func amount(_ x: Double) -> String {
+            Format.fixed(x, decimals: lossUnit == "%" ? 2 : 1) + (lossUnit == "%" ? "%" : (abs(x) == 1 ? " point" : " points"))
+        }
+        public var facts: String {
+            let ctx = TokenCount(contextTokens).description
+            guard let best, let bestLoss else {
+                return "no \(what) has \(metric) measured near \(ctx), so none can be held to a loss of at most \(amount(budget))"
+            }
+            return "no \(what) loses at most \(amount(budget)) of \(metric) at \(ctx); the best is \(best) at \(amount(bestLoss))"
+        }
     }
     /// Weights in `weights` fit on `gpus` GPUs of the plan's kind, split by tensor parallelism.
     public struct WeightFit: Sendable, Hashable {
@@ -79,6 +112,7 @@ public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible 
         case .latency: return "latency"
         case .batch: return "batch"
         case .solver: return "solver"
+        case .qualityBudget: return "quality budget"
         }
     }
 
@@ -108,6 +142,8 @@ public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible 
             return "no batch size in the allowed range fits"
         case .solver(let detail):
             return detail
+        case .qualityBudget(let q):
+            return q.facts
         }
     }
 

@@ -34,9 +34,13 @@ public struct SearchSpace: Sendable, Hashable {
 
     public init() {}
 
-    /// The (K, L) pairs of the grid.
+    /// The (K, L) settings a quality budget allows (those a quality profile measured within
+    /// it); when set they replace the grid.
+    public var lshSettings: [LSHParameters]? = nil
+
+    /// The (K, L) pairs of the grid, or the settings a quality budget allows.
     public var lshGrid: [LSHParameters] {
-        hashBits.flatMap { k in tableCounts.map { LSHParameters(hashBitsPerTable: k, tableCount: $0) } }
+        lshSettings ?? hashBits.flatMap { k in tableCounts.map { LSHParameters(hashBitsPerTable: k, tableCount: $0) } }
     }
 
     /// The lowest batch an option may run: the fixed batch, and two micro-batches when pipelined.

@@ -38,6 +38,12 @@ extension Infeasibility {
             return "Check --batch and --max-batch."
         case .solver:
             return "Report this with the command line: the solver should always find the incumbent."
+        case .qualityBudget(let q):
+            if let loss = q.bestLoss {
+                let budget = Format.fixed(loss + (q.lossUnit == "%" ? 0.005 : 0.05) - 1e-9, decimals: q.lossUnit == "%" ? 2 : 1)
+                return "Allow that loss (--max-quality-loss \(budget)), plan dense attention (--attention dense), or measure more settings near this context (`pigplan quality`)."
+            }
+            return "Measure the model's quality at this context (`pigplan quality --gguf MODEL.gguf --text TEXT --ctx \(TokenCount(q.contextTokens))`), or drop --max-quality-loss."
         }
     }
 

@@ -8,6 +8,41 @@ enum Parse {
     static func tokens(_ s: String) throws -> TokenCount { try TokenCount.parse(s) }
     static func bytes(_ s: String) throws -> Double { try Quantity.bytes(s) }
     static func seconds(_ s: String) throws -> Double { try Quantity.seconds(s) }
+
+    /// A `--ctx` list (`8k,32k,128k`), each count named in its error, at most `limit` of them.
+    static func contextList(_ text: String, limit: Int, option: String = "--ctx") throws -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !parts.isEmpty, !parts.allSatisfy(\.isEmpty) else { throw ValidationError("\(option): give contexts separated by commas, e.g. 8k,32k,128k") }
+        guard parts.count <= limit else { throw ValidationError("\(option): at most \(limit) contexts (got \(parts.count))") }
+        var out: [Int] = []
+        for part in parts {
+            let value: Int
+            do { value = try TokenCount.parse(part).value } catch { throw ValidationError("\(option) \(part): \(error)") }
+            guard !out.contains(value) else { throw ValidationError("\(option) \(part): given twice; list each context once") }
+            out.append(value)
+        }
+        return out
+    }
+
+    /// A `--kl` list (`8x75,10x150`), each (K, L) range-checked, at most `limit` of them.
+    static func klList(_ text: String, limit: Int = 256, option: String = "--kl") throws -> [LSHParameters] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard items.count <= limit else { throw ValidationError("\(option): at most \(limit) settings (got \(items.count))") }
+        var out: [LSHParameters] = []
+        for item in items {
+            let parts = item.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let k = parts[0], let l = parts[1] else {
+                throw ValidationError("\(option) \(item): write K x L as e.g. 10x150")
+            }
+            let p: LSHParameters
+            do { p = try LSHParameters(checkingHashBits: k, tableCount: l, kName: "\(option) K", lName: "\(option) L") } catch {
+                throw ValidationError("\(error)")
+            }
+            guard !out.contains(p) else { throw ValidationError("\(option) \(item): given twice; list each (K, L) once") }
+            out.append(p)
+        }
+        return out
+    }
 }
 
 public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable { case table, json, csv }
@@ -22,6 +57,15 @@ public enum QualityTier: String, ExpressibleByArgument, CaseIterable, Sendable {
         case .fast: return 0.01
         case .balanced: return 0.02
         case .accurate: return 0.04
+        }
+    }
+    /// The tier as a loss budget (points of accuracy, or percent of perplexity) on a model with
+    /// a quality profile.
+    public var lossBudget: Double {
+        switch self {
+        case .fast: return 5
+        case .balanced: return 2
+        case .accurate: return 1
         }
     }
 }

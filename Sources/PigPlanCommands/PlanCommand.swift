@@ -43,7 +43,7 @@ public struct PigPlanCommand: ParsableCommand {
         commandName: "pigplan",
         abstract: "Plan and validate LLM decoding with LSH-sampled attention (MagicPIG).",
         discussion: "Example: pigplan --hw rtx4090 --ctx 96k",
-        subcommands: [PlanCommand.self, ExportCommand.self, SweepCommand.self, RunCommand.self, CalibrateCommand.self, ValidateCommand.self, ProfilesCommand.self],
+        subcommands: [PlanCommand.self, ExportCommand.self, SweepCommand.self, RunCommand.self, QualityCommand.self, CalibrateCommand.self, ValidateCommand.self, ProfilesCommand.self],
         defaultSubcommand: PlanCommand.self)
     public init() {}
 }

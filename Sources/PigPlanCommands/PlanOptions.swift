@@ -19,8 +19,12 @@ public struct DecisionOptions: ParsableArguments {
     public var maxLatency: Double?
     @Option(parsing: .unconditional, help: "Accuracy floor: the least fraction of keys LSH must sample (e.g. 0.02).")
     public var minSampledFraction: Double?
-    @Option(help: "Named accuracy floor: fast (1% sampled), balanced (2%), accurate (4%).")
+    @Option(help: "Named quality tier. On a model with a quality profile (`pigplan profiles list`), a loss budget in its metric: fast 5, balanced 2, accurate 1 (points of accuracy, or percent of perplexity). Without one, a proxy: the least sampled fraction, fast 1%, balanced 2%, accurate 4%.")
     public var quality: QualityTier = .balanced
+    @Option(parsing: .unconditional, help: "Largest quality loss allowed, in the quality profile's metric: points for accuracy (e.g. 2 for RULER), percent for perplexity. Only (K, L) and Quest settings measured within it are considered.")
+    public var maxQualityLoss: Double?
+    @Option(help: "The quality profile's metric a budget is read in (default: its first, e.g. ruler for llama-3.1-8b).")
+    public var qualityMetric: String?
     @Option(help: "Runtime whose kernels will run the plan (see `pigplan profiles list`): magicpig (the reference implementation; the default with a GPU) or pigplan (this package's CPU kernels; the default on a CPU-only system, and a what-if beside magicpig).")
     public var engine: String?
     @Option(parsing: .unconditional, help: "Use this sampled fraction instead of the model (measured on your model and data).")
@@ -56,6 +60,9 @@ public struct DecisionOptions: ParsableArguments {
         }
         if let e = extraDenseLayers, e > 4096 { throw ValidationError("--extra-dense-layers \(e): more layers than any model has; pass at most the model's layer count") }
         if let problem = LSHParameters.rangeProblem(k: k, l: l) { throw ValidationError(problem) }
+        if let x = maxQualityLoss, !(x.isFinite && x >= 0 && x <= 1000) {
+            throw ValidationError("--max-quality-loss \(x): give a loss of 0 or more in the metric's unit (points of accuracy or percent of perplexity), e.g. 2")
+        }
         if let f = minSampledFraction, !(0...1).contains(f) { throw ValidationError("--min-sampled-fraction \(f): give a fraction in [0, 1]") }
         if let f = sampledFraction, !(f > 0 && f <= 1) { throw ValidationError("--sampled-fraction \(f): give a fraction in (0, 1]") }
         if let f = questBudget, !(f > 0 && f <= 1) { throw ValidationError("--quest-budget \(f): give a fraction in (0, 1]") }
@@ -141,6 +148,9 @@ extension DecisionOptions {
         d.lshOnly = attention == .lsh
         d.questMayWin = quality == .fast && minSampledFraction == nil
         d.tensorParallel = tp
+        d.maxQualityLoss = maxQualityLoss
+        d.qualityMetric = qualityMetric
+        d.tierLossBudget = TierLossBudget(name: quality.rawValue, loss: quality.lossBudget)
         d.weightFormats = weights.map { $0.formats.map(Optional.some) } ?? [nil]
         return d
     }

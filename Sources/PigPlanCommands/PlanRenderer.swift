@@ -18,14 +18,18 @@ public enum PlanRenderer {
 
     static func csv(_ r: PlanReport) -> String {
         // The plan (kind = the winner), then the best plan of every other kind.
-        var lines = ["name,kind,feasible,batch,k,l,tokensPerSecond,stepSeconds,gpuBytes,cpuBytes"]
-        lines.append([
+        var lines = ["name,kind,feasible,batch,k,l,tokensPerSecond,stepSeconds,gpuBytes,cpuBytes,qualityMetric,qualityValue,qualityLoss"]
+        func quality(_ q: QualityEstimate?) -> [String] {
+            guard let q else { return ["", "", ""] }
+            return [q.metric, "\(q.value)", "\(q.loss)"]
+        }
+        lines.append(([
             "plan", r.plan.kind, "true", "\(r.plan.batch)", r.plan.k.map(String.init) ?? "", r.plan.l.map(String.init) ?? "",
             "\(r.prediction.tokensPerSecond)", "\(r.prediction.stepSeconds)", "\(r.memory.gpuBytes)", "\(r.memory.cpuBytes)",
-        ].joined(separator: ","))
+        ] + quality(r.plan.quality)).joined(separator: ","))
         for b in r.bestByKind where b.name != r.plan.kind {
-            lines.append([b.name, b.name, "\(b.feasible)", b.batch.map(String.init) ?? "", "", "",
-                          b.tokensPerSecond.map { "\($0)" } ?? "", b.stepSeconds.map { "\($0)" } ?? "", "", ""].joined(separator: ","))
+            lines.append(([b.name, b.name, "\(b.feasible)", b.batch.map(String.init) ?? "", "", "",
+                          b.tokensPerSecond.map { "\($0)" } ?? "", b.stepSeconds.map { "\($0)" } ?? "", "", ""] + quality(b.quality)).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -69,6 +73,10 @@ public enum PlanRenderer {
         var rows: [(String, String)] = [
             ("plan", "\(mode), batch \(r.plan.batch)"),
         ]
+        if let q = r.plan.quality {
+            rows.append(("quality", q.summary))
+        }
+        if let note = r.plan.qualityNote { rows.append((r.plan.quality == nil ? "quality" : "", note)) }
         if c.gpuCount > 1 {
             let instances = r.plan.replicas > 1 ? "\(r.plan.replicas) instances of \(r.plan.tensorParallel) GPU\(r.plan.tensorParallel == 1 ? "" : "s") each, \(r.plan.batch) sequences each" : "one instance over all \(c.gpuCount) GPUs"
             rows.append(("GPUs", "tensor parallel \(r.plan.tensorParallel): \(instances); \(r.plan.weights) weights"))
@@ -131,12 +139,15 @@ public enum PlanRenderer {
             if let f = b.budgetFraction { name += ", \(Format.number(f * 100))% budget" }
             if c.gpuCount > 1 || b.deployment?.weights != nil, b.feasible, let d = b.deployment { name += ", \(d)" }
             if b.feasible, let rate = b.tokensPerSecond, let batch = b.batch {
-                baselineRows.append((name, "\(Format.number(rate)) tokens/s at batch \(batch)" + (b.name == "quest" && r.plan.kind != "quest" ? " (a quality baseline: wins only with --quality fast)" : "")))
+                let questNote = b.name == "quest" && r.plan.kind != "quest"
+                    ? (b.quality == nil ? " (a quality baseline: wins only with --quality fast)" : (b.note.map { " (\($0))" } ?? "")) : ""
+                baselineRows.append((name, "\(Format.number(rate)) tokens/s at batch \(batch)" + (b.quality.map { ", " + shortQuality($0) } ?? "") + questNote))
             } else {
                 baselineRows.append((name, "infeasible: \(b.note ?? "")"))
             }
         }
         baselineRows.append(("  this plan", "\(Format.number(r.prediction.tokensPerSecond)) tokens/s at batch \(r.plan.batch)"
+                             + (r.plan.quality.map { ", " + shortQuality($0) } ?? "")
                              + (r.speedupOverBestBaseline.map { ", \(Format.number($0))x the next best kind" } ?? "")))
         out += aligned(baselineRows)
         if let speedup = r.speedupOverBestBaseline, speedup < 1,
@@ -169,6 +180,15 @@ public enum PlanRenderer {
                 i == row.count - 1 ? cell : cell.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0)
             }.joined()
         }.joined(separator: "\n") + "\n"
+    }
+
+    /// `ruler 81.5 (loss 1.5 points)`, `ruler 83.0 (full)`.
+    static func shortQuality(_ q: QualityEstimate) -> String {
+        let digits = q.kind == .accuracy ? 1 : 3
+        let value = "\(q.metric) \(Format.fixed(q.value, decimals: digits))"
+        if q.loss == 0 && q.value == q.fullValue { return value + " (full attention)" }
+        let loss = Format.fixed(q.loss, decimals: q.lossUnit == "%" ? 2 : 1) + (q.lossUnit == "%" ? "%" : " points")
+        return value + " (loss \(loss)" + (q.basis == .extrapolated ? ", extrapolated" : "") + ")"
     }
 
     static func aligned(_ rows: [(String, String)]) -> String {

@@ -54,6 +54,13 @@ extension ProfilesCommand {
             case .engine:
                 guard let e = try? store.engine(name) else { return "" }
                 return e.displayName
+            case .quality:
+                guard let q = try? store.quality(name) else { return "" }
+                return q.metrics.map { m in
+                    let contexts = Set(m.settings.flatMap { $0.values.compactMap(\.contextTokens) }).sorted()
+                    let range = contexts.isEmpty ? "" : " \(TokenCount(contexts.first!))-\(TokenCount(contexts.last!))"
+                    return "\(m.name)\(range) (\(m.settings.count) settings)"
+                }.joined(separator: ", ")
             }
         }
     }

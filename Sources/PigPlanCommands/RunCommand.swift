@@ -123,9 +123,7 @@ public struct RunCommand: ParsableCommand {
         let contextTokens = ctx?.value ?? planFile?.contextTokens
         let prompt: ExecutorRequest.Prompt
         if let text {
-            do { prompt = .text(try String(contentsOfFile: text, encoding: .utf8)) } catch {
-                throw ValidationError("--text \(text): cannot be read as UTF-8 text (\(fileFailureReason(error)))")
-            }
+            prompt = .text(try InputFile.readText(text, option: "--text"))
         } else {
             guard let contextTokens else { throw ValidationError("pass --ctx (prompt tokens), --text FILE or --plan FILE") }
             prompt = .syntheticTokens(count: contextTokens)

@@ -27,6 +27,8 @@ public struct SweepCommand: ParsableCommand {
     public var svg: String?
     @Flag(help: "For one system (--hw) and context (--ctx): tokens/s against batch for each (K, L) of --kl, as in the MagicPIG paper's batch-size figure.")
     public var batchCurve = false
+    @Flag(help: "For one system (--hw) and context (--ctx): tokens/s at the best batch against quality loss for every setting the model's quality profile measured (LSH, Quest, and the full-attention kinds), the Pareto front marked.")
+    public var pareto = false
     @Option(help: "With --batch-curve: the (K, L) settings, comma-separated KxL (default 8x75,10x150,10x300).")
     public var kl: String = "8x75,10x150,10x300"
     @OptionGroup public var profiles: ProfilesDirectoryOptions
@@ -34,31 +36,21 @@ public struct SweepCommand: ParsableCommand {
     public init() {}
 
     /// The swept contexts, parsed (each named in its error).
-    func contexts() throws -> [Int] {
-        let parts = ctx.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !parts.isEmpty else { throw ValidationError("--ctx: give contexts separated by commas, e.g. 8k,32k,128k") }
-        guard parts.count <= 64 else { throw ValidationError("--ctx: at most 64 contexts per sweep") }
-        return try parts.map { part in
-            do { return try TokenCount.parse(part).value } catch { throw ValidationError("--ctx \(part): \(error)") }
-        }
-    }
+    func contexts() throws -> [Int] { try Parse.contextList(ctx, limit: 64) }
 
     /// The (K, L) settings of --kl, each range-checked.
-    func settings() throws -> [LSHParameters] {
-        try kl.split(separator: ",").map { (item: Substring) throws -> LSHParameters in
-            let parts = item.lowercased().split(separator: "x").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 2, let k = parts[0], let l = parts[1] else {
-                throw ValidationError("--kl \(item): write K x L as e.g. 10x150")
-            }
-            do { return try LSHParameters(checkingHashBits: k, tableCount: l, kName: "--kl K", lName: "--kl L") } catch {
-                throw ValidationError("\(error)")
-            }
-        }
-    }
+    func settings() throws -> [LSHParameters] { try Parse.klList(kl) }
 
     public func validate() throws {
         _ = try contexts()
         _ = try settings()
+        _ = try hardwareNames()
+        if pareto {
+            if batchCurve { throw ValidationError("--pareto and --batch-curve are two figures: pass one") }
+            guard let names = try hardwareNames(), names.count == 1, try contexts().count == 1 else {
+                throw ValidationError("--pareto is for one system and one context: pass --hw NAME --ctx N (e.g. --hw rtx4090 --ctx 96k)")
+            }
+        }
         if batchCurve {
             guard let hw, !hw.contains(",") else { throw ValidationError("--batch-curve plans one system: pass --hw NAME") }
             guard try contexts().count == 1 else { throw ValidationError("--batch-curve plans one context: pass --ctx, e.g. --ctx 96k") }
@@ -73,7 +65,7 @@ public struct SweepCommand: ParsableCommand {
     /// Runs the sweep (progress on standard error when it is a terminal).
     public func sweep(progress: (Int, Int) -> Void = { _, _ in }) throws -> Sweep {
         let store = try profiles.loadStore()
-        let names = hw.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? store.names(of: .gpu)
+        let names = try hardwareNames() ?? store.names(of: .gpu)
         let profile = try store.model(model)
         // Every name resolves before the first plan, so a typo fails at once.
         let machines = try Dictionary(uniqueKeysWithValues: names.map { ($0, try store.resolveHardware(name: $0)) })
@@ -84,6 +76,29 @@ public struct SweepCommand: ParsableCommand {
                                   workload: Workload(model: profile.shape, contextTokens: ctx, generatedTokens: gen),
                                   threads: nil, sockets: nil)
         }, progress: progress)
+    }
+
+    /// The systems of --hw, each once (nil: every GPU profile).
+    func hardwareNames() throws -> [String]? {
+        guard let hw else { return nil }
+        let names = hw.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.contains(where: \.isEmpty) else { throw ValidationError("--hw '\(hw)': a name is empty; list GPUs or systems separated by commas, e.g. rtx4090,h200") }
+        guard names.count <= 256 else { throw ValidationError("--hw: at most 256 systems per sweep (got \(names.count))") }
+        for (i, n) in names.enumerated() where names[..<i].contains(n) {
+            throw ValidationError("--hw \(n): given twice; list each system once")
+        }
+        return names
+    }
+
+    /// The speed/quality front at one system and context.
+    public func front() throws -> ParetoFront {
+        let store = try profiles.loadStore()
+        let machine = try store.resolveHardware(name: hw ?? "")
+        let profile = try store.model(model)
+        let request = try decisions.request(store: store, hardware: machine, model: profile,
+                                            workload: Workload(model: profile.shape, contextTokens: try contexts()[0], generatedTokens: gen),
+                                            threads: nil, sockets: nil)
+        return try ParetoFront.run(request)
     }
 
     /// Tokens/s against batch (powers of two up to --max-batch) for each (K, L) of --kl.
@@ -110,6 +125,16 @@ public struct SweepCommand: ParsableCommand {
     }
 
     public func run() throws {
+        if pareto {
+            let f = try front()
+            if let svg { try OutputFile.write(Self.svg(f), to: svg, option: "--svg") }
+            switch format {
+            case .json: print(try PlanRenderer.json(f), terminator: "")
+            case .csv: print(Self.csv(f), terminator: "")
+            case .table: print(Self.table(f), terminator: "")
+            }
+            return
+        }
         if batchCurve {
             let c = try curve()
             if let svg { try OutputFile.write(Self.svg(c), to: svg, option: "--svg") }
@@ -181,8 +206,9 @@ public struct SweepCommand: ParsableCommand {
 
     public static func svg(_ c: BatchCurve) -> String {
         var plot = SVGPlot(title: "\(c.model) on \(c.hardware) at \(TokenCount(c.contextTokens)) (engine \(c.engine))",
-                           xLabel: "batch (log scale)", yLabel: "decode tokens/s (log scale)")
-        plot.logScale = true
+                           xLabel: "batch", yLabel: "decode tokens/s")
+        plot.xAxis = .log2
+        plot.yAxis = .linear(fromZero: true)
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
         for (i, (k, l)) in settings(of: c).enumerated() {
             let points = c.points.filter { $0.k == k && $0.l == l }.compactMap { p in p.tokensPerSecond.map { (x: Double(p.batch), y: $0) } }
@@ -204,9 +230,10 @@ public struct SweepCommand: ParsableCommand {
     /// Speedup of the LSH plan over GPU-only against context, one line per system, the break-even
     /// line at 1x, break-even points marked, and where GPU-only does not fit drawn above the rest.
     public static func svg(_ s: Sweep) -> String {
-        var plot = SVGPlot(title: "\(s.model): LSH plan vs GPU-only (engine \(s.engine))",
-                           xLabel: "context (tokens, log scale)", yLabel: "LSH speedup over GPU-only (log scale)")
-        plot.logScale = true
+        var plot = SVGPlot(title: "\(s.model): speedup of the LSH plan over GPU-only against context (engine \(s.engine))",
+                           xLabel: "context (tokens)", yLabel: "LSH speedup over GPU-only (log scale)")
+        plot.xAxis = .log2Tokens
+        plot.yAxis = .log10
         plot.width = 720
         plot.height = 460
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
@@ -226,6 +253,60 @@ public struct SweepCommand: ParsableCommand {
         let crossings = s.breakEven.compactMap { $0.contextTokens.map { (x: $0, y: 1.0) } }
         if !crossings.isEmpty { plot.series.append(.init(name: "break-even points", points: crossings, color: "#000000", connected: false)) }
         plot.notes = ["points along the top: GPU-only does not fit; only the LSH plan runs"]
+        return plot.render()
+    }
+
+}
+
+extension SweepCommand {
+    static func lossText(_ loss: Double, _ unit: String) -> String {
+        Format.fixed(loss, decimals: unit == "%" ? 2 : 1) + (unit == "%" ? "%" : " points")
+    }
+
+    public static func table(_ f: ParetoFront) -> String {
+        var out = "pigplan sweep --pareto: \(f.model) on \(f.hardware) at \(TokenCount(f.contextTokens)), engine \(f.engine); quality: \(f.metric) loss against full attention\n"
+        out += "('*' on the speed/quality front: nothing else is at least as fast with at most the same loss)\n\n"
+        var rows = [["", "setting", "\(f.metric) loss", "value", "tokens/s", "batch", "keys sampled", "quality source"]]
+        for p in f.points {
+            let basis = p.quality.basis == .extrapolated ? " (extrapolated)" : (p.quality.basis == .interpolated ? " (interpolated)" : "")
+            rows.append([p.onFront ? "*" : "", p.setting, lossText(p.quality.loss, f.lossUnit) + basis,
+                         Format.fixed(p.quality.value, decimals: p.quality.kind == .accuracy ? 1 : 3),
+                         p.tokensPerSecond.map { Format.number($0) } ?? "infeasible", p.batch.map(String.init) ?? "-",
+                         p.sampledFraction.map { Format.fixed($0 * 100, decimals: 2) + "%" } ?? "-",
+                         p.quality.source.components(separatedBy: "; ").first ?? ""])
+        }
+        return out + PlanRenderer.columns(rows)
+    }
+
+    public static func csv(_ f: ParetoFront) -> String {
+        var lines = ["kind,setting,onFront,feasible,qualityMetric,qualityValue,qualityLoss,tokensPerSecond,batch,sampledFraction"]
+        for p in f.points {
+            lines.append([p.kind, "\"\(p.setting)\"", "\(p.onFront)", "\(p.feasible)", f.metric, "\(p.quality.value)", "\(p.quality.loss)",
+                          p.tokensPerSecond.map { "\($0)" } ?? "", p.batch.map(String.init) ?? "",
+                          p.sampledFraction.map { "\($0)" } ?? ""].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Tokens/s against quality loss, one colour per kind, the front joined by a line.
+    public static func svg(_ f: ParetoFront) -> String {
+        var plot = SVGPlot(title: "\(f.model) on \(f.hardware) at \(TokenCount(f.contextTokens)): decode speed against \(f.metric) loss",
+                           xLabel: "\(f.metric) loss against full attention (\(f.lossUnit == "%" ? "%" : "points"))", yLabel: "decode tokens/s at the best batch")
+        plot.xAxis = .linear(fromZero: true)
+        plot.yAxis = .linear(fromZero: true)
+        let colors = ["lsh": "#1f77b4", "quest": "#d62728", "gpu-only": "#2ca02c", "cpu-kv-dense": "#9467bd"]
+        let names = ["lsh": "MagicPIG LSH", "quest": "Quest", "gpu-only": "GPU-only (full)", "cpu-kv-dense": "dense, KV in CPU memory (full)"]
+        let front = f.points.filter(\.onFront).compactMap { p in p.tokensPerSecond.map { (x: p.quality.loss, y: $0) } }
+        if front.count > 1 { plot.series.append(.init(name: "speed/quality front", points: front, color: "#333333", connected: true)) }
+        for kind in ["lsh", "quest", "gpu-only", "cpu-kv-dense"] {
+            let pts = f.points.filter { $0.kind == kind && $0.feasible }
+            guard !pts.isEmpty else { continue }
+            let on = pts.filter(\.onFront).compactMap { p in p.tokensPerSecond.map { (x: p.quality.loss, y: $0) } }
+            let off = pts.filter { !$0.onFront }.compactMap { p in p.tokensPerSecond.map { (x: p.quality.loss, y: $0) } }
+            if !on.isEmpty { plot.series.append(.init(name: names[kind]!, points: on, color: colors[kind]!, connected: false)) }
+            if !off.isEmpty { plot.series.append(.init(name: on.isEmpty ? names[kind]! + " (dominated)" : "", points: off, color: colors[kind]!, connected: false, hollow: true)) }
+        }
+        plot.notes = ["filled: on the front; hollow: dominated"]
         return plot.render()
     }
 }

@@ -36,6 +36,13 @@ public struct PlanDecisions: Sendable, Hashable {
     /// Weight formats the plan may use: one (`--weights bf16`...), all (`--weights auto`), or the
     /// model profile's own bytes (nil).
     public var weightFormats: [WeightFormat?] = [nil]
+    /// The largest quality loss allowed (`--max-quality-loss`), in the quality metric's unit.
+    public var maxQualityLoss: Double?
+    /// The quality metric a budget is read in (`--quality-metric`); nil: the profile's first.
+    public var qualityMetric: String?
+    /// The named tier's loss budget, used when the model has a quality profile and nothing more
+    /// explicit bounds the accuracy (otherwise `tierFloor`, a sampled-fraction proxy, applies).
+    public var tierLossBudget: TierLossBudget?
 
     /// The user fixed the kind of attention.
     public var attentionFixed: Bool { denseOnly || lshOnly || hashBits != nil || tableCount != nil }
@@ -75,18 +82,48 @@ public struct PlanDecisions: Sendable, Hashable {
 }
 
 extension PlanRequest {
+    /// Puts the quality side into the request: with a budget, the (K, L) options are the
+    /// profile's settings within it (the sampled-fraction floor, a proxy, no longer applies), and
+    /// the profile's measured fractions replace the model's where it has them.
+    mutating func apply(_ quality: QualityPlanning, decisions: PlanDecisions) {
+        self.quality = quality
+        guard quality.metric != nil else { return }
+        measuredFractions = quality.measuredFractions
+        guard quality.maxLoss != nil, !decisions.denseOnly else { return }
+        space.minSampledFraction = decisions.minSampledFraction
+        let k = decisions.hashBits, l = decisions.tableCount
+        switch quality.allowedLSH({ p in (k.map { $0 == p.hashBitsPerTable } ?? true) && (l.map { $0 == p.tableCount } ?? true) }) {
+        case .success(let settings):
+            space.lshSettings = settings
+        case .failure(let shortfall):
+            space.lshSettings = []
+            qualityShortfall = shortfall
+        }
+        // Quest may win when a setting of it is within the budget.
+        if case .success(let quest)? = quality.questSetting(), case .quest(let page, let f) = quest {
+            questPageSize = page
+            if questBudgetFraction == nil { questBudgetFraction = f }
+            questMayWin = true
+        } else if quality.questSetting() != nil {
+            questMayWin = false
+        }
+    }
+
     /// The request for `decisions` on resolved hardware and model, with the engine `engineName`
     /// and, when asked, every other engine of `store` to compare with.
     public static func resolve(store: ProfileStore, hardware: Hardware, model: ModelProfile, workload: Workload,
                                engineName: String, decisions: PlanDecisions) throws -> PlanRequest {
         let engine = try Planner.engine(named: engineName, store: store, hardware: hardware)
         let calibrationShape = try hardware.calibration?.referenceModel.map { try store.model($0).shape }
+        let quality = try QualityPlanning.resolve(store: store, model: workload.model.name, contextTokens: workload.contextTokens,
+                                                  decisions: decisions)
         var request = PlanRequest(
             hardware: hardware, model: model, workload: workload, engineName: engineName, engine: engine,
             space: decisions.searchSpace(on: hardware), sampledFractionOverride: decisions.sampledFractionOverride,
             questBudgetFraction: decisions.questBudgetFraction, calibrationShape: calibrationShape)
         request.attentionFixed = decisions.attentionFixed
         request.questMayWin = decisions.questMayWin
+        request.apply(quality, decisions: decisions)
         func engines(_ names: [String]) throws -> [(String, EngineParameters)] {
             try names.filter { $0 != engineName }.map { ($0, try Planner.engine(named: $0, store: store, hardware: hardware)) }
         }

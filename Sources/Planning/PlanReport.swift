@@ -25,6 +25,10 @@ public struct PlanReport: Codable, Sendable {
         public var replicas: Int = 1
         /// Weight storage: bf16, fp8, int8 or int4.
         public var weights: String = "bf16"
+        /// The chosen setting's quality at this context (a quality profile's), when known.
+        public var quality: QualityEstimate? = nil
+        /// The quality budget applied, or why the quality is unknown and how to measure it.
+        public var qualityNote: String? = nil
     }
     public struct Prediction: Codable, Sendable {
         public var tokensPerSecond: Double
@@ -65,6 +69,8 @@ public struct PlanReport: Codable, Sendable {
         public var deployment: Deployment?
         /// Memory on each GPU (and its share of the host) of this kind's best plan.
         public var memory: MemoryBreakdown?
+        /// This kind's quality at the context (full attention for the dense kinds), when known.
+        public var quality: QualityEstimate? = nil
     }
     public struct SolverSection: Codable, Sendable {
         public var status: String

@@ -39,10 +39,16 @@ public struct PlanRequest: Sendable {
     /// Quest pages may win the plan (its accuracy at a small budget is below LSH's on
     /// aggregation tasks, so only the `fast` quality tier lets it).
     public var questMayWin = false
+    /// The quality side: metric, budget and estimates (nil only for requests built by hand).
+    public var quality: QualityPlanning?
+    /// Sampled fractions measured for given settings (a quality profile's), used as they are.
+    public var measuredFractions: [LSHParameters: Double] = [:]
+    /// Why the quality budget leaves no (K, L), when it does.
+    public var qualityShortfall: Infeasibility.QualityShortfall?
 
     public func costModel(engine: EngineParameters? = nil) -> DecodeCostModel {
         DecodeCostModel(hardware: hardware, workload: workload, engine: engine ?? self.engine,
-                        fractions: SampledFractionModel(profile: model, override: sampledFractionOverride),
+                        fractions: SampledFractionModel(profile: model, override: sampledFractionOverride, exact: measuredFractions),
                         calibrationShape: calibrationShape)
     }
 }
@@ -64,7 +70,11 @@ public enum Planner {
     public static func plan(_ request: PlanRequest) throws -> PlanReport {
         let model = request.costModel()
         let lsh: Result<OptimizedPlan, Infeasibility>
-        do { lsh = .success(try PlanOptimizer(model: model, space: request.space).optimize()) } catch { lsh = .failure(error) }
+        if let shortfall = request.qualityShortfall {
+            lsh = .failure(Infeasibility(.qualityBudget(shortfall), hardwareName: request.hardware.name))
+        } else {
+            do { lsh = .success(try PlanOptimizer(model: model, space: request.space).optimize()) } catch { lsh = .failure(error) }
+        }
         let lshRate = (try? lsh.get())?.cost
 
         var kinds: [(baseline: PlanReport.Baseline, plan: OptimizedPlan?)] = [
@@ -77,6 +87,20 @@ public enum Planner {
         kinds.append(baseline(
             request, name: "quest", description: "Quest page selection on the GPU (page \(request.questPageSize))",
             attention: .quest(pageSize: request.questPageSize, budgetFraction: questBudget), device: .gpu))
+        // Each kind's quality at this context; Quest's shortfall against a budget in its note.
+        let quality = request.quality
+        for i in kinds.indices {
+            guard let plan = kinds[i].plan else {
+                if kinds[i].baseline.name != "quest" { kinds[i].baseline.quality = quality?.estimate(.dense) }
+                continue
+            }
+            kinds[i].baseline.quality = quality?.estimate(plan.configuration.attention)
+        }
+        if let q = quality, q.maxLoss != nil, case .failure(let shortfall)? = q.questSetting(),
+           let i = kinds.firstIndex(where: { $0.baseline.name == "quest" }) {
+            let note = "outside the quality budget: \(shortfall.facts)"
+            kinds[i].baseline.note = kinds[i].baseline.note.map { $0 + "; " + note } ?? note
+        }
 
         // The winner: the LSH plan, or a faster kind the request lets win.
         // The request's own plan is LSH unless the request fixed the attention to dense.
@@ -102,7 +126,8 @@ public enum Planner {
         case .success(let p):
             lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling, (K, L) = \(p.configuration.attention.lsh.map { "\($0)" } ?? "-")",
                                feasible: true, batch: p.configuration.batch, tokensPerSecond: p.cost.tokensPerSecond,
-                               stepSeconds: p.cost.stepSeconds, budgetFraction: nil, note: nil, deployment: p.configuration.deployment)
+                               stepSeconds: p.cost.stepSeconds, budgetFraction: nil, note: nil, deployment: p.configuration.deployment,
+                               quality: quality?.estimate(p.configuration.attention))
         case .failure(let e):
             lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling", feasible: false, budgetFraction: nil, note: e.facts)
         }
@@ -119,6 +144,22 @@ public enum Planner {
             }
         }
         let comparisons = predicted(request.comparisonEngines)
+        let planQuality = quality?.estimate(config.attention)
+        var qualityNote: String? = nil
+        if let q = quality {
+            if let budget = q.maxLoss, let metric = q.metric, let source = q.budgetSource {
+                let amount = Format.fixed(budget, decimals: metric.lossUnit == "%" ? 2 : 1) + (metric.lossUnit == "%" ? "%" : " points")
+                qualityNote = "budget: a loss of at most \(amount) of \(metric.name) (\(source))"
+                if best.name != "lsh", let shortfall = request.qualityShortfall {
+                    qualityNote! += "; LSH: " + shortfall.facts
+                }
+            } else if planQuality == nil && config.attention != .dense {
+                qualityNote = q.unmeasuredNote(config.attention)
+            }
+            if planQuality == nil && config.attention != .dense && q.maxLoss != nil {
+                qualityNote! += "; " + q.unmeasuredNote(config.attention)
+            }
+        }
         let whatIf = predicted(request.whatIfEngines)
         let hw = request.hardware
         let deployed = model.deployed(config.deployment)
@@ -134,13 +175,15 @@ public enum Planner {
                         l: config.attention.lsh?.tableCount, placement: config.placement, engine: request.engineName,
                         denseLayers: model.denseLayerCount(config), sparseLayers: model.sparseLayerCount(config), kind: best.name,
                         tensorParallel: config.deployment.tensorParallel, replicas: deployed.replicas,
-                        weights: config.deployment.weights?.rawValue ?? PlanReport.weightName(bytes: request.workload.model.bytesPerWeight)),
+                        weights: config.deployment.weights?.rawValue ?? PlanReport.weightName(bytes: request.workload.model.bytesPerWeight),
+                        quality: planQuality, qualityNote: qualityNote),
             prediction: .init(tokensPerSecond: cost.tokensPerSecond, stepSeconds: cost.stepSeconds,
                               timeToFirstTokenSeconds: model.prefillSeconds(config, batch: Double(config.batch)),
                               schedule: cost.schedule, gpuSideSeconds: cost.gpuSideSeconds, cpuSideSeconds: cost.cpuSideSeconds,
                               breakdown: Dictionary(uniqueKeysWithValues: cost.terms.named),
                               sampledFraction: cost.sampledFraction,
-                              sampledFractionSource: cost.sampledFraction == nil ? nil : (request.sampledFractionOverride != nil ? "override" : "model"),
+                              sampledFractionSource: cost.sampledFraction == nil ? nil : (request.sampledFractionOverride != nil ? "override"
+                                  : (config.attention.lsh.map { request.measuredFractions[$0] != nil } ?? false) ? "measured" : "model"),
                               keysPerQuery: cost.keysPerQuery),
             memory: .init(gpuBytes: cost.memory.gpuBytes, cpuBytes: cost.memory.cpuBytes * hostShare,
                           gpuAvailableBytes: hw.gpuMemoryBytes, cpuAvailableBytes: hw.cpuMemoryBytes, detail: cost.memory),

@@ -48,6 +48,8 @@ enum ProfileDefaults {
                 "remoteBandwidthFraction": .double(remoteBandwidthFraction),
                 "remoteLatencyFactor": .double(remoteLatencyFactor),
             ]
+        case .quality:
+            return ["model": .string(name)]
         case .system:
             return ["name": .string(name), "displayName": .string(displayName), "sockets": .int(1)]
         case .engine:

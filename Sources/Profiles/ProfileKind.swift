@@ -5,9 +5,11 @@ public enum ProfileKind: String, CaseIterable, Sendable, Hashable, Comparable {
     case system
     case model
     case engine
+    /// Quality per sparse-attention setting of one model (published or `pigplan quality`).
+    case quality
 
-    /// The folder holding this kind's files, e.g. `gpus`.
-    public var folder: String { rawValue + "s" }
+    /// The folder holding this kind's files, e.g. `gpus` (`quality` for quality profiles).
+    public var folder: String { self == .quality ? rawValue : rawValue + "s" }
 
     /// The kind whose folder is `folder`, if any.
     public init?(folder: String) {

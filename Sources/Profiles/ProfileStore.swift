@@ -15,6 +15,8 @@ public struct ProfileStore: Sendable {
     public private(set) var systems: [String: SystemProfile] = [:]
     public private(set) var models: [String: ModelProfile] = [:]
     public private(set) var engines: [String: EngineProfile] = [:]
+    /// Quality profiles by model name.
+    public private(set) var qualities: [String: QualityProfile] = [:]
     /// Where each profile came from, as shown in messages (`Profiles/gpus/h200.json (built in)`
     /// or the user file's path).
     private var origins: [ProfileKind: [String: String]] = [:]
@@ -106,6 +108,10 @@ public struct ProfileStore: Sendable {
                 let p = try decoder.decode(EngineProfile.self, from: document)
                 try validator.check(p)
                 engines[name] = p
+            case .quality:
+                let p = try decoder.decode(QualityProfile.self, from: document)
+                try validator.check(p)
+                qualities[name] = p
             }
             origins[kind, default: [:]][name] = file.displayPath
         }
@@ -169,6 +175,7 @@ public struct ProfileStore: Sendable {
         case .system: return systems.keys.sorted()
         case .model: return models.keys.sorted()
         case .engine: return engines.keys.sorted()
+        case .quality: return qualities.keys.sorted()
         }
     }
 
@@ -180,6 +187,9 @@ public struct ProfileStore: Sendable {
     public func system(_ name: String) throws(ProfileError) -> SystemProfile { try find(systems, .system, name) }
     public func model(_ name: String) throws(ProfileError) -> ModelProfile { try find(models, .model, name) }
     public func engine(_ name: String) throws(ProfileError) -> EngineProfile { try find(engines, .engine, name) }
+    public func quality(_ name: String) throws(ProfileError) -> QualityProfile { try find(qualities, .quality, name) }
+    /// The quality profile of the model `model`, if one exists.
+    public func quality(forModel model: String) -> QualityProfile? { qualities[model] }
 
     private func find<T>(_ table: [String: T], _ kind: ProfileKind, _ name: String) throws(ProfileError) -> T {
         guard let value = table[name] else { throw ProfileError.unknown(kind: kind, name: name, known: names(of: kind)) }
@@ -200,7 +210,9 @@ public struct ProfileStore: Sendable {
             }
             return kind
         }
-        let found = kinds(named: name)
+        var found = kinds(named: name)
+        // A quality profile carries its model's name: the name means the model unless asked.
+        if found.count > 1 { found.removeAll { $0 == .quality } }
         switch found.count {
         case 0:
             var searched: [ProfileKind: [String]] = [:]
@@ -223,6 +235,7 @@ public struct ProfileStore: Sendable {
             case .system: return try Self.prettyJSON(system(name))
             case .model: return try Self.prettyJSON(model(name))
             case .engine: return try Self.prettyJSON(engine(name))
+            case .quality: return try Self.prettyJSON(quality(name))
             }
         } catch let error as ProfileError {
             throw error

@@ -262,6 +262,96 @@ struct ProfileValidator {
         try nonEmpty(p.source, "source")
     }
 
+    /// A quality profile: named after its model, each metric named once with finite values, every
+    /// setting's parameters in range and its contexts matched by a full-attention value, no
+    /// setting or context given twice.
+    func check(_ q: QualityProfile) throws(ProfileError) {
+        try matchesFile(q.model, "model")
+        try nonEmpty(q.source, "source")
+        guard !q.metrics.isEmpty else {
+            throw fail("metrics", "is empty", "add at least one metric (its full-attention values and its settings)")
+        }
+        var names = Set<String>()
+        for (i, m) in q.metrics.enumerated() {
+            let at = "metrics[\(i)]"
+            guard !m.name.isEmpty, m.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }) else {
+                throw fail(at + ".name", "'\(m.name)' is not a metric name", "use letters, digits and '-' (e.g. ruler, perplexity)")
+            }
+            guard names.insert(m.name).inserted else { throw fail(at + ".name", "repeats metric '\(m.name)'", "keep one entry per metric") }
+            try nonEmpty(m.source, at + ".source")
+            guard !m.full.isEmpty else { throw fail(at + ".full", "is empty", "give the metric's value under full attention") }
+            let fullContexts = try checkValues(m.full, m, at + ".full")
+            if fullContexts.contains(nil), fullContexts.count > 1 {
+                throw fail(at + ".full", "mixes a value without contextTokens with per-context values",
+                           "give either one value without contextTokens or one value per context")
+            }
+            var seen = Set<AttentionMode>()
+            for (j, s) in m.settings.enumerated() {
+                let sat = "\(at).settings[\(j)]"
+                guard let mode = s.mode else {
+                    let needs = s.method == .lsh ? "k and l" : (s.method == .quest ? "pageSize and budgetFraction" : "budgetFraction")
+                    throw fail(sat, "a \(s.method.rawValue) setting needs \(needs)", "add the missing key")
+                }
+                switch mode {
+                case .lshSampled(let p):
+                    if let problem = LSHParameters.rangeProblem(k: p.hashBitsPerTable, l: p.tableCount, kName: "k", lName: "l") {
+                        throw fail(sat, problem, "fix k or l")
+                    }
+                case .quest(let page, let f):
+                    try count(page, sat + ".pageSize")
+                    try fraction(f, sat + ".budgetFraction")
+                case .topK(let f):
+                    try fraction(f, sat + ".budgetFraction")
+                case .dense: break
+                }
+                guard seen.insert(mode).inserted else {
+                    throw fail(sat, "repeats the setting \(s.label)", "keep one entry per setting (its values hold every context)")
+                }
+                if let f = s.sampledFraction { try fraction(f, sat + ".sampledFraction") }
+                if let source = s.source { try nonEmpty(source, sat + ".source") }
+                guard !s.values.isEmpty else { throw fail(sat + ".values", "is empty", "give at least one value") }
+                for (k, c) in try checkValues(s.values, m, sat + ".values").enumerated() {
+                    let covered = fullContexts.contains(nil) || fullContexts.contains(c)
+                    guard covered else {
+                        let what = c.map { "context \($0)" } ?? "a value without contextTokens"
+                        throw fail("\(sat).values[\(k)]", "\(what) has no full-attention value in \(at).full",
+                                   "add the full-attention value at that context, or drop this value")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Values finite (perplexities positive, accuracies 0-100), contexts positive and not
+    /// repeated; returns the contexts in order.
+    private func checkValues(_ values: [QualityValue], _ m: QualityMetric, _ at: String) throws(ProfileError) -> [Int?] {
+        var contexts: [Int?] = []
+        for (i, v) in values.enumerated() {
+            let vat = "\(at)[\(i)]"
+            switch m.kind {
+            case .accuracy:
+                guard v.value.isFinite, (0...100).contains(v.value) else {
+                    throw fail(vat + ".value", "an accuracy must be 0-100 points, found \(v.value)", "write percent points, e.g. 83.0")
+                }
+            case .perplexity:
+                guard v.value.isFinite, v.value >= 1 else {
+                    throw fail(vat + ".value", "a perplexity must be at least 1, found \(v.value)", "write the perplexity itself, e.g. 3.07")
+                }
+            }
+            if let c = v.contextTokens { try count(c, vat + ".contextTokens") }
+            if let f = v.sampledFraction { try fraction(f, vat + ".sampledFraction") }
+            if let e = v.attentionRelativeError, !(e.isFinite && e >= 0) {
+                throw fail(vat + ".attentionRelativeError", "must be zero or positive, found \(e)", "write the mean relative L2 error")
+            }
+            guard !contexts.contains(v.contextTokens) else {
+                throw fail(vat + ".contextTokens", "repeats \(v.contextTokens.map(String.init) ?? "the context-free value")",
+                           "keep one value per context")
+            }
+            contexts.append(v.contextTokens)
+        }
+        return contexts
+    }
+
     /// A plan file (`pigplan export --out`): every count within what pigplan plans, the
     /// attention's parameters within the planner's ranges.
     func check(_ plan: PlanFile) throws(ProfileError) {

@@ -228,6 +228,7 @@ public struct Validator: Sendable {
         left.diagonal = true
         left.logScale = true
         var right = SVGPlot(title: "throughput vs batch (dots measured, lines predicted)", xLabel: "batch", yLabel: "tokens/s")
+        right.xAxis = .integer
         let several = Set(report.rows.map { "\($0.model)/\($0.threads)" }).count > 1
         let key = { (r: Row) in several ? "\(r.model) \(r.threads)t \(r.attention.label)" : r.attention.label }
         let modes = Array(Set(report.rows.map(key))).sorted()

@@ -9,7 +9,7 @@ import Testing
         #expect(store.names(of: .gpu) == ["a100-40g", "a100-80g", "h100", "h200", "l20", "l40", "rtx4090"])
         #expect(store.names(of: .cpu) == ["epyc-9654", "xeon-6338", "xeon-8380", "xeon-8480p", "xeon-8563c"])
         #expect(store.names(of: .model) == ["codellama-13b", "codellama-34b", "llama-2-7b", "llama-3.1-70b",
-                                            "llama-3.1-8b", "smollm2-135m"])
+                                            "llama-3.1-8b", "llama3-8b-prolong-512k", "megabeam-mistral-7b-512k", "smollm2-135m"])
         #expect(Set(store.names(of: .system)).isSuperset(of: ["h200", "h200-host16", "rtx4090-epyc", "a100-2s-8563c"]))
         for kind in ProfileKind.allCases {
             for name in store.names(of: kind) {

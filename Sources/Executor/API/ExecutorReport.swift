@@ -66,6 +66,9 @@ public struct ExecutorReport: Codable, Sendable {
     /// output error against dense on the same inputs.
     public struct Quality: Codable, Sendable {
         public var positions: Int
+        /// Quality passes feed f32 activations to every weight format (quantised rows are not
+        /// given 8-bit inputs), so they measure the attention's approximation alone.
+        public var exactActivations: Bool = true
         public var dense: ModeQuality
         /// The requested mode (absent when it is dense).
         public var mode: ModeQuality?

@@ -136,22 +136,30 @@ public final class DecodeSession: @unchecked Sendable {
         return ForcedPass(argmax: argmax, nll: nll, targets: targets, statistics: attention.statistics)
     }
 
-    /// Teacher-forced comparison of dense, the given mode and (for LSH) TopK at the LSH budget.
+    /// A pass's quality against the dense pass over the same positions: perplexity, agreement of
+    /// the greedy tokens, attention error (when compared) and the fraction attended.
+    func summary(_ p: ForcedPass, _ m: AttentionMode, dense: ForcedPass) -> ExecutorReport.ModeQuality {
+        var agree = 0, total = 0
+        for b in 0..<batch {
+            for (x, y) in zip(p.argmax[b], dense.argmax[b]) { agree += x == y ? 1 : 0; total += 1 }
+        }
+        let s = p.statistics
+        return .init(attention: m, perplexity: exp(p.nll / Double(max(1, p.targets))),
+                     nextTokenAgreement: total > 0 ? Double(agree) / Double(total) : 1,
+                     attentionRelativeL2Error: s.errorCount > 0 ? s.errorSum / s.errorCount : nil,
+                     attentionRelativeL2ErrorMax: s.errorCount > 0 ? s.errorMax : nil,
+                     sampledFraction: s.meanFraction)
+    }
+
+    /// Teacher-forced comparison of dense, the given mode and (for LSH) TopK at the LSH budget,
+    /// with exact activations (f32 inputs to quantised rows) whatever the timed decode used.
     public func evaluate(tokens: [[Int]], positions: Int, mode: DecodeAttention, measuredFraction: Double?,
                          progress: ExecutorProgressHandler? = nil) -> ExecutorReport.Quality {
+        let wasExact = decoder.exactActivations
+        decoder.exactActivations = true
+        defer { decoder.exactActivations = wasExact }
         let dense = forced(tokens: tokens, positions: positions, attention: makeAttention(.dense), compare: false, progress: progress)
-        func summary(_ p: ForcedPass, _ m: AttentionMode) -> ExecutorReport.ModeQuality {
-            var agree = 0, total = 0
-            for b in 0..<batch {
-                for (x, y) in zip(p.argmax[b], dense.argmax[b]) { agree += x == y ? 1 : 0; total += 1 }
-            }
-            let s = p.statistics
-            return .init(attention: m, perplexity: exp(p.nll / Double(max(1, p.targets))),
-                         nextTokenAgreement: total > 0 ? Double(agree) / Double(total) : 1,
-                         attentionRelativeL2Error: s.errorCount > 0 ? s.errorSum / s.errorCount : nil,
-                         attentionRelativeL2ErrorMax: s.errorCount > 0 ? s.errorMax : nil,
-                         sampledFraction: s.meanFraction)
-        }
+        func summary(_ p: ForcedPass, _ m: AttentionMode) -> ExecutorReport.ModeQuality { self.summary(p, m, dense: dense) }
         var q = ExecutorReport.Quality(positions: positions, dense: summary(dense, .dense), mode: nil, topKAtSameBudget: nil)
         if mode.mode != .dense {
             q.mode = summary(forced(tokens: tokens, positions: positions, attention: mode, compare: true, progress: progress), mode.mode)

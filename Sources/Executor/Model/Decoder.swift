@@ -25,6 +25,9 @@ public final class Decoder: @unchecked Sendable {
     public var linearSeconds = 0.0
     /// Of the projections, the LM head's.
     public var lmHeadSeconds = 0.0
+    /// Quantised weights get f32 inputs at every batch (no 8-bit rounding of the activations):
+    /// slower, but a quality measurement then sees only the attention's approximation.
+    public var exactActivations = false
 
     let rowsCapacity: Int
     let x, a, q, k, v, o, t, gate, up, rope: Buffer<Float>
@@ -59,7 +62,7 @@ public final class Decoder: @unchecked Sendable {
     func linear(_ m: WeightMatrix, _ input: UnsafePointer<Float>, rows: Int, _ output: UnsafeMutablePointer<Float>,
                 timer: ReferenceWritableKeyPath<Decoder, Double> = \.linearSeconds) {
         let t0 = Clock.now()
-        m.apply(input, ldx: m.columns, tokens: rows, into: output, ldy: m.rows, runner: runner)
+        m.apply(input, ldx: m.columns, tokens: rows, into: output, ldy: m.rows, runner: runner, exactInputs: exactActivations)
         self[keyPath: timer] += Clock.now() - t0
     }
 

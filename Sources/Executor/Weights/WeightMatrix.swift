@@ -30,6 +30,19 @@ public struct WeightMatrix: Sendable {
         }
     }
 
+    /// y[m][o] for o in `rows`: quantised rows dequantised exactly into f32, 32 rows at a time,
+    /// multiplied by the f32 kernel (exact inputs without the packed GEMM).
+    static func dequantizedProduct(type: Int32, _ w: UnsafeMutablePointer<UInt8>, rows: Range<Int>, columns cols: Int,
+                                   _ x: UnsafeMutablePointer<Float>, ldx: Int, tokens: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+        let rowBytes = cols / 32 * pp_ggml_block_bytes(type), step = 32
+        let panel = Buffer<Float>(count: step * cols)
+        for r0 in stride(from: rows.lowerBound, to: rows.upperBound, by: step) {
+            let r1 = min(rows.upperBound, r0 + step)
+            for o in r0..<r1 { _ = pp_dequantize(type, w + o * rowBytes, panel.pointer + (o - r0) * cols, cols) }
+            pp_matmul_f32(panel.pointer, cols, x, ldx, y + r0, ldy, tokens, 0, r1 - r0)
+        }
+    }
+
     /// Weight element (for reference implementations and tests).
     public func value(_ row: Int, _ col: Int) -> Float {
         switch storage {
@@ -62,8 +75,12 @@ public struct WeightMatrix: Sendable {
 
     /// y[m * ldy + o] = sum_i W[o][i] x[m * ldx + i] for m < tokens, o < rows; split over threads
     /// by output rows.
+    ///
+    /// Quantised rows take 8-bit inputs (rounded per block of 32) below `PP_PACKED_MIN_TOKENS`
+    /// tokens unless `exactInputs`: then, as for prefill chunks, each panel of rows is
+    /// dequantised exactly and multiplied in f32 (quality measurements isolate the attention).
     public func apply(_ x: UnsafePointer<Float>, ldx: Int, tokens: Int, into y: UnsafeMutablePointer<Float>,
-                      ldy: Int, runner: ParallelRunner) {
+                      ldy: Int, runner: ParallelRunner, exactInputs: Bool = false) {
         let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ys = SendablePointer(y)
         let cols = columns
         // Chunks of whole 4-row tiles (whole 16-row panels for the packed GEMM of many tokens), at
@@ -93,6 +110,16 @@ public struct WeightMatrix: Sendable {
         case .quantized(let type, let w):
             let wp = SendablePointer(w.pointer)
             var declinedPieces: [Int]? = nil // nil: all pieces take the 8-bit path
+            if exactInputs && tokens < Int(PP_PACKED_MIN_TOKENS) {
+                // Exact inputs for a few tokens (quality passes): each piece's rows dequantised
+                // into f32 once and multiplied by the f32 kernel; the packed GEMM's panel packing
+                // would cost more than the product at this batch.
+                runner.forEach(pieces) { i, _ in
+                    let o0 = i * grain, o1 = min(rows, o0 + grain)
+                    Self.dequantizedProduct(type: type, wp.p, rows: o0..<o1, columns: cols, xs.p, ldx: ldx, tokens: tokens, ys.p, ldy: ldy)
+                }
+                return
+            }
             if tokens >= Int(PP_PACKED_MIN_TOKENS) {
                 // Prefill chunks: each panel of rows dequantised and multiplied in f32 (the GEMM's
                 // rate, and no rounding of the inputs); a piece that cannot (no AVX2, no scratch)
@@ -106,6 +133,15 @@ public struct WeightMatrix: Sendable {
                 }
                 declinedPieces = (0..<pieces).filter { declined[$0] != 0 }
                 if declinedPieces!.isEmpty { return }
+                if exactInputs {
+                    // No wide path on this CPU: the declined pieces exactly, row by row in f32.
+                    let only = declinedPieces!
+                    runner.forEach(only.count) { j, _ in
+                        let o0 = only[j] * grain, o1 = min(rows, o0 + grain)
+                        Self.dequantizedProduct(type: type, wp.p, rows: o0..<o1, columns: cols, xs.p, ldx: ldx, tokens: tokens, ys.p, ldy: ldy)
+                    }
+                    return
+                }
             }
             // The inputs quantised once per call (8 bits per block of 32), then shared by all
             // threads; scratch on the stack where it is small (decode), so that a step does not

@@ -16,7 +16,8 @@
 # expect: lsh (10, 150)
 # expect: quality              perplexity 1k:
 # expect: pigplan sweep --pareto: llama-3.1-8b on rtx4090 at 96k
-# expect: *  gpu-only
+# expect: *  cpu-kv-dense
+# expect: *  lsh (10, 150)
 set -euo pipefail
 pigplan=${PIGPLAN:-pigplan}
 model=$(ls "${PIGPLAN_MODEL_CACHE:-$HOME/.cache/pigplan/models}"/[Ss]mol[Ll][Mm]2*.gguf 2>/dev/null | head -1 || true)

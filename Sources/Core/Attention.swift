@@ -113,3 +113,34 @@ public enum CollisionTheory {
         return (lo + hi) / 2
     }
 }
+
+/// The kinds of plan pigplan compares: each a way to run decode attention, with the runtime
+/// that runs it (`PlanRequest.engine(for:)`). Encoded by the names JSON and CSV use.
+public enum PlanKind: String, Codable, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// MagicPIG: LSH sampling over a KV cache and tables in CPU memory (or GPU, for engines that
+    /// sample there).
+    case lsh
+    /// Full attention with the KV cache in GPU memory: what a serving engine runs today.
+    case gpuOnly = "gpu-only"
+    /// Full attention over a KV cache in CPU memory.
+    case cpuKVDense = "cpu-kv-dense"
+    /// Quest page selection on the GPU (a quality baseline).
+    case quest
+    /// Oracle TopK (a quality yardstick, never planned).
+    case topk
+
+    public var description: String { rawValue }
+
+    /// The kind a configuration is.
+    public init(_ attention: AttentionMode, kvDevice: Device) {
+        switch attention {
+        case .lshSampled: self = .lsh
+        case .dense: self = kvDevice == .gpu ? .gpuOnly : .cpuKVDense
+        case .quest: self = .quest
+        case .topK: self = .topk
+        }
+    }
+
+    /// Attends every key (no quality loss).
+    public var isFullAttention: Bool { self == .gpuOnly || self == .cpuKVDense }
+}

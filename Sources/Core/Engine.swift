@@ -45,12 +45,14 @@ public struct EngineParameters: Codable, Sendable, Hashable {
     /// Sampled attention: fixed cost of one call (per sparse layer and step), seconds.
     public var sampledAttentionSecondsPerCall: Double?
     /// OpenMP threads compiled into the engine's CPU kernels (the reference hard-codes 64); nil:
-    /// the plan's thread count. With fewer cores the threads time-share them, and each call
-    /// pays `oversubscriptionSecondsPerCall` per extra thread per core.
+    /// the plan's thread count. With fewer cores the threads time-share them (OpenMP creates the
+    /// team at the size asked whatever the cores), and their work is stretched by
+    /// `oversubscriptionWorkShare` per extra thread per core.
     public var compiledThreads: Int?
-    /// Cost of one call per unit of oversubscription (threads / cores - 1): threads descheduled
-    /// at the loop's barriers, seconds.
-    public var oversubscriptionSecondsPerCall: Double?
+    /// Extra work per unit of oversubscription (threads / cores - 1): threads that take turns on a
+    /// core evict each other's cached rows and bucket lists, so a loop's work (not its fixed
+    /// cost) grows by this share for each extra thread per core; nil: 0.
+    public var oversubscriptionWorkShare: Double?
     /// Host-side dispatch per layer and step (eager kernel launches, a synchronisation), seconds.
     /// It runs alongside the GPU's work, so a layer takes the larger of the two.
     public var hostDispatchSecondsPerLayer: Double?
@@ -64,6 +66,18 @@ public struct EngineParameters: Codable, Sendable, Hashable {
     /// Share of the CPU kernels' per-thread time spent waiting on DRAM (what remote reads slow
     /// down); nil: 1.
     public var memoryLatencyShare: Double?
+    /// Layers the runtime keeps dense by default, where the model has them (the MagicPIG
+    /// reference's system code: 0, 16, 32, 48, 64); nil: the model profile's.
+    public var denseLayers: [Int]?
+    /// Share of GPU memory the engine lets itself use (vLLM's `gpu_memory_utilization`); the rest
+    /// is held back, or the GPU profile's reserved bytes when those are more; nil: the profile's.
+    public var gpuMemoryUtilization: Double?
+    /// Bytes of one token index in a hash table; nil: int16 while the context fits 65536 tokens,
+    /// else int32 (what the paper's Table 8 counts).
+    public var tableIndexBytes: Double?
+    /// Host time per decode step outside the layers (a serving engine's scheduler, input
+    /// preparation, sampling and output processing), seconds, on systems with a GPU; nil: 0.
+    public var hostSecondsPerStep: Double?
 
     public init(sampledAttentionBandwidthFraction: Double, denseAttentionBandwidthFraction: Double,
                 gqaSharedReads: Bool, retrievalSecondsPerTableWalk: Double, retrievalSecondsPerCandidate: Double,
@@ -111,6 +125,15 @@ public struct EngineProfile: Codable, Sendable, Hashable {
     public var name: String
     public var displayName: String
     public var parameters: EngineParameters
+    /// The kinds of plan this runtime runs (a serving engine: GPU-only full attention).
+    public var kinds: [PlanKind]
+    /// `pigplan calibrate` fits this engine's parameters on the host (they replace the profile's
+    /// where the system has a calibration).
+    public var fittedByCalibration: Bool
+    /// Runs only in this package's executor (`pigplan run`), not as a server.
+    public var runsLocally: Bool
     /// How the parameters were derived.
     public var derivation: String
+
+    public func runs(_ kind: PlanKind) -> Bool { kinds.contains(kind) }
 }

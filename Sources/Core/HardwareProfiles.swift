@@ -48,6 +48,10 @@ public struct GPUProfile: Codable, Sendable, Hashable {
     public var efficiency: GPUEfficiency
     /// Fixed GPU cost per layer and decode step for launching its kernels, seconds.
     public var launchOverheadSecondsPerLayer: Double
+    /// What one thread block of a decode-attention kernel that does not split the KV streams,
+    /// bytes/s: the misses one SM keeps in flight over DRAM latency (Little's law), so it varies
+    /// little between GPUs; the blocks (batch x KV heads) together stay under the bandwidth.
+    public var attentionBlockBytesPerSecond: Double
     /// Memory held back from the planner (CUDA context, allocator slack, workspace), bytes.
     public var reservedBytes: Double
     /// The CPU profile paired with this GPU when `--hw` names the GPU alone.

@@ -6,7 +6,7 @@ extension GPUProfile {
     public init(name: String, displayName: String, memoryBytes: Double,
                 memoryBandwidthBytesPerSecond: Double, denseBF16FlopsPerSecond: Double, link: HostLink,
                 efficiency: GPUEfficiency, launchOverheadSecondsPerLayer: Double, reservedBytes: Double,
-                defaultHost: String, source: String, schemaVersion: Int = 1) {
+                defaultHost: String, source: String, attentionBlockBytesPerSecond: Double = 45e9, schemaVersion: Int = 1) {
         self.schemaVersion = schemaVersion
         self.name = name
         self.displayName = displayName
@@ -16,6 +16,7 @@ extension GPUProfile {
         self.link = link
         self.efficiency = efficiency
         self.launchOverheadSecondsPerLayer = launchOverheadSecondsPerLayer
+        self.attentionBlockBytesPerSecond = attentionBlockBytesPerSecond
         self.reservedBytes = reservedBytes
         self.defaultHost = defaultHost
         self.source = source
@@ -65,11 +66,15 @@ extension SystemProfile {
 
 extension EngineProfile {
     public init(name: String, displayName: String, parameters: EngineParameters,
-                derivation: String, schemaVersion: Int = 1) {
+                derivation: String, kinds: [PlanKind] = [.lsh, .gpuOnly, .cpuKVDense, .quest],
+                fittedByCalibration: Bool = false, runsLocally: Bool = false, schemaVersion: Int = 1) {
         self.schemaVersion = schemaVersion
         self.name = name
         self.displayName = displayName
         self.parameters = parameters
+        self.kinds = kinds
+        self.fittedByCalibration = fittedByCalibration
+        self.runsLocally = runsLocally
         self.derivation = derivation
     }
 }

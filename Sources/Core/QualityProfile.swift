@@ -94,12 +94,13 @@ public struct QualityMetric: Codable, Sendable, Hashable {
             guard let f = fullValue(at: v.contextTokens) else { return nil }
             return (v.contextTokens.map { log2(Double($0)) }, v.value, f, v.sampledFraction)
         }
+        let standardError = s.values.compactMap(\.lossStandardError).max()
         guard !points.isEmpty else { return nil }
         let fraction = points.compactMap(\.fraction).first ?? s.sampledFraction
         func make(_ value: Double, _ full: Double, _ basis: QualityEstimate.Basis, from: Int? = nil) -> QualityEstimate {
             QualityEstimate(metric: name, description: description, kind: kind, contextTokens: contextTokens, value: value, fullValue: full,
                             loss: loss(value: value, full: full), lossUnit: lossUnit, basis: basis, extrapolatedFromContextTokens: from,
-                            source: s.source ?? source, sampledFraction: fraction)
+                            source: s.source ?? source, sampledFraction: fraction, lossStandardError: standardError)
         }
         if let free = points.first(where: { $0.x == nil }) { return make(free.value, free.full, .contextFree) }
         let sorted = points.sorted { $0.x! < $1.x! }
@@ -146,12 +147,17 @@ public struct QualityValue: Codable, Sendable, Hashable {
     public var sampledFraction: Double?
     /// Mean relative L2 error of the attention output against dense (measured profiles).
     public var attentionRelativeError: Double?
+    /// Standard error of the loss, in the metric's loss unit (measured profiles): losses within
+    /// about twice this of each other are not told apart by the measurement.
+    public var lossStandardError: Double?
 
-    public init(contextTokens: Int?, value: Double, sampledFraction: Double? = nil, attentionRelativeError: Double? = nil) {
+    public init(contextTokens: Int?, value: Double, sampledFraction: Double? = nil, attentionRelativeError: Double? = nil,
+                lossStandardError: Double? = nil) {
         self.contextTokens = contextTokens
         self.value = value
         self.sampledFraction = sampledFraction
         self.attentionRelativeError = attentionRelativeError
+        self.lossStandardError = lossStandardError
     }
 }
 
@@ -247,11 +253,14 @@ public struct QualityEstimate: Codable, Sendable, Hashable {
     public var extrapolatedFromContextTokens: Int?
     public var source: String
     public var sampledFraction: Double?
+    /// The measurement's standard error of the loss, where the profile gives one.
+    public var lossStandardError: Double? = nil
 
     /// `ruler 96k: 81.5 vs 83.0 full, -1.5 points (paper Table 3)`.
     public var summary: String {
         let ctx = basis == .contextFree ? "" : " \(TokenCount(contextTokens).description)"
-        let lossText = Format.fixed(loss, decimals: lossUnit == "%" ? 2 : 1) + (lossUnit == "%" ? "%" : " points")
+        let lossText = Format.fixed(loss, decimals: lossUnit == "%" ? 2 : 1)
+            + (lossStandardError.map { " ± " + Format.fixed($0, decimals: lossUnit == "%" ? 2 : 1) } ?? "") + (lossUnit == "%" ? "%" : " points")
         let basisText = basis == .measured || basis == .contextFree ? "" : ", \(basisWords)"
         let shortSource = source.components(separatedBy: "; ").first ?? source
         return "\(metric)\(ctx): \(Format.fixed(value, decimals: kind == .accuracy ? 1 : 3)) vs \(Format.fixed(fullValue, decimals: kind == .accuracy ? 1 : 3)) full, loss \(lossText)\(basisText); \(shortSource)"

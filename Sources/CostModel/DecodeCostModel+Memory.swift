@@ -7,8 +7,8 @@ extension DecodeCostModel {
         (hardware.gpu == nil || memory.gpuBytes <= hardware.gpuMemoryBytes) && memory.cpuBytes <= hardware.cpuMemoryBytes
     }
 
-    /// Bytes of one table index: int16 while n <= 65536, else int32.
-    public var tableIndexBytes: Double { n <= 65_536 ? 2 : 4 }
+    /// Bytes of one table index: the engine's, else int16 while n <= 65536, else int32.
+    public var tableIndexBytes: Double { engine.tableIndexBytes ?? (n <= 65_536 ? 2 : 4) }
 
     /// Hash tables of one layer, KV head and sequence: L x n_h token indices plus L x 2^K bucket
     /// ranges (start, end as int32: 8 bytes).
@@ -56,7 +56,7 @@ extension DecodeCostModel {
             return m
         }
         m.gpuWeightsBytes = model.weightBytes
-        m.gpuReservedBytes = gpu.reservedBytes
+        m.gpuReservedBytes = max(gpu.reservedBytes, (1 - (engine.gpuMemoryUtilization ?? 1)) * hardware.gpuMemoryBytes)
         m.gpuKVCacheBytes = d * batch * total * kv
         m.gpuExactBufferBytes = exact
         m.gpuActivationBytes = batch * Double(4 * model.hiddenSize + 2 * model.intermediateSize + model.vocabSize) * 4

@@ -24,7 +24,8 @@ public struct DecodeCostModel: Sendable {
         self.engine = engine
         self.fractions = fractions
         self.calibrationShape = calibrationShape
-        mandatoryDenseLayers = workload.model.mandatoryDenseLayerCount
+        mandatoryDenseLayers = engine.denseLayers.map { layers in Set(layers.filter { $0 >= 0 && $0 < workload.model.layerCount }).count }
+            ?? workload.model.mandatoryDenseLayerCount
         if let gpu = hardware.gpu {
             let roofline = GPULinearTiming(gpu: gpu)
             gpuLinear = roofline
@@ -284,7 +285,7 @@ public struct DecodeCostModel: Sendable {
             }
         }
         if hardware.gpu != nil {
-            seconds += Double(model.layerCount) * launchSecondsPerLayer
+            seconds += Double(model.layerCount) * launchSecondsPerLayer + (engine.hostSecondsPerStep ?? 0)
         }
         if hardware.gpu != nil, config.placement.kvDevice == .cpu {
             seconds += Double(sparseLayerCount(config)) * engine.roundTripOverheadSecondsPerLayer
@@ -374,7 +375,8 @@ public struct DecodeCostModel: Sendable {
     /// plan's threads.
     func retrievalKernel(_ config: DecodeConfiguration) -> CPUKernelTiming {
         CPUKernelTiming(threads: loopThreads(config), cores: config.placement.cpuThreads, schedule: engine.retrievalSchedule ?? .wholeUnits,
-                        numaFactor: numaFactor(sockets: config.placement.cpuSockets))
+                        numaFactor: numaFactor(sockets: config.placement.cpuSockets),
+                        oversubscriptionWorkShare: engine.oversubscriptionWorkShare ?? 0)
     }
 
     /// The sampled-attention loop: the engine's schedule (pieces unless it says otherwise), its
@@ -385,7 +387,7 @@ public struct DecodeCostModel: Sendable {
                         numaFactor: numaFactor(sockets: config.placement.cpuSockets),
                         bandwidthCapBytesPerSecond: cpuSocketBandwidth(sockets: config.placement.cpuSockets,
                                                                        fraction: engine.sampledAttentionBandwidthFraction),
-                        oversubscriptionSecondsPerCall: engine.oversubscriptionSecondsPerCall ?? 0)
+                        oversubscriptionWorkShare: engine.oversubscriptionWorkShare ?? 0)
     }
 
     /// Dense CPU attention (streams the cache): pieces of every unit over all threads, capped at

@@ -23,14 +23,14 @@ public struct CPUKernelTiming: Sendable, Hashable {
     public var numaFactor: Double
     /// DRAM bandwidth the kernel can reach at most over the bytes it touches, bytes/s.
     public var bandwidthCapBytesPerSecond: Double
-    /// Extra cost of a call per unit of oversubscription (threads / cores - 1), seconds.
-    public var oversubscriptionSecondsPerCall: Double
+    /// Extra work per unit of oversubscription (threads / cores - 1), a share of the work.
+    public var oversubscriptionWorkShare: Double
 
     public init(threads: Int, cores: Int? = nil, schedule: CPUSchedule, secondsPerCall: Double = 0, numaFactor: Double = 1,
-                bandwidthCapBytesPerSecond: Double = .infinity, oversubscriptionSecondsPerCall: Double = 0) {
+                bandwidthCapBytesPerSecond: Double = .infinity, oversubscriptionWorkShare: Double = 0) {
         self.threads = max(1, threads)
         self.cores = max(1, cores ?? threads)
-        self.oversubscriptionSecondsPerCall = oversubscriptionSecondsPerCall
+        self.oversubscriptionWorkShare = oversubscriptionWorkShare
         self.schedule = schedule
         self.secondsPerCall = secondsPerCall
         self.numaFactor = numaFactor
@@ -79,12 +79,12 @@ public struct CPUKernelTiming: Sendable, Hashable {
     public func timeSharing(units: Double) -> Double { max(1, activeThreads(units: units) / Double(cores)) }
 
     /// Seconds for `units` units of `unitSeconds` each (one thread, local memory) touching `bytes`:
-    /// per call, the fixed cost plus oversubscription; the rounds of the schedule, stretched by
-    /// time-sharing and the NUMA factor; at least the bytes over the bandwidth cap.
+    /// per call, the fixed cost; the rounds of the schedule, stretched by time-sharing, the NUMA
+    /// factor and the work oversubscription adds; at least the bytes over the bandwidth cap.
     public func seconds(units: Double, unitSeconds: Double, bytes: Double = 0, calls: Double = 1) -> Double {
         guard units > 0 else { return 0 }
-        let perCall = secondsPerCall + (oversubscription - 1) * oversubscriptionSecondsPerCall
-        let work = calls * perCall + rounds(units: units) * timeSharing(units: units) * unitSeconds * numaFactor
+        let stretch = 1 + (oversubscription - 1) * oversubscriptionWorkShare
+        let work = calls * secondsPerCall + rounds(units: units) * timeSharing(units: units) * unitSeconds * numaFactor * stretch
         return max(work, bytes / bandwidthCapBytesPerSecond)
     }
 
@@ -196,9 +196,10 @@ public struct GPUAttentionTiming: Sendable, Hashable {
         self.splitsKV = splitsKV
     }
 
-    /// Roofline of a GPU profile: bandwidth x attention efficiency, no fixed cost, KV split.
+    /// Roofline of a GPU profile: bandwidth x attention efficiency, no fixed cost, KV split; an
+    /// engine whose kernel does not split streams each block at the profile's per-block rate.
     public init(gpu: GPUProfile) {
-        self.init(fixedSeconds: 0, perBlockBytesPerSecond: .infinity,
+        self.init(fixedSeconds: 0, perBlockBytesPerSecond: gpu.attentionBlockBytesPerSecond,
                   bandwidthBytesPerSecond: gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.attentionBandwidth, splitsKV: true)
     }
 

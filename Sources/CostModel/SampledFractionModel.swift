@@ -16,7 +16,22 @@ public struct SampledFractionModel: Sendable, Hashable {
     public var defaultCorrection: Double
     public var override: Double?
     /// Fractions measured for exactly these settings (a quality profile's), used as they are.
-    public var exact: [LSHParameters: Double]
+    public var exact: [LSHParameters: Double] { didSet { modelScale = Self.scale(exact, generic: genericFraction) } }
+    /// How much more (or less) this model's keys collide than the generic measurements predict:
+    /// the geometric mean of exact / generic over the measured settings (1 without any). Keys
+    /// that cluster more are sampled more at every (K, L).
+    public private(set) var modelScale: Double = 1
+
+    static func scale(_ exact: [LSHParameters: Double], generic: (LSHParameters) -> Double) -> Double {
+        let ratios = exact.compactMap { p, f -> Double? in
+            let g = generic(p)
+            return g > 0 && f > 0 ? log(f / g) : nil
+        }
+        return ratios.isEmpty ? 1 : exp(ratios.reduce(0, +) / Double(ratios.count))
+    }
+
+    /// The generic prediction: collision theory x the measured correction.
+    func genericFraction(_ lsh: LSHParameters) -> Double { min(1, correction(lsh) * Self.theory(lsh)) }
 
     public init(measured: [SampledFractionPoint] = [], defaultCorrection: Double = 1, override: Double? = nil,
                 exact: [LSHParameters: Double] = [:]) {
@@ -24,6 +39,7 @@ public struct SampledFractionModel: Sendable, Hashable {
         self.defaultCorrection = defaultCorrection
         self.override = override
         self.exact = exact
+        modelScale = Self.scale(exact, generic: genericFraction)
     }
 
     public init(profile: ModelProfile, override: Double? = nil, exact: [LSHParameters: Double] = [:]) {
@@ -38,7 +54,7 @@ public struct SampledFractionModel: Sendable, Hashable {
     public func fraction(_ lsh: LSHParameters) -> Double {
         if let override { return override }
         if let measured = exact[lsh] { return measured }
-        return min(1, correction(lsh) * Self.theory(lsh))
+        return min(1, modelScale * genericFraction(lsh))
     }
 
     /// c(K, L): bilinear in (K, log c) over the measured grid; the scalar default without data.

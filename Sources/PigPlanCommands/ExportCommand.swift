@@ -50,7 +50,7 @@ public struct ExportCommand: ParsableCommand {
         case .magicpig:
             print(try Self.magicPIGCommand(report, request: request))
             var note = "note: the reference CPU kernels take their thread count at compile time: build them for \(report.plan.placement.cpuThreads) threads. Predicted with the \(report.plan.engine) engine: \(Format.number(report.prediction.tokensPerSecond)) tokens/s."
-            if let faster = report.bestByKind.filter({ $0.name != "lsh" && $0.name != "quest" && $0.feasible })
+            if let faster = report.bestByKind.filter({ $0.name != .lsh && $0.name != .quest && $0.feasible })
                 .max(by: { ($0.tokensPerSecond ?? 0) < ($1.tokensPerSecond ?? 0) }),
                let rate = faster.tokensPerSecond, rate > report.prediction.tokensPerSecond {
                 note += " On this hardware \(faster.description) is faster: \(Format.number(rate)) tokens/s at batch \(faster.batch ?? 1)."

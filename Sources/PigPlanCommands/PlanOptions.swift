@@ -27,6 +27,8 @@ public struct DecisionOptions: ParsableArguments {
     public var qualityMetric: String?
     @Option(help: "Runtime whose kernels will run the plan (see `pigplan profiles list`): magicpig (the reference implementation; the default with a GPU) or pigplan (this package's CPU kernels; the default on a CPU-only system, and a what-if beside magicpig).")
     public var engine: String?
+    @Option(help: "Runtime the GPU-only full-attention plan is predicted on (default: vllm, a serving engine with CUDA graphs, where a GPU exists). magicpig gives the MagicPIG paper's comparison (its eager PyTorch runtime).")
+    public var baselineEngine: String?
     @Option(parsing: .unconditional, help: "Use this sampled fraction instead of the model (measured on your model and data).")
     public var sampledFraction: Double?
     @Option(parsing: .unconditional, help: "Largest batch size considered.")
@@ -148,6 +150,7 @@ extension DecisionOptions {
         d.lshOnly = attention == .lsh
         d.questMayWin = quality == .fast && minSampledFraction == nil
         d.tensorParallel = tp
+        d.baselineEngine = baselineEngine
         d.maxQualityLoss = maxQualityLoss
         d.qualityMetric = qualityMetric
         d.tierLossBudget = TierLossBudget(name: quality.rawValue, loss: quality.lossBudget)

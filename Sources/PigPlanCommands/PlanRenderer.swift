@@ -24,23 +24,20 @@ public enum PlanRenderer {
             return [q.metric, "\(q.value)", "\(q.loss)"]
         }
         lines.append(([
-            "plan", r.plan.kind, "true", "\(r.plan.batch)", r.plan.k.map(String.init) ?? "", r.plan.l.map(String.init) ?? "",
+            "plan", r.plan.kind.rawValue, "true", "\(r.plan.batch)", r.plan.k.map(String.init) ?? "", r.plan.l.map(String.init) ?? "",
             "\(r.prediction.tokensPerSecond)", "\(r.prediction.stepSeconds)", "\(r.memory.gpuBytes)", "\(r.memory.cpuBytes)",
         ] + quality(r.plan.quality)).joined(separator: ","))
         for b in r.bestByKind where b.name != r.plan.kind {
-            lines.append(([b.name, b.name, "\(b.feasible)", b.batch.map(String.init) ?? "", "", "",
+            lines.append(([b.name.rawValue, b.name.rawValue, "\(b.feasible)", b.batch.map(String.init) ?? "", "", "",
                           b.tokensPerSecond.map { "\($0)" } ?? "", b.stepSeconds.map { "\($0)" } ?? "", "", ""] + quality(b.quality)).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The runtime an engine name stands for, in words.
-    static func runtime(_ engine: String) -> String {
-        switch engine {
-        case "magicpig": return "MagicPIG reference implementation (engine magicpig)"
-        case "pigplan": return "pigplan executor's CPU kernels (engine pigplan)"
-        default: return "engine \(engine)"
-        }
+    /// The runtime an engine name stands for, in words (its profile's display name).
+    static func runtime(_ engine: String, _ r: PlanReport) -> String {
+        guard let name = r.engines?[engine] else { return "engine \(engine)" }
+        return "\(name) (engine \(engine))"
     }
 
     static func placementText(_ r: PlanReport) -> String {
@@ -65,7 +62,7 @@ public enum PlanRenderer {
         let machine = [c.gpu.map { c.gpuCount > 1 ? "\(c.gpuCount) x \($0)" : $0 }, "\(c.sockets) x \(c.cpu)"].compactMap { $0 }.joined(separator: " + ")
         out += "pigplan: \(c.model) on \(c.hardware) (\(machine), \(c.threads) threads\(c.calibrated ? ", calibrated" : "")), context \(TokenCount(c.contextTokens)), \(c.generatedTokens) generated"
             + (c.bytesPerWeight != 2 || c.bytesPerKVElement != 2 ? ", \(Format.number(c.bytesPerWeight)) bytes per weight, \(Format.number(c.bytesPerKVElement)) bytes per KV element" : "") + "\n"
-        out += "predicted for the \(runtime(r.plan.engine)) runtime"
+        out += "predicted for the \(runtime(r.plan.engine, r)) runtime"
             + (c.gpuCount > 1 && r.plan.engine == "magicpig" && r.plan.tensorParallel > 1
                ? " (its kernels and orchestration per GPU; the reference itself runs one GPU per process, so a tensor-parallel plan needs an engine that adds it)" : "") + "\n\n"
         let winner = r.bestByKind.first { $0.name == r.plan.kind }
@@ -96,14 +93,14 @@ public enum PlanRenderer {
         }
         if c.gpu != nil { rows.append(("GPU memory", "\(Format.bytes(r.memory.gpuBytes)) of \(Format.bytes(r.memory.gpuAvailableBytes))" + (c.gpuCount > 1 ? " on each GPU" : ""))) }
         rows.append(("CPU memory", "\(Format.bytes(r.memory.cpuBytes)) of \(Format.bytes(r.memory.cpuAvailableBytes))"))
-        if r.plan.kind != "lsh", let lsh = r.bestByKind.first(where: { $0.name == "lsh" }) {
+        if r.plan.kind != .lsh, let lsh = r.bestByKind.first(where: { $0.name == .lsh }) {
             if lsh.feasible, let rate = lsh.tokensPerSecond, let batch = lsh.batch {
                 rows.append(("best LSH plan", "\(lsh.description), batch \(batch): \(Format.number(rate)) tokens/s; the plan above is \(Format.number(r.prediction.tokensPerSecond / rate))x faster"))
             } else {
                 rows.append(("best LSH plan", "infeasible: \(lsh.note ?? "")"))
             }
         }
-        for what in r.whatIf ?? [] where r.plan.kind == "lsh" {
+        for what in r.whatIf ?? [] where r.plan.kind == .lsh {
             let kernels = what.engine == "pigplan" ? "pigplan's own CPU kernels (runnable today only in `pigplan run`)" : "engine \(what.engine)"
             rows.append(("what-if", "with \(kernels): \(Format.number(what.tokensPerSecond)) tokens/s"))
         }
@@ -134,24 +131,26 @@ public enum PlanRenderer {
 
         out += "\nthe best plan of each kind on the same hardware\n"
         var baselineRows: [(String, String)] = []
+        let rowEngines = Set(r.bestByKind.compactMap(\.engine))
         for b in r.bestByKind where b.name != r.plan.kind {
             var name = "  " + b.description
+            if rowEngines.count > 1, let e = b.engine { name += " [\(e)]" }
             if let f = b.budgetFraction { name += ", \(Format.number(f * 100))% budget" }
             if c.gpuCount > 1 || b.deployment?.weights != nil, b.feasible, let d = b.deployment { name += ", \(d)" }
             if b.feasible, let rate = b.tokensPerSecond, let batch = b.batch {
-                let questNote = b.name == "quest" && r.plan.kind != "quest"
+                let questNote = b.name == .quest && r.plan.kind != .quest
                     ? (b.quality == nil ? " (a quality baseline: wins only with --quality fast)" : (b.note.map { " (\($0))" } ?? "")) : ""
                 baselineRows.append((name, "\(Format.number(rate)) tokens/s at batch \(batch)" + (b.quality.map { ", " + shortQuality($0) } ?? "") + questNote))
             } else {
                 baselineRows.append((name, "infeasible: \(b.note ?? "")"))
             }
         }
-        baselineRows.append(("  this plan", "\(Format.number(r.prediction.tokensPerSecond)) tokens/s at batch \(r.plan.batch)"
+        baselineRows.append(("  this plan" + (rowEngines.count > 1 ? " [\(r.plan.engine)]" : ""), "\(Format.number(r.prediction.tokensPerSecond)) tokens/s at batch \(r.plan.batch)"
                              + (r.plan.quality.map { ", " + shortQuality($0) } ?? "")
                              + (r.speedupOverBestBaseline.map { ", \(Format.number($0))x the next best kind" } ?? "")))
         out += aligned(baselineRows)
         if let speedup = r.speedupOverBestBaseline, speedup < 1,
-           let best = r.bestByKind.filter({ $0.feasible && $0.name != "quest" && $0.name != r.plan.kind }).max(by: { ($0.tokensPerSecond ?? 0) < ($1.tokensPerSecond ?? 0) }) {
+           let best = r.bestByKind.filter({ $0.feasible && $0.name != .quest && $0.name != r.plan.kind }).max(by: { ($0.tokensPerSecond ?? 0) < ($1.tokensPerSecond ?? 0) }) {
             out += "verdict: on this hardware \(best.description) is faster (\(Format.number(1 / speedup))x); the attention was fixed by the flags (drop --attention, --k and --l to let the planner choose).\n"
         }
         if let p = r.pipeline {

@@ -13,14 +13,14 @@ enum QualityRendering {
         var out = "pigplan quality: \(model) (GGUF \(r.modelName)), \(r.exactActivations ? "exact f32 activations" : "8-bit activations into quantised rows"), \(r.threads) threads, seed \(r.seed)\n"
         for c in r.contexts {
             out += "\ncontext \(TokenCount(c.contextTokens)): \(c.promptTokens) prompt tokens (\(c.hashedSpanTokens) hashed), \(c.positions) teacher-forced positions; dense perplexity \(Format.fixed(c.densePerplexity, decimals: 3)); prefill \(Format.seconds(c.prefillSeconds))\n"
-            var rows = [["setting", "keys attended", "perplexity", "change", "next-token agreement", "attention error", "time"]]
+            var rows = [["setting", "keys attended", "perplexity", "change ± s.e.", "next-token agreement ± s.e.", "attention error", "time"]]
             for row in c.rows {
                 rows.append([
                     settingName(row.mode),
                     row.sampledFraction.map { Format.fixed($0 * 100, decimals: 2) + "%" } ?? "-",
                     Format.fixed(row.perplexity, decimals: 3),
-                    Format.signedPercent(row.perplexityChangePercent),
-                    Format.fixed(row.nextTokenAgreement * 100, decimals: 1) + "%",
+                    Format.signedPercent(row.perplexityChangePercent) + " ± " + Format.fixed(row.perplexityChangeStandardErrorPercent, decimals: 2),
+                    Format.fixed(row.nextTokenAgreement * 100, decimals: 1) + "% ± " + Format.fixed(row.nextTokenAgreementStandardError * 100, decimals: 1),
                     row.attentionRelativeError.map { Format.number($0) } ?? "-",
                     Format.seconds(row.seconds),
                 ])
@@ -31,14 +31,15 @@ enum QualityRendering {
     }
 
     static func csv(_ r: QualitySweepResult) -> String {
-        var lines = ["contextTokens,method,k,l,pageSize,budgetFraction,sampledFraction,perplexity,densePerplexity,perplexityChangePercent,nextTokenAgreement,attentionRelativeError,seconds"]
+        var lines = ["contextTokens,method,k,l,pageSize,budgetFraction,sampledFraction,perplexity,densePerplexity,perplexityChangePercent,perplexityChangeStandardErrorPercent,nextTokenAgreement,nextTokenAgreementStandardError,attentionRelativeError,seconds"]
         for c in r.contexts {
             for row in c.rows {
                 let s = QualitySetting(mode: row.mode, values: [])
                 let cells: [String] = [
                     "\(c.contextTokens)", s.method.rawValue, s.k.map(String.init) ?? "", s.l.map(String.init) ?? "",
                     s.pageSize.map(String.init) ?? "", s.budgetFraction.map { "\($0)" } ?? "", row.sampledFraction.map { "\($0)" } ?? "",
-                    "\(row.perplexity)", "\(c.densePerplexity)", "\(row.perplexityChangePercent)", "\(row.nextTokenAgreement)",
+                    "\(row.perplexity)", "\(c.densePerplexity)", "\(row.perplexityChangePercent)", "\(row.perplexityChangeStandardErrorPercent)",
+                    "\(row.nextTokenAgreement)", "\(row.nextTokenAgreementStandardError)",
                     row.attentionRelativeError.map { "\($0)" } ?? "", "\(row.seconds)",
                 ]
                 lines.append(cells.joined(separator: ","))

@@ -171,7 +171,8 @@ public struct SweepCommand: ParsableCommand {
                 guard let p = s.points.first(where: { $0.hardware == b.hardware && $0.contextTokens == c }), let plan = p.plan else {
                     row.append("-"); continue
                 }
-                let short = ["lsh": "lsh", "gpu-only": "gpu", "cpu-kv-dense": "cpu", "quest": "quest"][plan] ?? plan
+                let shortNames: [PlanKind: String] = [.lsh: "lsh", .gpuOnly: "gpu", .cpuKVDense: "cpu", .quest: "quest"]
+                let short = shortNames[plan] ?? plan.rawValue
                 if let x = p.lshSpeedupOverGPUOnly { row.append("\(short) \(Format.number(x))x") }
                 else { row.append(p.gpuOnlyTokensPerSecond == nil && p.lshTokensPerSecond != nil ? "\(short) *" : short) }
             }
@@ -221,7 +222,7 @@ public struct SweepCommand: ParsableCommand {
         var lines = ["hardware,contextTokens,plan,tokensPerSecond,batch,lshTokensPerSecond,gpuOnlyTokensPerSecond,lshSpeedupOverGPUOnly"]
         func v(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
         for p in s.points {
-            lines.append([p.hardware, "\(p.contextTokens)", p.plan ?? "", v(p.tokensPerSecond), p.batch.map(String.init) ?? "",
+            lines.append([p.hardware, "\(p.contextTokens)", p.plan?.rawValue ?? "", v(p.tokensPerSecond), p.batch.map(String.init) ?? "",
                           v(p.lshTokensPerSecond), v(p.gpuOnlyTokensPerSecond), v(p.lshSpeedupOverGPUOnly)].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -281,7 +282,7 @@ extension SweepCommand {
     public static func csv(_ f: ParetoFront) -> String {
         var lines = ["kind,setting,onFront,feasible,qualityMetric,qualityValue,qualityLoss,tokensPerSecond,batch,sampledFraction"]
         for p in f.points {
-            lines.append([p.kind, "\"\(p.setting)\"", "\(p.onFront)", "\(p.feasible)", f.metric, "\(p.quality.value)", "\(p.quality.loss)",
+            lines.append([p.kind.rawValue, "\"\(p.setting)\"", "\(p.onFront)", "\(p.feasible)", f.metric, "\(p.quality.value)", "\(p.quality.loss)",
                           p.tokensPerSecond.map { "\($0)" } ?? "", p.batch.map(String.init) ?? "",
                           p.sampledFraction.map { "\($0)" } ?? ""].joined(separator: ","))
         }
@@ -294,11 +295,11 @@ extension SweepCommand {
                            xLabel: "\(f.metric) loss against full attention (\(f.lossUnit == "%" ? "%" : "points"))", yLabel: "decode tokens/s at the best batch")
         plot.xAxis = .linear(fromZero: true)
         plot.yAxis = .linear(fromZero: true)
-        let colors = ["lsh": "#1f77b4", "quest": "#d62728", "gpu-only": "#2ca02c", "cpu-kv-dense": "#9467bd"]
-        let names = ["lsh": "MagicPIG LSH", "quest": "Quest", "gpu-only": "GPU-only (full)", "cpu-kv-dense": "dense, KV in CPU memory (full)"]
+        let colors: [PlanKind: String] = [.lsh: "#1f77b4", .quest: "#d62728", .gpuOnly: "#2ca02c", .cpuKVDense: "#9467bd"]
+        let names: [PlanKind: String] = [.lsh: "MagicPIG LSH", .quest: "Quest", .gpuOnly: "GPU-only (full)", .cpuKVDense: "dense, KV in CPU memory (full)"]
         let front = f.points.filter(\.onFront).compactMap { p in p.tokensPerSecond.map { (x: p.quality.loss, y: $0) } }
         if front.count > 1 { plot.series.append(.init(name: "speed/quality front", points: front, color: "#333333", connected: true)) }
-        for kind in ["lsh", "quest", "gpu-only", "cpu-kv-dense"] {
+        for kind in [PlanKind.lsh, .quest, .gpuOnly, .cpuKVDense] {
             let pts = f.points.filter { $0.kind == kind && $0.feasible }
             guard !pts.isEmpty else { continue }
             let on = pts.filter(\.onFront).compactMap { p in p.tokensPerSecond.map { (x: p.quality.loss, y: $0) } }

@@ -7,8 +7,7 @@ import Optimizer
 /// quality loss; the settings no other beats on both are the front.
 public struct ParetoFront: Codable, Sendable {
     public struct Point: Codable, Sendable {
-        /// lsh, quest, gpu-only, cpu-kv-dense.
-        public var kind: String
+        public var kind: PlanKind
         /// `lsh (10, 150)`, `quest (16, 4%)`, `gpu-only`.
         public var setting: String
         public var mode: AttentionMode
@@ -36,7 +35,7 @@ public struct ParetoFront: Codable, Sendable {
             throw PlanError.invalid("--pareto needs a quality profile for \(base.workload.model.name) (`pigplan profiles list` shows them); measure one with `pigplan quality`")
         }
         var points: [Point] = []
-        func add(kind: String, setting: String, mode: AttentionMode, estimate: QualityEstimate, plan: Result<OptimizedPlan, Error>) {
+        func add(kind: PlanKind, setting: String, mode: AttentionMode, estimate: QualityEstimate, plan: Result<OptimizedPlan, Error>) {
             switch plan {
             case .success(let p):
                 points.append(.init(kind: kind, setting: setting, mode: mode, quality: estimate, feasible: true, batch: p.configuration.batch,
@@ -54,16 +53,16 @@ public struct ParetoFront: Codable, Sendable {
             space.minSampledFraction = nil
             space.lsh = true
             space.dense = false
-            add(kind: "lsh", setting: quality.label(mode), mode: mode, estimate: estimate,
+            add(kind: .lsh, setting: quality.label(mode), mode: mode, estimate: estimate,
                 plan: Result { try PlanOptimizer(model: model, space: space).optimize() })
         }
-        let kinds: [(String, AttentionMode, Device, AttentionMode)] =
-            quality.estimates(.quest).map { ("quest", $0.mode, Device.gpu, $0.mode) }
-            + [("gpu-only", .dense, .gpu, .dense), ("cpu-kv-dense", .dense, .cpu, .dense)]
+        let kinds: [(PlanKind, AttentionMode, Device, AttentionMode)] =
+            quality.estimates(.quest).map { (PlanKind.quest, $0.mode, Device.gpu, $0.mode) }
+            + [(.gpuOnly, .dense, .gpu, .dense), (.cpuKVDense, .dense, .cpu, .dense)]
         for (kind, mode, device, qualityMode) in kinds {
             guard let estimate = quality.estimate(qualityMode) else { continue }
-            let b = Planner.baseline(base, name: kind, description: kind, attention: mode, device: device)
-            let setting = kind == "quest" ? quality.label(mode) : kind
+            let b = Planner.baseline(base, name: kind, description: kind.rawValue, attention: mode, device: device)
+            let setting = kind == .quest ? quality.label(mode) : kind.rawValue
             if let plan = b.plan { add(kind: kind, setting: setting, mode: mode, estimate: estimate, plan: .success(plan)) } else {
                 points.append(.init(kind: kind, setting: setting, mode: mode, quality: estimate, feasible: false, batch: nil,
                                     tokensPerSecond: nil, sampledFraction: nil, note: b.baseline.note, onFront: false))

@@ -15,7 +15,7 @@ public struct PipelineEstimate: Codable, Sendable {
     public var layersPerNode: Int
     /// The stage's plan (the first stage, which holds layer 0 and the model's first dense layers,
     /// planned with the LM head too, so the slowest stage is not underestimated).
-    public var kind: String
+    public var kind: PlanKind
     public var deployment: Deployment
     /// Sequences per micro-batch (per instance), and micro-batches in flight for a full pipeline.
     public var batch: Int

@@ -31,6 +31,9 @@ public struct PlanDecisions: Sendable, Hashable {
     public var questMayWin = false
     /// Engines predicted beside the chosen one as a what-if (pigplan's kernels on a GPU system).
     public var whatIfEngines: [String] = []
+    /// The runtime GPU-only full attention is predicted on (`--baseline-engine`); nil: a serving
+    /// engine (`vllm`) where the profiles have one, else the plan's engine.
+    public var baselineEngine: String?
     /// Tensor-parallel degree, when fixed (`--tp`); else every degree the node allows.
     public var tensorParallel: Int?
     /// Weight formats the plan may use: one (`--weights bf16`...), all (`--weights auto`), or the
@@ -114,13 +117,30 @@ extension PlanRequest {
     public static func resolve(store: ProfileStore, hardware: Hardware, model: ModelProfile, workload: Workload,
                                engineName: String, decisions: PlanDecisions) throws -> PlanRequest {
         let engine = try Planner.engine(named: engineName, store: store, hardware: hardware)
+        let profile = try store.engine(engineName)
+        let wanted: PlanKind = decisions.denseOnly ? (hardware.gpu == nil ? .cpuKVDense : .gpuOnly) : .lsh
+        let servingOnly = !profile.runs(.lsh)
+        guard profile.runs(wanted) || (servingOnly && decisions.denseOnly) else {
+            let runners = store.names(of: .engine).filter { (try? store.engine($0).runs(wanted)) == true }
+            throw PlanError.invalid("--engine \(engineName): \(profile.displayName) does not run \(wanted) plans (it runs \(profile.kinds.map(\.rawValue).joined(separator: ", "))); use --engine \(runners.joined(separator: " or "))\(servingOnly ? ", or --attention dense to plan GPU-only decoding on it" : "")")
+        }
+        let baselineName = decisions.baselineEngine ?? Planner.defaultBaselineEngine(store: store, hardware: hardware, planEngine: engineName)
+        let baselineProfile = try store.engine(baselineName)
+        guard baselineProfile.runs(.gpuOnly) else {
+            let runners = store.names(of: .engine).filter { (try? store.engine($0).runs(.gpuOnly)) == true }
+            throw PlanError.invalid("--baseline-engine \(baselineName): \(baselineProfile.displayName) does not run GPU-only full attention; use one of: \(runners.joined(separator: ", "))")
+        }
+        // A serving engine named as the plan's engine runs the GPU-only plan itself.
+        let baselineEngine = servingOnly ? engine : try Planner.engine(named: baselineName, store: store, hardware: hardware)
         let calibrationShape = try hardware.calibration?.referenceModel.map { try store.model($0).shape }
         let quality = try QualityPlanning.resolve(store: store, model: workload.model.name, contextTokens: workload.contextTokens,
                                                   decisions: decisions)
         var request = PlanRequest(
             hardware: hardware, model: model, workload: workload, engineName: engineName, engine: engine,
+            baselineEngineName: servingOnly ? engineName : baselineName, baselineEngine: baselineEngine,
             space: decisions.searchSpace(on: hardware), sampledFractionOverride: decisions.sampledFractionOverride,
             questBudgetFraction: decisions.questBudgetFraction, calibrationShape: calibrationShape)
+        for name in store.names(of: .engine) { request.engineDisplayNames[name] = try store.engine(name).displayName }
         request.attentionFixed = decisions.attentionFixed
         request.questMayWin = decisions.questMayWin
         request.apply(quality, decisions: decisions)

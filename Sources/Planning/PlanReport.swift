@@ -19,7 +19,7 @@ public struct PlanReport: Codable, Sendable {
         public var denseLayers: Int
         public var sparseLayers: Int
         /// Which kind won: lsh, gpu-only, cpu-kv-dense or quest (a row of `bestByKind`).
-        public var kind: String
+        public var kind: PlanKind
         /// GPUs one model instance spans (tensor parallelism), and the instances the node runs.
         public var tensorParallel: Int = 1
         public var replicas: Int = 1
@@ -55,7 +55,7 @@ public struct PlanReport: Codable, Sendable {
         public var detail: MemoryBreakdown
     }
     public struct Baseline: Codable, Sendable {
-        public var name: String
+        public var name: PlanKind
         public var description: String
         public var feasible: Bool
         public var batch: Int?
@@ -71,6 +71,8 @@ public struct PlanReport: Codable, Sendable {
         public var memory: MemoryBreakdown?
         /// This kind's quality at the context (full attention for the dense kinds), when known.
         public var quality: QualityEstimate? = nil
+        /// The runtime this row is predicted for (an engine profile's name).
+        public var engine: String? = nil
     }
     public struct SolverSection: Codable, Sendable {
         public var status: String
@@ -124,6 +126,8 @@ public struct PlanReport: Codable, Sendable {
     public var bestByKind: [Baseline]
     /// Pipeline parallelism over several such nodes, on paper (`--nodes`).
     public var pipeline: PipelineEstimate?
+    /// Each engine's display name (the runtime a row is predicted for).
+    public var engines: [String: String]? = nil
 
     public struct EngineComparison: Codable, Sendable {
         public var engine: String

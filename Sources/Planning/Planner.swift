@@ -23,6 +23,12 @@ public struct PlanRequest: Sendable {
     public var workload: Workload
     public var engineName: String
     public var engine: EngineParameters
+    /// The runtime GPU-only full attention is predicted on (a serving engine by default; the
+    /// paper compared against MagicPIG's own eager runtime).
+    public var baselineEngineName: String
+    public var baselineEngine: EngineParameters
+    /// Display names of the engines (for reports).
+    public var engineDisplayNames: [String: String] = [:]
     public var space: SearchSpace
     public var sampledFractionOverride: Double?
     /// Quest baseline budget; nil matches the plan's sampled fraction.
@@ -46,6 +52,11 @@ public struct PlanRequest: Sendable {
     /// Why the quality budget leaves no (K, L), when it does.
     public var qualityShortfall: Infeasibility.QualityShortfall?
 
+    /// The engine a kind is predicted on: GPU-only on the baseline engine, every other kind on
+    /// the request's.
+    public func engineName(for kind: PlanKind) -> String { kind == .gpuOnly ? baselineEngineName : engineName }
+    public func engine(for kind: PlanKind) -> EngineParameters { kind == .gpuOnly ? baselineEngine : engine }
+
     public func costModel(engine: EngineParameters? = nil) -> DecodeCostModel {
         DecodeCostModel(hardware: hardware, workload: workload, engine: engine ?? self.engine,
                         fractions: SampledFractionModel(profile: model, override: sampledFractionOverride, exact: measuredFractions),
@@ -59,8 +70,14 @@ public enum Planner {
     /// host's fitted parameters for `pigplan` when `pigplan calibrate` measured them.
     public static func engine(named name: String, store: ProfileStore, hardware: Hardware) throws -> EngineParameters {
         let profile = try store.engine(name)
-        if name == "pigplan", let fitted = hardware.calibration?.cpu?.engine { return fitted }
+        if profile.fittedByCalibration, let fitted = hardware.calibration?.cpu?.engine { return fitted }
         return profile.parameters
+    }
+
+    /// The runtime GPU-only decoding is compared on unless told otherwise: what people serve
+    /// with (`vllm`) on a system with a GPU when the profiles have it, else the plan's engine.
+    public static func defaultBaselineEngine(store: ProfileStore, hardware: Hardware, planEngine: String) -> String {
+        hardware.gpu != nil && store.names(of: .engine).contains("vllm") ? "vllm" : planEngine
     }
 
     /// The best plan of any kind: the LSH plan of the request's space, GPU-only dense attention,
@@ -68,7 +85,10 @@ public enum Planner {
     /// at its best batch; the fastest feasible one is the plan unless the request fixes the
     /// attention. The others stay in the report as rows (`bestByKind`).
     public static func plan(_ request: PlanRequest) throws -> PlanReport {
-        let model = request.costModel()
+        // The request's own plan is LSH, or the dense kind `--attention dense` fixes, on the
+        // runtime that runs that kind.
+        let ownKind: PlanKind = request.space.lsh ? .lsh : (request.hardware.gpu == nil ? .cpuKVDense : .gpuOnly)
+        let model = request.costModel(engine: request.engine(for: ownKind))
         let lsh: Result<OptimizedPlan, Infeasibility>
         if let shortfall = request.qualityShortfall {
             lsh = .failure(Infeasibility(.qualityBudget(shortfall), hardwareName: request.hardware.name))
@@ -78,35 +98,35 @@ public enum Planner {
         let lshRate = (try? lsh.get())?.cost
 
         var kinds: [(baseline: PlanReport.Baseline, plan: OptimizedPlan?)] = [
-            baseline(request, name: "gpu-only", description: "GPU-only full attention (KV cache in GPU memory)",
+            baseline(request, name: .gpuOnly, description: "GPU-only full attention (KV cache in GPU memory)",
                      attention: .dense, device: .gpu),
-            baseline(request, name: "cpu-kv-dense", description: "KV cache in CPU memory, dense CPU attention",
+            baseline(request, name: .cpuKVDense, description: "KV cache in CPU memory, dense CPU attention",
                      attention: .dense, device: .cpu),
         ]
         let questBudget = request.questBudgetFraction ?? lshRate?.sampledFraction ?? 0.05
         kinds.append(baseline(
-            request, name: "quest", description: "Quest page selection on the GPU (page \(request.questPageSize))",
+            request, name: .quest, description: "Quest page selection on the GPU (page \(request.questPageSize))",
             attention: .quest(pageSize: request.questPageSize, budgetFraction: questBudget), device: .gpu))
         // Each kind's quality at this context; Quest's shortfall against a budget in its note.
         let quality = request.quality
         for i in kinds.indices {
             guard let plan = kinds[i].plan else {
-                if kinds[i].baseline.name != "quest" { kinds[i].baseline.quality = quality?.estimate(.dense) }
+                if kinds[i].baseline.name != .quest { kinds[i].baseline.quality = quality?.estimate(.dense) }
                 continue
             }
             kinds[i].baseline.quality = quality?.estimate(plan.configuration.attention)
         }
         if let q = quality, q.maxLoss != nil, case .failure(let shortfall)? = q.questSetting(),
-           let i = kinds.firstIndex(where: { $0.baseline.name == "quest" }) {
+           let i = kinds.firstIndex(where: { $0.baseline.name == .quest }) {
             let note = "outside the quality budget: \(shortfall.facts)"
             kinds[i].baseline.note = kinds[i].baseline.note.map { $0 + "; " + note } ?? note
         }
 
         // The winner: the LSH plan, or a faster kind the request lets win.
         // The request's own plan is LSH unless the request fixed the attention to dense.
-        var best: (name: String, plan: OptimizedPlan)? = (try? lsh.get()).map { (kind(of: $0.configuration), $0) }
+        var best: (name: PlanKind, plan: OptimizedPlan)? = (try? lsh.get()).map { (kind(of: $0.configuration), $0) }
         if !request.attentionFixed {
-            for kind in kinds where kind.baseline.feasible && (kind.baseline.name != "quest" || request.questMayWin) {
+            for kind in kinds where kind.baseline.feasible && (kind.baseline.name != .quest || request.questMayWin) {
                 guard let plan = kind.plan else { continue }
                 if best.map({ plan.cost.tokensPerSecond > $0.plan.cost.tokensPerSecond }) ?? true { best = (kind.baseline.name, plan) }
             }
@@ -117,23 +137,25 @@ public enum Planner {
         }
         let config = best.plan.configuration
         let cost = best.plan.cost
+        // The winner's own runtime (a GPU-only winner runs on the baseline engine).
+        let winnerModel = best.name == ownKind ? model : request.costModel(engine: request.engine(for: best.name))
 
         let lshSummary: PlanReport.Baseline
         switch lsh {
-        case .success(let p) where kind(of: p.configuration) != "lsh":
-            lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling", feasible: false, budgetFraction: nil,
+        case .success(let p) where kind(of: p.configuration) != .lsh:
+            lshSummary = .init(name: .lsh, description: "MagicPIG LSH sampling", feasible: false, budgetFraction: nil,
                                note: "not considered: the request fixes the attention to dense")
         case .success(let p):
-            lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling, (K, L) = \(p.configuration.attention.lsh.map { "\($0)" } ?? "-")",
+            lshSummary = .init(name: .lsh, description: "MagicPIG LSH sampling, (K, L) = \(p.configuration.attention.lsh.map { "\($0)" } ?? "-")",
                                feasible: true, batch: p.configuration.batch, tokensPerSecond: p.cost.tokensPerSecond,
                                stepSeconds: p.cost.stepSeconds, budgetFraction: nil, note: nil, deployment: p.configuration.deployment,
-                               quality: quality?.estimate(p.configuration.attention))
+                               quality: quality?.estimate(p.configuration.attention), engine: request.engineName)
         case .failure(let e):
-            lshSummary = .init(name: "lsh", description: "MagicPIG LSH sampling", feasible: false, budgetFraction: nil, note: e.facts)
+            lshSummary = .init(name: .lsh, description: "MagicPIG LSH sampling", feasible: false, budgetFraction: nil, note: e.facts)
         }
         let byKind = [lshSummary] + kinds.map(\.baseline)
         // Rivals of the winner: every other feasible kind but Quest (a quality baseline).
-        let rivals = byKind.filter { $0.name != best.name && $0.name != "quest" && $0.feasible }.compactMap(\.tokensPerSecond)
+        let rivals = byKind.filter { $0.name != best.name && $0.name != .quest && $0.feasible }.compactMap(\.tokensPerSecond)
         let speedup = rivals.max().map { cost.tokensPerSecond / $0 }
 
         func predicted(_ engines: [(String, EngineParameters)]) -> [PlanReport.EngineComparison] {
@@ -150,7 +172,7 @@ public enum Planner {
             if let budget = q.maxLoss, let metric = q.metric, let source = q.budgetSource {
                 let amount = Format.fixed(budget, decimals: metric.lossUnit == "%" ? 2 : 1) + (metric.lossUnit == "%" ? "%" : " points")
                 qualityNote = "budget: a loss of at most \(amount) of \(metric.name) (\(source))"
-                if best.name != "lsh", let shortfall = request.qualityShortfall {
+                if best.name != .lsh, let shortfall = request.qualityShortfall {
                     qualityNote! += "; LSH: " + shortfall.facts
                 }
             } else if planQuality == nil && config.attention != .dense {
@@ -162,7 +184,7 @@ public enum Planner {
         }
         let whatIf = predicted(request.whatIfEngines)
         let hw = request.hardware
-        let deployed = model.deployed(config.deployment)
+        let deployed = winnerModel.deployed(config.deployment)
         // Memory is one GPU's; the host's is that GPU's share times the GPUs sharing the host.
         let hostShare = Double(hw.gpu == nil ? 1 : hw.gpuCount)
         return PlanReport(
@@ -172,13 +194,13 @@ public enum Planner {
                            bytesPerWeight: deployed.workload.model.bytesPerWeight, bytesPerKVElement: request.workload.model.bytesPerKVElement,
                            gpuCount: hw.gpu == nil ? 0 : hw.gpuCount),
             plan: .init(attention: config.attention.name, mode: config.attention, batch: config.batch, k: config.attention.lsh?.hashBitsPerTable,
-                        l: config.attention.lsh?.tableCount, placement: config.placement, engine: request.engineName,
-                        denseLayers: model.denseLayerCount(config), sparseLayers: model.sparseLayerCount(config), kind: best.name,
+                        l: config.attention.lsh?.tableCount, placement: config.placement, engine: request.engineName(for: best.name),
+                        denseLayers: winnerModel.denseLayerCount(config), sparseLayers: winnerModel.sparseLayerCount(config), kind: best.name,
                         tensorParallel: config.deployment.tensorParallel, replicas: deployed.replicas,
                         weights: config.deployment.weights?.rawValue ?? PlanReport.weightName(bytes: request.workload.model.bytesPerWeight),
                         quality: planQuality, qualityNote: qualityNote),
             prediction: .init(tokensPerSecond: cost.tokensPerSecond, stepSeconds: cost.stepSeconds,
-                              timeToFirstTokenSeconds: model.prefillSeconds(config, batch: Double(config.batch)),
+                              timeToFirstTokenSeconds: winnerModel.prefillSeconds(config, batch: Double(config.batch)),
                               schedule: cost.schedule, gpuSideSeconds: cost.gpuSideSeconds, cpuSideSeconds: cost.cpuSideSeconds,
                               breakdown: Dictionary(uniqueKeysWithValues: cost.terms.named),
                               sampledFraction: cost.sampledFraction,
@@ -194,22 +216,17 @@ public enum Planner {
                           variables: best.plan.solver.variables, constraints: best.plan.solver.constraints),
             engineComparison: comparisons.isEmpty ? nil : comparisons,
             whatIf: whatIf.isEmpty ? nil : whatIf,
-            bestByKind: byKind)
+            bestByKind: byKind, engines: request.engineDisplayNames.isEmpty ? nil : request.engineDisplayNames)
     }
 
     /// The kind a configuration is, as `bestByKind` names it.
-    static func kind(of config: DecodeConfiguration) -> String {
-        switch config.attention {
-        case .lshSampled: return "lsh"
-        case .dense: return config.placement.kvDevice == .gpu ? "gpu-only" : "cpu-kv-dense"
-        case .quest: return "quest"
-        case .topK: return "topk"
-        }
+    static func kind(of config: DecodeConfiguration) -> PlanKind {
+        PlanKind(config.attention, kvDevice: config.placement.kvDevice)
     }
 
     /// A baseline: the same optimizer restricted to one attention mode and KV device, at the
     /// user's batch when one is fixed.
-    static func baseline(_ request: PlanRequest, name: String, description: String, attention: AttentionMode,
+    static func baseline(_ request: PlanRequest, name: PlanKind, description: String, attention: AttentionMode,
                          device: Device) -> (baseline: PlanReport.Baseline, plan: OptimizedPlan?) {
         var space = SearchSpace()
         space.batch = request.space.batch
@@ -227,17 +244,18 @@ public enum Planner {
             return (.init(name: name, description: description, feasible: false, budgetFraction: budget,
                           note: "this system has no GPU"), nil)
         }
-        let optimizer = PlanOptimizer(model: request.costModel(), space: space)
+        let optimizer = PlanOptimizer(model: request.costModel(engine: request.engine(for: name)), space: space)
+        let engine = request.engineName(for: name)
         do {
             let plan = try optimizer.optimize()
             return (.init(name: name, description: description, feasible: true, batch: plan.configuration.batch,
                           tokensPerSecond: plan.cost.tokensPerSecond, stepSeconds: plan.cost.stepSeconds,
                           budgetFraction: budget, note: nil, deployment: plan.configuration.deployment,
-                          memory: plan.cost.memory), plan)
+                          memory: plan.cost.memory, engine: engine), plan)
         } catch {
             let prefix = request.space.batch.map { "batch \($0) does not fit" } ?? "not even batch 1 fits"
             return (.init(name: name, description: description, feasible: false, budgetFraction: budget,
-                          note: "\(prefix): \(error.facts)"), nil)
+                          note: "\(prefix): \(error.facts)", engine: engine), nil)
         }
     }
 }

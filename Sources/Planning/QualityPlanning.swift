@@ -73,10 +73,19 @@ public struct QualityPlanning: Sendable {
                               what: "Quest setting"))
     }
 
-    /// Sampled fractions the profile measured for its LSH settings (used instead of the model).
+    /// Sampled fractions the profile measured for its LSH settings (used instead of the model,
+    /// and to scale it for this model's keys): the budget metric's near this context first, then
+    /// any other metric's.
     var measuredFractions: [LSHParameters: Double] {
         var out: [LSHParameters: Double] = [:]
         for (mode, e) in estimates(.lsh) { if let f = e.sampledFraction { out[mode.lsh!] = f } }
+        for m in profile?.metrics ?? [] {
+            for s in m.settings where s.method == .lsh {
+                guard let p = s.mode?.lsh, out[p] == nil,
+                      let f = s.values.compactMap(\.sampledFraction).first ?? s.sampledFraction else { continue }
+                out[p] = f
+            }
+        }
         return out
     }
 

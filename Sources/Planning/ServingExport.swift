@@ -39,12 +39,12 @@ public enum ServingEngine: String, CaseIterable, Sendable {
     /// The launch of `report`'s best plan this engine can run. `huggingFaceId` names the checkpoint.
     public func launch(_ report: PlanReport, huggingFaceId: String, gpuMemoryBytes: Double) throws(Refusal) -> Launch {
         var notes: [String] = []
-        guard let dense = report.bestByKind.first(where: { $0.name == "gpu-only" }), dense.feasible,
+        guard let dense = report.bestByKind.first(where: { $0.name == .gpuOnly }), dense.feasible,
               let batch = dense.batch, let rate = dense.tokensPerSecond else {
-            let why = report.bestByKind.first { $0.name == "gpu-only" }?.note ?? "no GPU-only plan"
+            let why = report.bestByKind.first { $0.name == .gpuOnly }?.note ?? "no GPU-only plan"
             throw Refusal(description: "\(version) keeps the whole KV cache in GPU memory, and no such plan fits here (\(why)); the \(report.plan.kind) plan needs an engine that attends on the CPU (export --target magicpig or plan)")
         }
-        if report.plan.kind != "gpu-only" {
+        if report.plan.kind != .gpuOnly {
             notes.append("\(version) attends the whole KV cache in GPU memory and has no CPU-side sampled attention, so the \(report.plan.kind) plan (\(Format.number(report.prediction.tokensPerSecond)) tokens/s) cannot run on it; this is the best plan it can run: GPU-only, \(Format.number(rate)) tokens/s predicted.")
         }
         let deployment = dense.deployment ?? Deployment()

@@ -11,7 +11,7 @@ public struct Sweep: Codable, Sendable {
         public var hardware: String
         public var contextTokens: Int
         /// The winning kind (lsh, gpu-only, cpu-kv-dense, quest), nil when nothing fits.
-        public var plan: String?
+        public var plan: PlanKind?
         public var tokensPerSecond: Double?
         public var batch: Int?
         /// The best LSH plan and the best GPU-only plan (nil where they do not fit).
@@ -61,10 +61,10 @@ public struct Sweep: Codable, Sendable {
                     point.plan = report.plan.kind
                     point.tokensPerSecond = report.prediction.tokensPerSecond
                     point.batch = report.plan.batch
-                    let lsh = report.bestByKind.first { $0.name == "lsh" && $0.feasible }
-                    let gpu = report.bestByKind.first { $0.name == "gpu-only" && $0.feasible }
+                    let lsh = report.bestByKind.first { $0.name == .lsh && $0.feasible }
+                    let gpu = report.bestByKind.first { $0.name == .gpuOnly && $0.feasible }
                     point.lshTokensPerSecond = lsh?.tokensPerSecond
-                    if report.plan.kind == "lsh" { point.lshK = report.plan.k; point.lshL = report.plan.l }
+                    if report.plan.kind == .lsh { point.lshK = report.plan.k; point.lshL = report.plan.l }
                     point.gpuOnlyTokensPerSecond = gpu?.tokensPerSecond
                     if let a = lsh?.tokensPerSecond, let b = gpu?.tokensPerSecond, b > 0 { point.lshSpeedupOverGPUOnly = a / b }
                 } catch let error as PlanError {

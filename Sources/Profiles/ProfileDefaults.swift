@@ -4,14 +4,21 @@ import Core
 /// facts never have defaults; planning constants that calibration refines do.
 enum ProfileDefaults {
     /// GPU kernel efficiencies (fractions of the datasheet peaks) when no measurement exists.
+    /// Attention 0.9: decode attention over contiguous KV pages reached 94% of the H200's
+    /// datasheet bandwidth once its blocks filled the GPU (shared/calibration/h200-host-kernels.json,
+    /// batch 16 at 96k), a little less on GDDR parts.
     static let gpuEfficiency: [String: JSONValue] = [
         "linearBandwidth": .double(0.8),
         "matmulFlops": .double(0.6),
-        "attentionBandwidth": .double(0.7),
+        "attentionBandwidth": .double(0.9),
         "gatherBandwidth": .double(0.3),
     ]
     /// Launching one layer's kernels on the GPU, seconds.
     static let launchOverheadSecondsPerLayer = 20e-6
+    /// One thread block of a decode-attention kernel that gives each (sequence, KV head) one
+    /// block: 45 GB/s, the least-squares slope of the batch-1 rows of the H200 host's measured
+    /// FlashAttention decode (shared/calibration/h200-host-kernels.json: 8 blocks, 4k-128k).
+    static let attentionBlockBytesPerSecond = 45e9
     /// CUDA context, allocator slack and workspace, bytes.
     static let reservedBytes = 1.5e9
     static let maxSockets = 2
@@ -37,6 +44,7 @@ enum ProfileDefaults {
                 "name": .string(name), "displayName": .string(displayName),
                 "efficiency": .object(gpuEfficiency),
                 "launchOverheadSecondsPerLayer": .double(launchOverheadSecondsPerLayer),
+                "attentionBlockBytesPerSecond": .double(attentionBlockBytesPerSecond),
                 "reservedBytes": .double(reservedBytes),
             ]
         case .cpu:
@@ -54,6 +62,8 @@ enum ProfileDefaults {
             return ["name": .string(name), "displayName": .string(displayName), "sockets": .int(1)]
         case .engine:
             return ["name": .string(name), "displayName": .string(displayName),
+                    "kinds": .array([PlanKind.lsh, .gpuOnly, .cpuKVDense, .quest].map { .string($0.rawValue) }),
+                    "fittedByCalibration": .bool(false), "runsLocally": .bool(false),
                     "parameters": .object(["parallelOverQueryHeads": .bool(false), "samplesOnGPU": .bool(false), "pipelinesMicroBatches": .bool(true)])]
         case .model:
             var shape: [String: JSONValue] = [

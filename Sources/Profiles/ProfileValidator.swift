@@ -74,6 +74,7 @@ struct ProfileValidator {
         try fraction(p.efficiency.attentionBandwidth, "efficiency.attentionBandwidth")
         try fraction(p.efficiency.gatherBandwidth, "efficiency.gatherBandwidth")
         try nonNegative(p.launchOverheadSecondsPerLayer, "launchOverheadSecondsPerLayer", unit: "seconds")
+        try positive(p.attentionBlockBytesPerSecond, "attentionBlockBytesPerSecond", unit: "bytes/s")
         try nonNegative(p.reservedBytes, "reservedBytes", unit: "bytes")
         if let fp8 = p.denseFP8FlopsPerSecond { try positive(fp8, "denseFP8FlopsPerSecond", unit: "FLOP/s") }
         for (format, e) in (p.weightFormatEfficiency ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -340,6 +341,9 @@ struct ProfileValidator {
             }
             if let c = v.contextTokens { try count(c, vat + ".contextTokens") }
             if let f = v.sampledFraction { try fraction(f, vat + ".sampledFraction") }
+            if let e = v.lossStandardError, !(e.isFinite && e >= 0) {
+                throw fail(vat + ".lossStandardError", "must be zero or positive, found \(e)", "write the standard error of the loss")
+            }
             if let e = v.attentionRelativeError, !(e.isFinite && e >= 0) {
                 throw fail(vat + ".attentionRelativeError", "must be zero or positive, found \(e)", "write the mean relative L2 error")
             }
@@ -378,6 +382,10 @@ struct ProfileValidator {
 
     func check(_ p: EngineProfile) throws(ProfileError) {
         try matchesFile(p.name, "name")
+        guard !p.kinds.isEmpty, !p.kinds.contains(.topk) else {
+            throw fail("kinds", "must name at least one of lsh, gpu-only, cpu-kv-dense, quest (topk is a yardstick, not a plan)",
+                       "list the kinds of plan the runtime runs")
+        }
         try check(p.parameters, "parameters")
         try nonEmpty(p.derivation, "derivation")
     }
@@ -389,6 +397,11 @@ struct ProfileValidator {
         try nonNegative(e.retrievalSecondsPerCandidate, key + ".retrievalSecondsPerCandidate", unit: "seconds")
         try nonNegative(e.roundTripOverheadSecondsPerLayer, key + ".roundTripOverheadSecondsPerLayer", unit: "seconds")
         try fraction(e.threadScalingEfficiency, key + ".threadScalingEfficiency")
+        if let s = e.hostSecondsPerStep { try nonNegative(s, key + ".hostSecondsPerStep", unit: "seconds") }
+        if let u = e.gpuMemoryUtilization { try fraction(u, key + ".gpuMemoryUtilization") }
+        if let b = e.tableIndexBytes, ![1.0, 2, 4, 8].contains(b) {
+            throw fail(key + ".tableIndexBytes", "must be 1, 2, 4 or 8 bytes, found \(b)", "write the width of one token index")
+        }
         if let launch = e.gpuLaunchOverheadSecondsPerLayer {
             try nonNegative(launch, key + ".gpuLaunchOverheadSecondsPerLayer", unit: "seconds")
         }
@@ -397,8 +410,8 @@ struct ProfileValidator {
             try nonNegative(call, key + ".sampledAttentionSecondsPerCall", unit: "seconds")
         }
         if let threads = e.compiledThreads { try count(threads, key + ".compiledThreads") }
-        if let over = e.oversubscriptionSecondsPerCall {
-            try nonNegative(over, key + ".oversubscriptionSecondsPerCall", unit: "seconds")
+        if let over = e.oversubscriptionWorkShare {
+            try nonNegative(over, key + ".oversubscriptionWorkShare", unit: "(a share of the work)")
         }
         if let dispatch = e.hostDispatchSecondsPerLayer {
             try nonNegative(dispatch, key + ".hostDispatchSecondsPerLayer", unit: "seconds")

@@ -29,7 +29,7 @@ import Testing
         #expect(r.memory.gpuBytes <= r.memory.gpuAvailableBytes)
         #expect(r.prediction.tokensPerSecond > 0 && r.prediction.breakdown["tensorParallel"]! > 0)
         // Every kind is reported, with its deployment when feasible.
-        #expect(Set(r.bestByKind.map(\.name)) == ["lsh", "gpu-only", "cpu-kv-dense", "quest"])
+        #expect(Set(r.bestByKind.map(\.name)) == [.lsh, .gpuOnly, .cpuKVDense, .quest])
         for kind in r.bestByKind where kind.feasible { #expect(kind.deployment != nil) }
     }
 

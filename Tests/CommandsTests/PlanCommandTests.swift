@@ -32,7 +32,7 @@ import Testing
         #expect((r.prediction.sampledFraction ?? 0) >= QualityTier.balanced.minSampledFraction)
         #expect(r.solver.status == "optimal")
         // An 8B model and a 96k context do not fit a 24 GB GPU without offloading.
-        let gpuOnly = try #require(r.baselines.first { $0.name == "gpu-only" })
+        let gpuOnly = try #require(r.baselines.first { $0.name == .gpuOnly })
         #expect(!gpuOnly.feasible)
         #expect(gpuOnly.note?.contains("not even batch 1 fits") == true)
         #expect((r.speedupOverBestBaseline ?? 0) > 1)
@@ -148,11 +148,11 @@ import Testing
     /// row with its rate; fixing the attention keeps LSH and says what would be faster.
     @Test func thePlanIsTheBestOfAnyKind() throws {
         let r = try report(["--hw", "h200", "--ctx", "96k"])
-        #expect(r.plan.kind == "gpu-only" && r.plan.mode == .dense && r.plan.placement.kvDevice == .gpu)
-        let lsh = try #require(r.bestByKind.first { $0.name == "lsh" })
+        #expect(r.plan.kind == .gpuOnly && r.plan.mode == .dense && r.plan.placement.kvDevice == .gpu)
+        let lsh = try #require(r.bestByKind.first { $0.name == .lsh })
         let lshRate = try #require(lsh.tokensPerSecond)
         #expect(lsh.feasible && lshRate < r.prediction.tokensPerSecond)
-        for kind in r.bestByKind where kind.feasible && kind.name != "quest" {
+        for kind in r.bestByKind where kind.feasible && kind.name != .quest {
             #expect((kind.tokensPerSecond ?? 0) <= r.prediction.tokensPerSecond, "\(kind.name)")
         }
         let text = PlanRenderer.table(r, explain: false)
@@ -161,10 +161,10 @@ import Testing
         #expect(json.contains("\"bestByKind\"") && json.contains("\"kind\" : \"gpu-only\""))
         // --attention lsh: the LSH plan, at the rate bestByKind gave it, and a verdict.
         let fixed = try report(["--hw", "h200", "--ctx", "96k", "--attention", "lsh"])
-        #expect(fixed.plan.kind == "lsh" && fixed.prediction.tokensPerSecond == lshRate)
+        #expect(fixed.plan.kind == .lsh && fixed.prediction.tokensPerSecond == lshRate)
         #expect(PlanRenderer.table(fixed, explain: false).contains("verdict: on this hardware GPU-only"))
         // Where GPU-only does not fit (an RTX 4090 at 96k), LSH wins.
-        #expect(try report(["--hw", "rtx4090", "--ctx", "96k"]).plan.kind == "lsh")
+        #expect(try report(["--hw", "rtx4090", "--ctx", "96k"]).plan.kind == .lsh)
     }
 
     /// The default runtime is the one a user can run: the reference with a GPU (pigplan's kernels
@@ -204,11 +204,11 @@ extension PlanCommandTests {
     /// cache without), and LSH is reported as not considered rather than as a dense plan.
     @Test func denseOnlyIsNamedByItsKind() throws {
         let gpu = try report(["--hw", "h200", "--ctx", "32k", "--attention", "dense"])
-        #expect(gpu.plan.kind == "gpu-only" && gpu.plan.mode == .dense)
-        let lsh = try #require(gpu.bestByKind.first { $0.name == "lsh" })
+        #expect(gpu.plan.kind == .gpuOnly && gpu.plan.mode == .dense)
+        let lsh = try #require(gpu.bestByKind.first { $0.name == .lsh })
         #expect(!lsh.feasible && lsh.note?.contains("not considered") == true)
         let cpu = try report(["--hw", "xeon-6338", "--ctx", "8k", "--attention", "dense"])
-        #expect(cpu.plan.kind == "cpu-kv-dense")
+        #expect(cpu.plan.kind == .cpuKVDense)
     }
 }
 

@@ -25,13 +25,19 @@ import Testing
     static let paperHost = ["--hw", "l20", "--cpu", "xeon-8563c", "--sockets", "2", "--threads", "64", "--model", "llama-3.1-8b", "--ctx", "96k"]
 
     @Test func aBudgetPicksASettingWhosePublishedLossFits() throws {
-        let r = try report(Self.paperHost + ["--max-quality-loss", "2"])
+        // GPU-only decoding at batch 2 is faster here than (9, 120), at full quality (on vLLM and
+        // on the reference's own runtime); the LSH row still carries the setting the budget allows.
+        let served = try report(Self.paperHost + ["--max-quality-loss", "2"])
+        #expect(try #require(served.plan.quality).loss <= 2)
+        let lshRow = try #require(served.bestByKind.first { $0.name == .lsh })
+        #expect(try #require(lshRow.quality).loss <= 2)
+        let r = try report(Self.paperHost + ["--max-quality-loss", "2", "--attention", "lsh"])
         let q = try #require(r.plan.quality)
-        #expect(r.plan.kind == "lsh")
+        #expect(r.plan.kind == .lsh)
         #expect(q.metric == "ruler" && q.loss <= 2 && q.fullValue == 83.0 && q.source.contains("Table"))
         // (10, 150) loses 3.0 points at 96K: outside the budget of 2, inside one of 3.5.
         #expect(!(r.plan.k == 10 && r.plan.l == 150))
-        let looser = try report(Self.paperHost + ["--max-quality-loss", "3.5"])
+        let looser = try report(Self.paperHost + ["--max-quality-loss", "3.5", "--attention", "lsh"])
         #expect(try #require(looser.plan.quality).loss <= 3.5)
         #expect(looser.prediction.tokensPerSecond >= r.prediction.tokensPerSecond)
         // Where the profile measured the fraction, the cost model uses it and says so.
@@ -39,13 +45,13 @@ import Testing
     }
 
     @Test func jsonCarriesThePlansQuality() throws {
-        let r = try report(Self.paperHost + ["--max-quality-loss", "2"])
+        let r = try report(Self.paperHost + ["--max-quality-loss", "2", "--attention", "lsh"])
         let text = try PlanRenderer.render(r, format: .json, explain: false)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         let quality = try #require((json["plan"] as? [String: Any])?["quality"] as? [String: Any])
         for key in ["metric", "value", "fullValue", "loss", "source", "basis"] { #expect(quality[key] != nil, "plan.quality.\(key)") }
         let table = try PlanRenderer.render(r, format: .table, explain: false)
-        #expect(table.contains("ruler 96k:") && table.contains("vs 83.0 full"))
+        #expect(table.contains("ruler 96k:") && table.contains("vs 83.0 full") && table.contains("Table 3"))
     }
 
     @Test func aBudgetNoSettingMeetsNamesTheBestLoss() {
@@ -56,7 +62,7 @@ import Testing
 
     @Test func withoutFixedAttentionAFullAttentionKindWinsAndSaysWhy() throws {
         let r = try report(Self.paperHost + ["--max-quality-loss", "1"])
-        #expect(r.plan.kind != "lsh")
+        #expect(r.plan.kind != .lsh)
         #expect(r.plan.qualityNote?.contains("the best is (8, 75) at 1.3 points") == true)
     }
 

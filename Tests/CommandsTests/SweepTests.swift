@@ -14,11 +14,11 @@ import Testing
         }
         // An 8B model at 64k does not fit a 24 GB GPU with full attention: LSH is the plan.
         let small = try point("rtx4090", 65_536)
-        #expect(small.plan == "lsh" && small.gpuOnlyTokensPerSecond == nil && small.lshSpeedupOverGPUOnly == nil)
+        #expect(small.plan == .lsh && small.gpuOnlyTokensPerSecond == nil && small.lshSpeedupOverGPUOnly == nil)
         // On the H200 host GPU-only wins at both contexts, and its speedup is below 1.
         for ctx in [8192, 65_536] {
             let big = try point("h200", ctx)
-            #expect(big.plan == "gpu-only" && (big.lshSpeedupOverGPUOnly ?? 9) < 1)
+            #expect(big.plan == .gpuOnly && (big.lshSpeedupOverGPUOnly ?? 9) < 1)
         }
         let rtx = try #require(sweep.breakEven.first { $0.hardware == "rtx4090" })
         #expect(rtx.gpuOnlyStopsFittingAt == 65_536)

@@ -41,18 +41,19 @@ struct KernelTimingTests {
         #expect(close(k.seconds(units: 96, unitSeconds: 1e-3), 2e-3))
     }
 
-    @Test func threadsBeyondTheCoresTakeTurnsAndPayPerCall() {
+    @Test func threadsBeyondTheCoresTakeTurnsAndStretchTheWork() {
         // A 64-thread team on 16 cores: 32 units keep 64 threads busy (pair split), four per core.
         let k = CPUKernelTiming(threads: 64, cores: 16, schedule: .wholeUnitsPairSplit, secondsPerCall: 10e-6,
-                                oversubscriptionSecondsPerCall: 100e-6)
-        // 0.5 round x 4 turns x 1 ms + 10 us + (4 - 1) x 100 us.
-        #expect(close(k.seconds(units: 32, unitSeconds: 1e-3), 2e-3 + 10e-6 + 300e-6))
+                                oversubscriptionWorkShare: 0.1)
+        // 0.5 round x 4 turns x 1 ms x (1 + (4 - 1) x 0.1) + 10 us: the stretch grows with the work.
+        #expect(close(k.seconds(units: 32, unitSeconds: 1e-3), 2e-3 * 1.3 + 10e-6))
+        #expect(close(k.seconds(units: 32, unitSeconds: 2e-3), 4e-3 * 1.3 + 10e-6))
         // 20 whole units: 20 threads on 16 cores: 1.25 turns.
         let w = CPUKernelTiming(threads: 64, cores: 16, schedule: .wholeUnits)
         #expect(close(w.seconds(units: 20, unitSeconds: 1e-3), 1.25e-3))
         // As many cores as threads: no turns, no oversubscription cost.
         let fit = CPUKernelTiming(threads: 64, cores: 64, schedule: .wholeUnitsPairSplit, secondsPerCall: 10e-6,
-                                  oversubscriptionSecondsPerCall: 100e-6)
+                                  oversubscriptionWorkShare: 0.1)
         #expect(close(fit.seconds(units: 32, unitSeconds: 1e-3), 0.5e-3 + 10e-6))
     }
 

@@ -40,7 +40,7 @@ import Testing
             """)
         let store = try ProfileStore.load(directory: directory.path)
         let gpu = try store.gpu("plain")
-        #expect(gpu.efficiency == GPUEfficiency(linearBandwidth: 0.8, matmulFlops: 0.6, attentionBandwidth: 0.7, gatherBandwidth: 0.3))
+        #expect(gpu.efficiency == GPUEfficiency(linearBandwidth: 0.8, matmulFlops: 0.6, attentionBandwidth: 0.9, gatherBandwidth: 0.3))
         #expect(gpu.reservedBytes == 1.5e9)
         #expect(gpu.launchOverheadSecondsPerLayer == 20e-6)
         let model = try store.model("tiny")

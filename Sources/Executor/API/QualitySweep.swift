@@ -50,7 +50,12 @@ public struct QualitySweepResult: Codable, Sendable {
         public var perplexity: Double
         /// 100 x (perplexity / dense perplexity - 1).
         public var perplexityChangePercent: Double
+        /// Standard error of that change over the targets (paired with dense), percent: a change
+        /// within about twice this is not resolved by the positions measured.
+        public var perplexityChangeStandardErrorPercent: Double
         public var nextTokenAgreement: Double
+        /// Binomial standard error of the agreement (a fraction).
+        public var nextTokenAgreementStandardError: Double
         public var attentionRelativeError: Double?
         public var attentionRelativeErrorMax: Double?
         /// Index build and teacher-forced pass.
@@ -90,6 +95,19 @@ public enum QualitySweep {
         }
         return out
     }()
+
+    /// The change in perplexity between two passes over the same targets, from the per-target
+    /// differences of log-likelihood d: exp(mean d) - 1, and its standard error
+    /// exp(mean d) x sd(d) / sqrt(n), in percent.
+    public static func pairedChange(_ a: [Double], _ b: [Double]) -> (percent: Double, standardErrorPercent: Double) {
+        let n = min(a.count, b.count)
+        guard n > 1 else { return (0, 0) }
+        let d = (0..<n).map { a[$0] - b[$0] }
+        let mean = d.reduce(0, +) / Double(n)
+        let variance = d.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)
+        let ratio = exp(mean)
+        return (100 * (ratio - 1), 100 * ratio * (variance / Double(n)).squareRoot())
+    }
 
     /// The budgets TopK and Quest run at: the LSH rows' measured fractions up to 25% (beyond,
     /// sparse attention saves little), each at most once within 25% of another, increasing.
@@ -214,8 +232,13 @@ public enum QualitySweep {
                 let pass = session.forced(tokens: window, positions: r.positions, attention: attention, compare: true)
                 let q = session.summary(pass, mode, dense: densePass)
                 let densePPL = exp(densePass.nll / Double(max(1, densePass.targets)))
+                let change = QualitySweep.pairedChange(pass.nlls, densePass.nlls)
+                let n = Double(max(1, pass.argmax.reduce(0) { $0 + $1.count }))
                 rows.append(.init(mode: mode, sampledFraction: q.sampledFraction, perplexity: q.perplexity,
-                                  perplexityChangePercent: 100 * (q.perplexity / densePPL - 1), nextTokenAgreement: q.nextTokenAgreement,
+                                  perplexityChangePercent: 100 * (q.perplexity / densePPL - 1),
+                                  perplexityChangeStandardErrorPercent: change.standardErrorPercent,
+                                  nextTokenAgreement: q.nextTokenAgreement,
+                                  nextTokenAgreementStandardError: (q.nextTokenAgreement * (1 - q.nextTokenAgreement) / n).squareRoot(),
                                   attentionRelativeError: q.attentionRelativeL2Error, attentionRelativeErrorMax: q.attentionRelativeL2ErrorMax,
                                   seconds: Clock.now() - t0))
             }
@@ -247,13 +270,14 @@ extension QualitySweepResult {
     /// budget reads it in percent), then next-token agreement with dense (points).
     public func profile(model: String, command: String) -> QualityProfile {
         let how = "teacher-forced over the last \(contexts.first?.positions ?? 0) positions of each context, \(exactActivations ? "exact f32 activations" : "8-bit activations into quantised rows"), seed \(seed), \(threads) threads"
-        func values(_ value: (Row) -> Double) -> [AttentionMode: [QualityValue]] {
+        func values(_ value: (Row) -> Double, _ error: (Row, Context) -> Double) -> [AttentionMode: [QualityValue]] {
             var out: [AttentionMode: [QualityValue]] = [:]
             for c in contexts {
                 for row in c.rows {
                     out[row.mode, default: []].append(QualityValue(contextTokens: c.contextTokens, value: value(row),
                                                                    sampledFraction: row.sampledFraction,
-                                                                   attentionRelativeError: row.attentionRelativeError))
+                                                                   attentionRelativeError: row.attentionRelativeError,
+                                                                   lossStandardError: error(row, c)))
                 }
             }
             return out
@@ -266,12 +290,12 @@ extension QualitySweepResult {
             name: "perplexity", description: "perplexity of the text's next tokens (lower is better)", kind: .perplexity,
             source: "measured: `\(command)` (\(how))",
             full: contexts.map { QualityValue(contextTokens: $0.contextTokens, value: $0.densePerplexity) },
-            settings: settings(values(\.perplexity)))
+            settings: settings(values(\.perplexity) { row, _ in row.perplexityChangeStandardErrorPercent }))
         let agreement = QualityMetric(
             name: "next-token-agreement", description: "greedy next token equal to dense attention's, percent", kind: .accuracy,
             source: "measured: `\(command)` (\(how))",
             full: contexts.map { QualityValue(contextTokens: $0.contextTokens, value: 100) },
-            settings: settings(values { 100 * $0.nextTokenAgreement }))
+            settings: settings(values({ 100 * $0.nextTokenAgreement }) { row, _ in 100 * row.nextTokenAgreementStandardError }))
         return QualityProfile(model: model, source: "pigplan quality on \(modelName) (\(how))", metrics: [perplexity, agreement])
     }
 }

@@ -106,6 +106,8 @@ public final class DecodeSession: @unchecked Sendable {
         var argmax: [[Int]]
         var nll: Double
         var targets: Int
+        /// Each target's negative log-likelihood, in (sequence, position) order.
+        var nlls: [Double] = []
         var statistics: AttentionStatistics
     }
 
@@ -119,6 +121,7 @@ public final class DecodeSession: @unchecked Sendable {
         let V = shape.vocabSize
         var argmax = [[Int]](repeating: [], count: batch)
         var nll = 0.0, targets = 0
+        var nlls: [Double] = []
         for j in 0..<positions {
             progress?("quality, \(attention.mode.name) pass (positions)", j, positions)
             let input = (0..<batch).map { tokens[$0][promptLength + j] }
@@ -128,12 +131,14 @@ public final class DecodeSession: @unchecked Sendable {
                 argmax[b].append(pp_argmax(row, V))
                 if j + 1 < positions {
                     let target = tokens[b][promptLength + j + 1]
-                    nll += pp_logsumexp(row, V) - Double(row[target])
+                    let x = pp_logsumexp(row, V) - Double(row[target])
+                    nll += x
+                    nlls.append(x)
                     targets += 1
                 }
             }
         }
-        return ForcedPass(argmax: argmax, nll: nll, targets: targets, statistics: attention.statistics)
+        return ForcedPass(argmax: argmax, nll: nll, targets: targets, nlls: nlls, statistics: attention.statistics)
     }
 
     /// A pass's quality against the dense pass over the same positions: perplexity, agreement of

@@ -1,11 +1,14 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layers (left uses right):
-//   pigplan -> PigPlanCommands (parse, call, render) -> Planning (requests, planner, baselines,
-//   reports) -> { Optimizer, Profiles, Validation } -> CostModel -> Core
+// Layers (left uses right; Tests/CoreTests/LayeringTests checks the rules):
+//   pigplan -> PigPlanCommands (parse, call, render) -> { Planning, Validation, Rendering }
+//   Planning (requests, planner, baselines, reports) -> { Optimizer, Profiles } -> CostModel -> Core
+//     (planning never reaches the measuring side: no Validation, Executor or CKernels)
+//   Validation (calibration fits, the validator, plan checks) -> { Optimizer, Executor, Rendering }
 //   Optimizer -> Solver -> CGLPK (Debian libglpk-dev)
-//   Validation -> Executor -> { CKernels, Core }   (Executor never imports CostModel)
+//   Executor -> { CKernels, Core }   (Executor never imports CostModel)
+//   Rendering (SVG figures) -> Core
 let package = Package(
     name: "pigplan",
     platforms: [.macOS(.v13)],
@@ -21,10 +24,11 @@ let package = Package(
         .target(
             name: "PigPlanCommands",
             dependencies: [
-                "Core", "CostModel", "Optimizer", "Planning", "Profiles", "Executor", "Validation",
+                "Core", "CostModel", "Optimizer", "Planning", "Profiles", "Executor", "Validation", "Rendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .target(name: "Planning", dependencies: ["Core", "CostModel", "Optimizer", "Profiles", "Executor", "Validation"]),
+        .target(name: "Planning", dependencies: ["Core", "CostModel", "Optimizer", "Profiles", "Solver"]),
+        .target(name: "Rendering", dependencies: ["Core"]),
         .target(name: "Core"),
         .target(name: "CostModel", dependencies: ["Core"]),
         .systemLibrary(name: "CGLPK", path: "Sources/CGLPK", providers: [.apt(["libglpk-dev"])]),
@@ -40,7 +44,7 @@ let package = Package(
         // application (the root package), so unsafe flags cost nothing here.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Executor", dependencies: ["Core", "CKernels"]),
-        .target(name: "Validation", dependencies: ["Core", "CostModel", "Executor"]),
+        .target(name: "Validation", dependencies: ["Core", "CostModel", "Optimizer", "Executor", "Rendering"]),
         .executableTarget(name: "planner-bench", dependencies: ["PigPlanCommands", "Planning", "Optimizer", "Profiles", "CostModel", "Core"],
                           path: "Benchmarks/PlannerBench"),
         .target(name: "Fixtures", dependencies: ["Core", "CostModel"], path: "Tests/Fixtures"),

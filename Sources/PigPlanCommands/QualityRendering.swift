@@ -1,6 +1,6 @@
 import Core
+import Rendering
 import Executor
-import Validation
 
 /// `pigplan quality`'s output: a table per context, CSV, and an SVG of loss against keys
 /// attended for each method.

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Core
+import Rendering
 import Foundation
 import Planning
 import Profiles
-import Validation
 
 /// `pigplan sweep`: the decision map. For one model, over GPUs (or systems) and contexts, the
 /// best plan at each point and where MagicPIG's LSH sampling overtakes GPU-only decoding.

@@ -29,6 +29,32 @@ public struct PlanReport: Codable, Sendable {
         public var quality: QualityEstimate? = nil
         /// The quality budget applied, or why the quality is unknown and how to measure it.
         public var qualityNote: String? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case attention, mode, batch, k, l, placement, engine, denseLayers, sparseLayers, kind, tensorParallel, replicas, weights
+            case quality, qualityNote
+        }
+
+        /// As synthesised, except that `k` and `l` are always written (null for dense plans): a
+        /// reader finds the documented keys whatever the attention.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(attention, forKey: .attention)
+            try c.encode(mode, forKey: .mode)
+            try c.encode(batch, forKey: .batch)
+            try c.encode(k, forKey: .k)
+            try c.encode(l, forKey: .l)
+            try c.encode(placement, forKey: .placement)
+            try c.encode(engine, forKey: .engine)
+            try c.encode(denseLayers, forKey: .denseLayers)
+            try c.encode(sparseLayers, forKey: .sparseLayers)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(tensorParallel, forKey: .tensorParallel)
+            try c.encode(replicas, forKey: .replicas)
+            try c.encode(weights, forKey: .weights)
+            try c.encodeIfPresent(quality, forKey: .quality)
+            try c.encodeIfPresent(qualityNote, forKey: .qualityNote)
+        }
     }
     public struct Prediction: Codable, Sendable {
         public var tokensPerSecond: Double

@@ -1,4 +1,5 @@
 import Core
+import Rendering
 import CostModel
 import Executor
 import Foundation

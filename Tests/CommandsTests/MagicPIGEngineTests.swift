@@ -63,7 +63,7 @@ import Testing
     @Test func derivationReproducesTheShippedParameters() throws {
         let d = derive()
         let engine = try ProfileStore.builtIn().engine("magicpig").parameters
-        print("magicpig derivation: call \(d.call), row \(d.row), walk \(d.walk), candidate \(d.candidate), latency share \(d.latencyShare), oversubscription \(d.oversubscription)")
+        testLog("magicpig derivation: call \(d.call), row \(d.row), walk \(d.walk), candidate \(d.candidate), latency share \(d.latencyShare), oversubscription \(d.oversubscription)")
         #expect(close(engine.sampledAttentionSecondsPerCall, d.call))
         #expect(close(engine.sampledRowSecondsPerThread, d.row))
         #expect(close(engine.retrievalSecondsPerTableWalk, d.walk))
@@ -97,7 +97,7 @@ import Testing
             if try Planner.plan(request).prediction.stepSeconds < 96.5e-3 { lo = mid } else { hi = mid }
         }
         let shipped = try ProfileStore.builtIn().engine("magicpig").parameters.hostDispatchSecondsPerLayer
-        print("magicpig host dispatch per layer: derived \(lo) s, shipped \(shipped ?? .nan) s")
+        testLog("magicpig host dispatch per layer: derived \(lo) s, shipped \(shipped ?? .nan) s")
         #expect(close(shipped, lo))
     }
 
@@ -105,7 +105,7 @@ import Testing
         let request = try h200Request(["--compare-engines"])
         let report = try Planner.plan(request)
         let error = abs(report.prediction.stepSeconds - 96.5e-3) / 96.5e-3
-        print("magicpig end-to-end: predicted \(report.prediction.stepSeconds * 1e3) ms vs 96.5 ms measured (\(error * 100)%)")
+        testLog("magicpig end-to-end: predicted \(report.prediction.stepSeconds * 1e3) ms vs 96.5 ms measured (\(error * 100)%)")
         #expect(error < 0.01)
         // CPU kernels of the 30 sparse layers: 69.7 ms measured.
         #expect(abs(report.prediction.cpuSideSeconds - 69.7e-3) / 69.7e-3 < 0.01)
@@ -129,7 +129,7 @@ import Testing
     /// 96K, batch 1, (10, 150)) must come out of the kernel table and the H200 point.
     @Test func paperHeadlineWithinFifteenPercent() throws {
         let step = try rigStep(batch: 1, l: 150, gpuMemory: "24GB")
-        print("MagicPIG paper headline: predicted \(step * 1e3) ms vs 54 ms published (\(100 * (step / 54e-3 - 1))%)")
+        testLog("MagicPIG paper headline: predicted \(step * 1e3) ms vs 54 ms published (\(100 * (step / 54e-3 - 1))%)")
         #expect(abs(step / 54e-3 - 1) < 0.15)
     }
 
@@ -148,10 +148,10 @@ import Testing
                 errors.append(abs(predicted / published - 1))
                 line += " b\(batch) \(Int(predicted.rounded()))/\(published)"
             }
-            print("MagicPIG rig, predicted/published tokens/s \(line)")
+            testLog("MagicPIG rig, predicted/published tokens/s \(line)")
         }
         errors.sort()
-        print("MagicPIG rig: median |error| \(100 * errors[errors.count / 2])%, max \(100 * errors.last!)%")
+        testLog("MagicPIG rig: median |error| \(100 * errors[errors.count / 2])%, max \(100 * errors.last!)%")
         #expect(errors[errors.count / 2] < 0.15)
         #expect(errors.last! < 0.25)
     }
@@ -168,7 +168,7 @@ import Testing
         let report = try Planner.plan(request)
         let gpuOnly = try #require(report.bestByKind.first { $0.name == .gpuOnly }?.tokensPerSecond)
         let speedup = report.prediction.tokensPerSecond / gpuOnly
-        print("README chart, \(model) \(ctx): predicted \(speedup)x vs \(published)x published (\(100 * (speedup / published - 1))%)")
+        testLog("README chart, \(model) \(ctx): predicted \(speedup)x vs \(published)x published (\(100 * (speedup / published - 1))%)")
         #expect(abs(speedup / published - 1) < 0.2)
     }
 }

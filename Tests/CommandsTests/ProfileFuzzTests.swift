@@ -90,7 +90,7 @@ import Testing
                                                                  "--profiles-dir", profiles.path]).request())
             #expect(!(try PlanRenderer.json(report)).contains("nan"))
         }
-        print("fuzzing: config.json \(c.0) planned / \(c.1) refused; plan files \(p.0) read / \(p.1) refused; imports \(t.0) planned / \(t.1) refused; no trap")
+        testLog("fuzzing: config.json \(c.0) planned / \(c.1) refused; plan files \(p.0) read / \(p.1) refused; imports \(t.0) planned / \(t.1) refused; no trap")
         #expect(c.0 + c.1 == rounds && p.0 + p.1 == rounds && t.0 + t.1 == rounds)
     }
 
@@ -136,7 +136,7 @@ import Testing
                 errors += 1
             }
         }
-        print("profile fuzzing: \(Self.rounds) mutations, \(plans) plans, \(errors) errors, no trap")
+        testLog("profile fuzzing: \(Self.rounds) mutations, \(plans) plans, \(errors) errors, no trap")
         #expect(plans + errors == Self.rounds)
     }
 }

@@ -8,7 +8,7 @@ import Testing
     @Test func listShowsEveryProfileWithASummary() throws {
         let store = try ProfileStore.builtIn()
         let table = ProfilesCommand.List.table(store)
-        print(table)
+        testLog(table)
         let lines = table.split(separator: "\n")
         let count = ProfileKind.allCases.map { store.names(of: $0).count }.reduce(0, +)
         #expect(lines.count == count + 1)

@@ -88,7 +88,7 @@ import Testing
                                         "--memory-limit", "8GB", "--steps", "2"])
         do { try run.run(); Issue.record("ran over the memory limit") } catch {
             let message = RunCommand.message(for: error)
-            print(message)
+            testLog(message)
             #expect(message.contains("GB"))
         }
     }

@@ -26,7 +26,7 @@ struct CalibratedModelTests {
             #expect(predicted >= last, "nondecreasing at batch \(row.batch)")
             last = predicted
         }
-        print("GPU linear layers: worst relative difference to the measured rows \(worst)")
+        testLog("GPU linear layers: worst relative difference to the measured rows \(worst)")
         #expect(worst < 0.08)  // batch 1 pools with batches 2-16 (its o projection measured 50% slower)
         // Rows 256 and 512 are increasing already: plain interpolation between them.
         let r256 = rows.first { $0.batch == 256 }!, r512 = rows.first { $0.batch == 512 }!
@@ -45,7 +45,7 @@ struct CalibratedModelTests {
             let predicted = model.gpuAttentionLayerSeconds(batch: Double(row.batch), tokens: Double(row.contextTokens))
             worst = max(worst, abs(predicted - row.seconds) / row.seconds)
         }
-        print("GPU attention fit: worst relative error over the measured rows \(worst)")
+        testLog("GPU attention fit: worst relative error over the measured rows \(worst)")
         #expect(worst < 0.15)
     }
 

@@ -116,7 +116,7 @@ struct KernelTimingTests {
         let perLayerSmall = model(small).linearLayersSeconds(batch: 1) / 32
         let perLayerBig = model(big).linearLayersSeconds(batch: 1) / 48
         let bytesRatio = big.linearBytesPerLayer / small.linearBytesPerLayer
-        print("H200 linear layer at batch 1: 8B \(perLayerSmall * 1e6) us, 34B \(perLayerBig * 1e6) us (bytes x \(bytesRatio))")
+        testLog("H200 linear layer at batch 1: 8B \(perLayerSmall * 1e6) us, 34B \(perLayerBig * 1e6) us (bytes x \(bytesRatio))")
         #expect(perLayerBig / perLayerSmall < 0.75 * bytesRatio)
         #expect(perLayerBig / perLayerSmall > 0.5 * bytesRatio)
     }
@@ -153,7 +153,7 @@ struct KernelTimingTests {
             let predicted = fit.seconds(batch: Double(r.batch), tokens: Double(r.contextTokens), kvHeads: 8, kvBytesPerToken: 4096)
             worst = max(worst, abs(predicted - r.seconds) / r.seconds)
         }
-        print("H200 attention, fitted on 3 rows: worst error over the other \(rows.count - 3) rows \(worst)")
+        testLog("H200 attention, fitted on 3 rows: worst error over the other \(rows.count - 3) rows \(worst)")
         #expect(worst < 0.12)
     }
 
@@ -175,7 +175,7 @@ struct KernelTimingTests {
             let head = fit.seconds(calls: 1, bytes: s.lmHeadBytes, parameters: s.embeddingParameters, batch: b)
             worst = max(worst, abs(layer - r.layerSeconds) / r.layerSeconds, abs(head - r.lmHeadSeconds) / r.lmHeadSeconds)
         }
-        print("H200 linear layers, fitted on batches 1-16 and 256: per call \(fit.secondsPerCall * 1e6) us, \(fit.bandwidthBytesPerSecond / 1e12) TB/s, \(fit.flopsPerSecond / 1e12) TFLOP/s; worst error elsewhere \(worst)")
+        testLog("H200 linear layers, fitted on batches 1-16 and 256: per call \(fit.secondsPerCall * 1e6) us, \(fit.bandwidthBytesPerSecond / 1e12) TB/s, \(fit.flopsPerSecond / 1e12) TFLOP/s; worst error elsewhere \(worst)")
         #expect(fit.secondsPerCall > 10e-6 && fit.secondsPerCall < 30e-6)
         #expect(worst < 0.15)
     }

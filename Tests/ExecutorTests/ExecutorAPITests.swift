@@ -32,7 +32,7 @@ import Testing
                                                      prompt: .syntheticTokens(count: 600), batch: 2, decodeSteps: 8,
                                                      attention: mode, threads: 2, seed: 4, measureQuality: true))
             let m = r.measured
-            print("\(mode.name): \(String(format: "%.0f", m.tokensPerSecond)) tok/s, step \(m.stepSeconds) s, sampled \(m.sampledFraction?.mean ?? -1), agreement \(r.quality?.nextTokenAgreement ?? -1), error \(r.quality?.attentionRelativeL2Error ?? -1)")
+            testLog("\(mode.name): \(String(format: "%.0f", m.tokensPerSecond)) tok/s, step \(m.stepSeconds) s, sampled \(m.sampledFraction?.mean ?? -1), agreement \(r.quality?.nextTokenAgreement ?? -1), error \(r.quality?.attentionRelativeL2Error ?? -1)")
             #expect(m.tokensPerSecond > 0 && m.stepSeconds > 0)
             #expect(r.promptTokens == 600 - 8)
             #expect(r.generatedTokens.count == 2)
@@ -62,7 +62,7 @@ import Testing
                                       batch: 4, decodeSteps: 8, attention: .lshSampled(LSHParameters(hashBitsPerTable: 10, tableCount: 150)),
                                       prefill: .syntheticCache)
         let need = try Executor.memoryRequirement(request)
-        print("8B, 96k, batch 4, (10,150): weights \(Format.bytes(need.weightsBytes)), KV \(Format.bytes(need.kvCacheBytes)), tables \(Format.bytes(need.indexBytes)), total \(Format.bytes(need.totalBytes))")
+        testLog("8B, 96k, batch 4, (10,150): weights \(Format.bytes(need.weightsBytes)), KV \(Format.bytes(need.kvCacheBytes)), tables \(Format.bytes(need.indexBytes)), total \(Format.bytes(need.totalBytes))")
         // Tables: 30 hashed layers x 4 x 8 units x 150 x (n + 1025) x 4 bytes, about 14 GB per sequence.
         #expect(need.indexBytes / 4 > 13e9 && need.indexBytes / 4 < 15e9)
         #expect(need.kvCacheBytes > 4 * 12e9)
@@ -71,7 +71,7 @@ import Testing
             Issue.record("expected insufficientMemory")
         } catch let e as ExecutorError {
             guard case .insufficientMemory = e else { Issue.record("wrong error \(e)"); return }
-            print("guard: \(e.localizedDescription)")
+            testLog("guard: \(e.localizedDescription)")
             #expect(e.localizedDescription.contains("fewer layers"))
         }
         var limited = request
@@ -96,7 +96,7 @@ import Testing
         var f = base; f.weights = .gguf(path: "/nonexistent.gguf")
         for r in [a, b, c, d, e, f] {
             do { _ = try Executor.run(r); Issue.record("expected an error") } catch {
-                print("refused: \(error.localizedDescription)")
+                testLog("refused: \(error.localizedDescription)")
                 #expect(error is ExecutorError || error is GGUFError)
             }
         }

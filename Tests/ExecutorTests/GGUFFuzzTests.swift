@@ -75,7 +75,7 @@ import Testing
                 refused += 1
             }
         }
-        print("GGUF fuzzing: \(Self.rounds) mutated files, \(loaded) loaded, \(refused) refused with a GGUFError, no trap")
+        testLog("GGUF fuzzing: \(Self.rounds) mutated files, \(loaded) loaded, \(refused) refused with a GGUFError, no trap")
         #expect(loaded + refused == Self.rounds)
     }
 

@@ -64,7 +64,7 @@ import Testing
             let expected = TestQuant.dequantize(bytes, type: type, count: got.count)
             let exactDiff = zip(got, expected).map { abs($0 - $1) }.max()!
             let approxDiff = zip(got, originals[name]!).map { abs($0 - $1) }.max()!
-            print("GGUF v\(version) \(name): max |reader - format decode| = \(exactDiff) (tolerance 0), max |dequantised - original| = \(approxDiff) (tolerance \(tolerance))")
+            testLog("GGUF v\(version) \(name): max |reader - format decode| = \(exactDiff) (tolerance 0), max |dequantised - original| = \(approxDiff) (tolerance \(tolerance))")
             #expect(exactDiff == 0)
             #expect(approxDiff <= tolerance)
         }
@@ -87,7 +87,7 @@ import Testing
         #expect(parse(badVersion) == .unsupportedVersion(path: "test.gguf", version: 9))
         for cut in [3, 10, 30, 60, good.count - 200] {
             let e = parse(Array(good.prefix(cut)))
-            print("truncated at \(cut): \(e?.localizedDescription ?? "no error")")
+            testLog("truncated at \(cut): \(e?.localizedDescription ?? "no error")")
             #expect({ if case .truncated = e { true } else { false } }())
         }
         // Unsupported tensor type: parses, fails with a typed error naming the type on load.
@@ -108,7 +108,7 @@ import Testing
         var gb = garbage.encode()
         gb[24 + 8 + 1] = 99 // value type of the first key (after the key "k")
         let ge = parse(gb)
-        print("bad value type: \(ge?.localizedDescription ?? "no error")")
+        testLog("bad value type: \(ge?.localizedDescription ?? "no error")")
         #expect({ if case .invalid = ge { true } else { false } }())
     }
 

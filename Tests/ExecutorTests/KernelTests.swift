@@ -43,7 +43,7 @@ import Testing
             let s = pp_f16_to_f32_scalar(h)
             if s.isNaN ? !f.isNaN : f.bitPattern != s.bitPattern { mismatches += 1 }
         }
-        print("f16 conversions, level \(level): \(mismatches) mismatches over 65536 halves and \(xs.count) floats (tolerance 0)")
+        testLog("f16 conversions, level \(level): \(mismatches) mismatches over 65536 halves and \(xs.count) floats (tolerance 0)")
         #expect(mismatches == 0)
     }
 
@@ -89,7 +89,7 @@ import Testing
                 }
             }
         }
-        print("matmul level \(level): max error over (1 + sum of |terms|) \(worst) (tolerance 2e-6)")
+        testLog("matmul level \(level): max error over (1 + sum of |terms|) \(worst) (tolerance 2e-6)")
         #expect(worst < 2e-6)
     }
 
@@ -128,7 +128,7 @@ import Testing
                 #expect(out[(r * ldq + t.G * t.d)..<((r + 1) * ldq)].allSatisfy { $0.isNaN })
             }
         }
-        print("causal attention level \(level): max abs error \(worst) (tolerance 2e-5; outputs are of order 1)")
+        testLog("causal attention level \(level): max abs error \(worst) (tolerance 2e-5; outputs are of order 1)")
         #expect(worst < 2e-5)
         #expect(pp_causal_attention(nil, 0, 4, 1, 8, nil, nil, 8, 0, 0, nil, 0) == -1)
         // "One block" of any length: the block is clamped to the keys there are.
@@ -232,7 +232,7 @@ import Testing
                 }
             }
         }
-        print("quantised matmul level \(level): vs quantised inputs \(worstExact) of 1 + sum |terms| (tolerance 2e-6); vs f32 inputs \(worstOverBound) of the rounding bound (tolerance 1)")
+        testLog("quantised matmul level \(level): vs quantised inputs \(worstExact) of 1 + sum |terms| (tolerance 2e-6); vs f32 inputs \(worstOverBound) of the rounding bound (tolerance 1)")
         #expect(worstExact < 2e-6)
         #expect(worstOverBound <= 1)
     }
@@ -271,10 +271,51 @@ import Testing
                 }
             }
         }
-        print("wide quantised matmul level \(level): \(worst) of 1 + sum |terms| (tolerance 2e-6)")
+        testLog("wide quantised matmul level \(level): \(worst) of 1 + sum |terms| (tolerance 2e-6)")
         #expect(worst < 2e-6)
         #expect(pp_matmul_q_wide(Int32(PP_GGML_F16), nil, 64, nil, 64, nil, 1, 48, 0, 1) == -1)
         #expect(pp_matmul_q_wide(Int32(PP_GGML_Q8_0), nil, 40, nil, 40, nil, 1, 48, 0, 1) == -1)
+    }
+
+    /// Quantised weights with exact inputs (`exactInputs`, what quality passes use) at 1-64
+    /// tokens, across pieces of several threads: the dequantised weights times the f32 inputs,
+    /// only f32 rounding left (2e-6 of 1 + sum of |terms|), at every level (below AVX2 the wide
+    /// path declines and the rows are dequantised into f32).
+    @Test(arguments: levels)
+    func exactInputsOnQuantizedWeightsMatchTheF32Reference(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        var worst = 0.0
+        for type in [PP_GGML_Q8_0, PP_GGML_Q4_0, PP_GGML_Q4_1].map({ Int32($0) }) {
+            for (inW, rows, m) in [(576, 300, 1), (96, 70, 3), (1536, 129, 5), (64, 33, 47), (128, 40, 64)] {
+                let blocks = quantizedBlocks(type: type, blocks: rows * inW / 32, seed: UInt64(inW * 3 + rows + m) ^ UInt64(type))
+                let buffer = Buffer<UInt8>(count: blocks.count)
+                for (i, b) in blocks.enumerated() { buffer[i] = b }
+                let matrix = WeightMatrix(rows: rows, columns: inW, storage: .quantized(type: type, buffer))
+                var Wf = [Float](repeating: 0, count: rows * inW)
+                #expect(pp_dequantize(type, blocks, &Wf, rows * inW) == 0)
+                let x = gaussians(m * inW, seed: UInt64(m + 11))
+                var y = [Float](repeating: .nan, count: m * rows)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        matrix.apply(xp.baseAddress!, ldx: inW, tokens: m, into: yp.baseAddress!, ldy: rows,
+                                     runner: ParallelRunner(threads: 2), exactInputs: true)
+                    }
+                }
+                for t in 0..<m {
+                    for o in 0..<rows {
+                        var sum = 0.0, magnitude = 0.0
+                        for i in 0..<inW {
+                            let term = Double(Wf[o * inW + i]) * Double(x[t * inW + i])
+                            sum += term
+                            magnitude += abs(term)
+                        }
+                        worst = max(worst, abs(Double(y[t * rows + o]) - sum) / (1 + magnitude))
+                    }
+                }
+            }
+        }
+        #expect(worst < 2e-6, "exact-input quantised product at level \(level): \(worst) of 1 + sum |terms|")
     }
 
     /// Input quantisation: q d within d / 2 of x, |q| <= 127, s = d sum q.
@@ -320,7 +361,7 @@ import Testing
                 #expect((0..<o0).allSatisfy { y[t * out + $0].isNaN } && (o1..<out).allSatisfy { y[t * out + $0].isNaN })
             }
         }
-        print("transposed matmul level \(level): max relative error \(worst) (tolerance 1e-5)")
+        testLog("transposed matmul level \(level): max relative error \(worst) (tolerance 1e-5)")
         #expect(worst < 1e-5)
     }
 
@@ -369,7 +410,7 @@ import Testing
             let ref = referenceAttention(q: q, G: G, d: d, K: K, V: V, rows: Array(0..<n), heads: { _, _ in true }, bias: { _, _, _ in 0 })
             worst = max(worst, zip(out, ref).map { abs(Double($0) - $1) }.max()!)
         }
-        print("dense attention level \(level): max |diff| \(worst) (tolerance 2e-5)")
+        testLog("dense attention level \(level): max |diff| \(worst) (tolerance 2e-5)")
         #expect(worst < 2e-5)
     }
 
@@ -398,7 +439,7 @@ import Testing
             worst = max(worst, zip(merged, full).map { abs($0 - $1) }.max()!)
             for g in 0..<G { worst = max(worst, abs(m1[g] - fm[g])) }
         }
-        print("log-sum-exp merge: max |merged - single pass| = \(worst) (tolerance 5e-6)")
+        testLog("log-sum-exp merge: max |merged - single pass| = \(worst) (tolerance 5e-6)")
         #expect(worst < 5e-6)
     }
 
@@ -461,7 +502,7 @@ import Testing
                 cases += 1
             }
         }
-        print("gathered attention level \(level) (\(cases) cases: G 1-8, d 24-128, masks, correction on/off): max |diff| \(worst) (tolerance 5e-5)")
+        testLog("gathered attention level \(level) (\(cases) cases: G 1-8, d 24-128, masks, correction on/off): max |diff| \(worst) (tolerance 5e-5)")
         #expect(worst < 5e-5)
     }
 
@@ -481,7 +522,7 @@ import Testing
                                          heads: { _, _ in true }, bias: { _, _, _ in 0 })
             worst = max(worst, zip(out, ref).map { abs(Double($0) - $1) }.max()!)
         }
-        print("two ranges into one partial, level \(level): max |diff| \(worst) (tolerance 2e-5)")
+        testLog("two ranges into one partial, level \(level): max |diff| \(worst) (tolerance 2e-5)")
         #expect(worst < 2e-5)
     }
 

@@ -102,7 +102,7 @@ import Testing
                 }
             }
         }
-        print("retrieval vs brute force: \(cases) (K, L, n, G) cases, \(emitted) keys emitted, 0 differences (tolerance: exact)")
+        testLog("retrieval vs brute force: \(cases) (K, L, n, G) cases, \(emitted) keys emitted, 0 differences (tolerance: exact)")
         #expect(scratch.epoch < 0x7FFF_FFF0, "the grid should have crossed the epoch wrap")
     }
 
@@ -138,12 +138,12 @@ import Testing
             let mc = Double(sampled) / Double(trials)
             let sigma = (u * (1 - u) / Double(trials)).squareRoot()
             let pmc = Double(bitAgree) / Double(bits)
-            print("u (K \(K), L \(L), theta \(theta)): theory \(u), Monte Carlo \(mc); bit p theory \(p) MC \(pmc)")
+            testLog("u (K \(K), L \(L), theta \(theta)): theory \(u), Monte Carlo \(mc); bit p theory \(p) MC \(pmc)")
             #expect(abs(mc - u) <= 4 * sigma + 0.005)
             #expect(abs(pmc - p) <= 0.01)
             worstSigma = max(worstSigma, abs(mc - u) / max(sigma, 1e-9))
         }
-        print("u vs Monte Carlo: worst deviation \(worstSigma) sigma")
+        testLog("u vs Monte Carlo: worst deviation \(worstSigma) sigma")
     }
 
     @Test func correctionTableInterpolatesTheFormula() {
@@ -155,7 +155,7 @@ import Testing
                 worst = max(worst, abs(t.interpolated(cos: c) - SamplingCorrectionTable.exact(cos: c, p)))
             }
         }
-        print("log(u + 1e-4) table: max |interpolated - exact| = \(worst) (tolerance 2e-3)")
+        testLog("log(u + 1e-4) table: max |interpolated - exact| = \(worst) (tolerance 2e-3)")
         #expect(worst < 2e-3)
     }
 
@@ -193,11 +193,11 @@ import Testing
         var errors: [Double] = []
         for L in [4, 16, 64, 400] {
             let (e, f) = layerError(.lshSampled(LSHParameters(hashBitsPerTable: 3, tableCount: L)))
-            print("LSH (3, \(L)): sampled \(String(format: "%.1f%%", 100 * (f ?? 0))), relative L2 error vs dense \(e)")
+            testLog("LSH (3, \(L)): sampled \(String(format: "%.1f%%", 100 * (f ?? 0))), relative L2 error vs dense \(e)")
             errors.append(e)
         }
         let (e10, f10) = layerError(.lshSampled(LSHParameters(hashBitsPerTable: 10, tableCount: 150)))
-        print("LSH (10, 150): sampled \(String(format: "%.2f%%", 100 * (f10 ?? 0))), relative L2 error vs dense \(e10)")
+        testLog("LSH (10, 150): sampled \(String(format: "%.2f%%", 100 * (f10 ?? 0))), relative L2 error vs dense \(e10)")
         // Error falls as the budget grows; at (3, 400) nearly every key is sampled with u ~ 1.
         #expect(errors[3] < errors[0])
         #expect(errors[3] < 1e-3, "tolerance 1e-3 at ~100% sampled")
@@ -206,15 +206,15 @@ import Testing
 
     @Test func topKWithFullBudgetEqualsDense() {
         let (e, f) = layerError(.topK(budgetFraction: 1))
-        print("TopK 100%: selected \(f ?? 0), relative L2 error vs dense \(e) (tolerance 1e-5)")
+        testLog("TopK 100%: selected \(f ?? 0), relative L2 error vs dense \(e) (tolerance 1e-5)")
         #expect(e < 1e-5)
         #expect(f == 1)
         let (q, qf) = layerError(.quest(pageSize: 16, budgetFraction: 1))
-        print("Quest 100%: selected \(qf ?? 0), relative L2 error vs dense \(q) (tolerance 1e-5)")
+        testLog("Quest 100%: selected \(qf ?? 0), relative L2 error vs dense \(q) (tolerance 1e-5)")
         #expect(q < 1e-5)
         let (t, tf) = layerError(.topK(budgetFraction: 0.05))
         let (qs, qsf) = layerError(.quest(pageSize: 16, budgetFraction: 0.05))
-        print("TopK 5%: error \(t) (selected \(tf ?? 0)); Quest 5%: error \(qs) (selected \(qsf ?? 0))")
+        testLog("TopK 5%: error \(t) (selected \(tf ?? 0)); Quest 5%: error \(qs) (selected \(qsf ?? 0))")
         // Isotropic synthetic keys give Quest's page bounds no locality to exploit, so only TopK
         // is held to a tight bound here; Quest must still select its budget.
         #expect(t < 0.05)
@@ -248,7 +248,7 @@ import Testing
                 if index.bucket(unit: 0, table: t, of: r) != code { if near { ambiguous += 1 } else { mismatches += 1 } }
             }
         }
-        print("table codes vs Double signs: \(mismatches) mismatches, \(ambiguous) near-zero ties (tolerance 0 mismatches)")
+        testLog("table codes vs Double signs: \(mismatches) mismatches, \(ambiguous) near-zero ties (tolerance 0 mismatches)")
         #expect(mismatches == 0)
     }
 }

@@ -52,7 +52,7 @@ struct QuestTests {
                 #expect(bound >= best - 1e-4 * abs(best), "page \(page)")
             }
         }
-        print("seed \(seed): smallest bound - best score \(worstSlack) (tolerance 1e-4 relative, float rounding)")
+        testLog("seed \(seed): smallest bound - best score \(worstSlack) (tolerance 1e-4 relative, float rounding)")
     }
 
     @Test func selectionEqualsBruteForceRanking() {

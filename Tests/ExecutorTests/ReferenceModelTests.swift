@@ -97,7 +97,7 @@ import Testing
             let r = ref.step(t)
             worst = max(worst, (0..<shape.vocabSize).map { abs(Double(logits[$0]) - r[$0]) }.max()!)
         }
-        print("tiny model (\(precision), tied \(tied)): max |logit - reference| over \(prompt.count) prefill rows and \(steps.count) decode steps = \(worst) (tolerance 2e-3)")
+        testLog("tiny model (\(precision), tied \(tied)): max |logit - reference| over \(prompt.count) prefill rows and \(steps.count) decode steps = \(worst) (tolerance 2e-3)")
         #expect(worst < 2e-3)
     }
 
@@ -116,7 +116,7 @@ import Testing
         let chunked = logits { Decoder(weights: weights, cache: $0, runner: runner, maxBatch: 1, attentionBlockKeys: 40, attentionBlockRows: 7) }
         let rowByRow = logits { Decoder(weights: weights, cache: $0, runner: runner, maxBatch: 1, chunkRows: 1, attentionBlockRows: 1) }
         let worst = zip(chunked, rowByRow).map { zip($0, $1).map { abs($0 - $1) }.max()! }.max()!
-        print("chunked vs row-by-row prefill: max |logit difference| \(worst) (tolerance 1e-4)")
+        testLog("chunked vs row-by-row prefill: max |logit difference| \(worst) (tolerance 1e-4)")
         #expect(worst < 1e-4)
     }
 

@@ -17,7 +17,7 @@ import Core
                                                      decodeSteps: g.steps - 1, attention: .dense, seed: 1, weightPrecision: .f32))
             let got = r.generatedTokens[0]
             let agree = zip(got, g.tokens).prefix { $0 == $1 }.count
-            print("golden \(g.prompt.debugDescription): \(agree)/\(g.tokens.count) tokens equal; text \(r.generatedText?[0].debugDescription ?? "")")
+            testLog("golden \(g.prompt.debugDescription): \(agree)/\(g.tokens.count) tokens equal; text \(r.generatedText?[0].debugDescription ?? "")")
             #expect(got == g.tokens)
         }
     }
@@ -39,7 +39,7 @@ import Core
             for pair in g.firstTopLogits {
                 maxDiff = max(maxDiff, abs(Double(logits[Int(pair[0])]) - pair[1]))
             }
-            print("logits vs numpy on top-5 of \(g.prompt.debugDescription): max |diff| = \(maxDiff) (tolerance 0.02)")
+            testLog("logits vs numpy on top-5 of \(g.prompt.debugDescription): max |diff| = \(maxDiff) (tolerance 0.02)")
             #expect(maxDiff < 0.02)
         }
     }
@@ -56,7 +56,7 @@ import Core
         let (r, seconds) = try Clock.measure { try Executor.run(request) }
         let q = try #require(r.quality)
         let m = try #require(q.mode)
-        print("""
+        testLog("""
             long text: \(r.promptTokens) prompt tokens, \(q.positions) positions, \(String(format: "%.1f", seconds)) s; \
             LSH(8,75) sampled \(String(format: "%.2f%%", 100 * (m.sampledFraction ?? 0))), agreement \(m.nextTokenAgreement), \
             attention rel. L2 error mean \(m.attentionRelativeL2Error ?? -1) max \(m.attentionRelativeL2ErrorMax ?? -1), \
@@ -84,7 +84,7 @@ extension SmolLM2Tests {
             return (try #require(r.quality).dense.perplexity, r.promptTokens)
         }
         let (wide, tokens) = try perplexity(.f32), (kept, _) = try perplexity(.native)
-        print("SmolLM2 (matrices \(types.joined(separator: ", "))), \(tokens) prompt tokens: dense perplexity f32 weights \(wide), kept quantised \(kept) (\(String(format: "%+.3f%%", 100 * (kept / wide - 1))); tolerance 0.5%)")
+        testLog("SmolLM2 (matrices \(types.joined(separator: ", "))), \(tokens) prompt tokens: dense perplexity f32 weights \(wide), kept quantised \(kept) (\(String(format: "%+.3f%%", 100 * (kept / wide - 1))); tolerance 0.5%)")
         #expect(abs(kept / wide - 1) < 0.005)
     }
 
@@ -101,7 +101,7 @@ extension SmolLM2Tests {
         let r = try Executor.run(request)
         let q = try #require(r.quality)
         let m = try #require(q.mode)
-        print("""
+        testLog("""
             Jargon File: \(r.promptTokens) prompt tokens, \(q.positions) positions; LSH(8,75) sampled \
             \(String(format: "%.2f%%", 100 * (m.sampledFraction ?? 0))), agreement \(m.nextTokenAgreement), \
             perplexity dense \(q.dense.perplexity) lsh \(m.perplexity) topk \(q.topKAtSameBudget?.perplexity ?? -1)

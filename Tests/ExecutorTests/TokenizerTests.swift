@@ -60,6 +60,6 @@ struct SmolLM2Golden: Decodable {
         #expect(special.first == tk.tokens.firstIndex(of: "<|im_start|>"))
         #expect(tk.decode(special) == chat)
         #expect(tk.encode(chat).count > special.count)
-        print("tokenizer: \(golden.tokenization.count) golden texts match (exact ids)")
+        testLog("tokenizer: \(golden.tokenization.count) golden texts match (exact ids)")
     }
 }

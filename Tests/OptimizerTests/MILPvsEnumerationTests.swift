@@ -30,7 +30,7 @@ struct MILPvsEnumerationTests {
         let plan = try optimizer.optimize()
         let reference = try #require(BruteForceOptimizer(optimizer).optimize())
         let relative = abs(plan.cost.tokensPerSecond - reference.tokensPerSecond) / reference.tokensPerSecond
-        print("\(name)\(pruned ? "" : " (unpruned)"): MILP \(plan.cost.tokensPerSecond) tok/s at \(plan.configuration.batch), enumeration \(reference.tokensPerSecond) at \(reference.configuration.batch); relative difference \(relative); \(plan.solver.iterations) iterations, \(plan.solver.segments) segments")
+        testLog("\(name)\(pruned ? "" : " (unpruned)"): MILP \(plan.cost.tokensPerSecond) tok/s at \(plan.configuration.batch), enumeration \(reference.tokensPerSecond) at \(reference.configuration.batch); relative difference \(relative); \(plan.solver.iterations) iterations, \(plan.solver.segments) segments")
         #expect(relative <= 1e-9)
         #expect(plan.solver.status == .optimal)
         if let latency { #expect(plan.cost.stepSeconds <= latency * (1 + 1e-12)) }
@@ -60,7 +60,7 @@ struct MILPOnProfilesTests {
             let plan = try optimizer.optimize()
             let reference = try #require(BruteForceOptimizer(optimizer).optimize())
             let relative = abs(plan.cost.tokensPerSecond - reference.tokensPerSecond) / reference.tokensPerSecond
-            print("\(hw) \(ctx)\(pruned ? "" : " (unpruned)"): MILP \(plan.cost.tokensPerSecond) vs enumeration \(reference.tokensPerSecond); relative difference \(relative)")
+            testLog("\(hw) \(ctx)\(pruned ? "" : " (unpruned)"): MILP \(plan.cost.tokensPerSecond) vs enumeration \(reference.tokensPerSecond); relative difference \(relative)")
             #expect(relative <= 1e-9)
         }
     }
@@ -88,7 +88,7 @@ struct MILPWithDeploymentsTests {
         let plan = try optimizer.optimize()
         let reference = try #require(BruteForceOptimizer(optimizer).optimize())
         let relative = abs(plan.cost.tokensPerSecond - reference.tokensPerSecond) / reference.tokensPerSecond
-        print("\(hw) \(modelName) \(ctx): MILP \(plan.cost.tokensPerSecond) tok/s (\(plan.configuration.deployment), batch \(plan.configuration.batch)), enumeration \(reference.tokensPerSecond) (\(reference.configuration.deployment), batch \(reference.configuration.batch))")
+        testLog("\(hw) \(modelName) \(ctx): MILP \(plan.cost.tokensPerSecond) tok/s (\(plan.configuration.deployment), batch \(plan.configuration.batch)), enumeration \(reference.tokensPerSecond) (\(reference.configuration.deployment), batch \(reference.configuration.batch))")
         #expect(relative <= 1e-9)
     }
 }

@@ -41,7 +41,7 @@ import Testing
             _ = try ModelProfile.fromHuggingFaceConfig(data: Data(config.utf8), path: "/m/x/config.json")
         } throws: { error in
             let message = (error as? ProfileError)?.errorDescription ?? ""
-            print(message)
+            testLog(message)
             return message.contains("/m/x/config.json") && message.contains("key 'intermediate_size'")
                 && message.contains("missing")
         }

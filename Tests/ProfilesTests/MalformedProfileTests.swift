@@ -22,7 +22,7 @@ import Testing
         try directory.write(relativePath, text)
         let message = try #require(loadMessage(directory), "expected \(relativePath) to be rejected",
                                    sourceLocation: sourceLocation)
-        print(message)
+        testLog(message)
         #expect(message.contains(relativePath), "file missing in: \(message)", sourceLocation: sourceLocation)
         for fragment in fragments {
             #expect(message.contains(fragment), "'\(fragment)' missing in: \(message)", sourceLocation: sourceLocation)
@@ -144,7 +144,7 @@ import Testing
             _ = try ProfileStore.load(directory: directory.path)
         } throws: { error in
             let message = (error as? ProfileError)?.errorDescription ?? ""
-            print(message)
+            testLog(message)
             return message.contains("cpus/bad.json") && message.contains("line 3")
         }
     }

@@ -39,7 +39,7 @@ struct GLPKSolverTests {
         let u = unbounded.addVariable("u", kind: .integer, lower: 0, objective: 1)
         unbounded.addConstraint("loose", [(u, 1)], lower: 1)
         let status = solver.solve(unbounded).status
-        print("unbounded MILP: \(status)")
+        testLog("unbounded MILP: \(status)")
         #expect(status == .unbounded)
     }
 

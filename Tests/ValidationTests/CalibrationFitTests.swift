@@ -11,7 +11,7 @@ struct CalibrationFitTests {
         let candidates: [Double] = [1e6, 5e5, 2e6, 4e6, 1e6, 3e6]
         let t = zip(walks, candidates).map { 50e-9 * $0 + 3e-9 * $1 }
         let (a, b) = CalibrationFit.twoTerm(x: walks, y: candidates, t: t)
-        print("recovered \(a) s per walk, \(b) s per candidate")
+        testLog("recovered \(a) s per walk, \(b) s per candidate")
         #expect(abs(a - 50e-9) < 1e-15)
         #expect(abs(b - 3e-9) < 1e-16)
     }

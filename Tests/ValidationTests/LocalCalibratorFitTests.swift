@@ -57,7 +57,7 @@ import Validation
         func close(_ a: Double, _ b: Double, _ what: String) {
             #expect(abs(a / b - 1) < 1e-6, "\(what): fitted \(a), true \(b)")
         }
-        print("fitted: sampled \(engine.sampledAttentionBandwidthFraction), dense \(engine.denseAttentionBandwidthFraction), walk \(engine.retrievalSecondsPerTableWalk), candidate \(engine.retrievalSecondsPerCandidate), flops/core \(fitted.flopsPerSecondPerCore)")
+        testLog("fitted: sampled \(engine.sampledAttentionBandwidthFraction), dense \(engine.denseAttentionBandwidthFraction), walk \(engine.retrievalSecondsPerTableWalk), candidate \(engine.retrievalSecondsPerCandidate), flops/core \(fitted.flopsPerSecondPerCore)")
         close(engine.sampledAttentionBandwidthFraction, 0.3, "sampled attention fraction")
         close(engine.denseAttentionBandwidthFraction, 0.7, "dense attention fraction")
         close(engine.retrievalSecondsPerTableWalk, 80e-9, "seconds per table walk")

@@ -181,6 +181,21 @@ public enum Executor {
     /// weights in it.
     public static func run(_ request: ExecutorRequest, reusing cache: inout LoadedWeights?,
                            progress: ExecutorProgressHandler? = nil) throws -> ExecutorReport {
+        try exclusive { try runAlone(request, reusing: &cache, progress: progress) }
+    }
+
+    /// Runs in one process take turns: each already spreads over every core, so two at once
+    /// would only time-share the cores (and the thread pool serves one run at a time; a second
+    /// would run on its calling thread alone), each slower than both in a row.
+    static let turns = NSRecursiveLock()
+    static func exclusive<T>(_ body: () throws -> T) rethrows -> T {
+        turns.lock()
+        defer { turns.unlock() }
+        return try body()
+    }
+
+    static func runAlone(_ request: ExecutorRequest, reusing cache: inout LoadedWeights?,
+                         progress: ExecutorProgressHandler?) throws -> ExecutorReport {
         let v = try resolve(request)
         let need = requirement(request, v)
         if let limit = request.memoryLimitBytes, need.totalBytes > limit {

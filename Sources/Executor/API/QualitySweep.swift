@@ -200,6 +200,10 @@ public enum QualitySweep {
     /// Runs the sweep: per context one prefill and one dense pass, then per setting its index and
     /// a teacher-forced pass compared with dense. `progress` hears each phase.
     public static func run(_ r: QualitySweepRequest, progress: ExecutorProgressHandler? = nil) throws -> QualitySweepResult {
+        try Executor.exclusive { try runAlone(r, progress: progress) }
+    }
+
+    static func runAlone(_ r: QualitySweepRequest, progress: ExecutorProgressHandler?) throws -> QualitySweepResult {
         let (file, shape, tokens) = try prepare(r)
         let need = try requirement(r, tokens: tokens)
         if let available = Executor.availableMemoryBytes(), need.totalBytes > available {

@@ -1,7 +1,6 @@
 import Core
 import Executor
 import Optimizer
-import Validation
 
 extension Validator {
     /// The MILP's choice over the validated space at the largest validated context, run on the

@@ -15,13 +15,20 @@ public struct ExportCommand: ParsableCommand {
     @OptionGroup public var options: PlanOptions
     @Option(help: "plan: write a plan file for `pigplan run --plan`; magicpig: print the reference benchmark's command line; vllm, sglang, trtllm: print the engine's launch command for the best plan it can run (GPU-only attention).")
     public var target: Target = .plan
-    @Option(help: "Plan file to write (plan target); '-' prints it.")
+    @Option(help: "File to write: the plan file (plan target), or the command line(s) of the other targets; '-' prints it (the default for command lines).")
     public var out: String?
 
     public init() {}
 
     public func validate() throws {
         if target == .plan && out == nil { throw ValidationError("pass --out FILE (or --out - to print) for the plan file") }
+    }
+
+    /// The text of a command-line target: to --out when it names a file, else printed.
+    func emit(_ text: String) throws {
+        guard let out, out != "-" else { print(text, terminator: ""); return }
+        try OutputFile.write(text, to: out, option: "--out")
+        FileHandle.standardError.write(Data("wrote \(out)\n".utf8))
     }
 
     public func run() throws {
@@ -43,12 +50,12 @@ public struct ExportCommand: ParsableCommand {
             do { launch = try engine.launch(report, huggingFaceId: hf, gpuMemoryBytes: request.hardware.gpuMemoryBytes) } catch {
                 throw ValidationError(error.description)
             }
-            for words in launch.commands { print(words.map(shellQuoted).joined(separator: " ")) }
+            try emit(launch.commands.map { $0.map(shellQuoted).joined(separator: " ") }.joined(separator: "\n") + "\n")
             var note = "note: for \(engine.version): tensor parallel \(launch.deployment.tensorParallel), batch \(launch.batch) per instance, \(Format.number(launch.tokensPerSecond)) tokens/s predicted on \(request.hardware.name)."
             for line in launch.notes { note += "\nnote: " + line }
             FileHandle.standardError.write(Data((note + "\n").utf8))
         case .magicpig:
-            print(try Self.magicPIGCommand(report, request: request))
+            try emit(try Self.magicPIGCommand(report, request: request) + "\n")
             var note = "note: the reference CPU kernels take their thread count at compile time: build them for \(report.plan.placement.cpuThreads) threads. Predicted with the \(report.plan.engine) engine: \(Format.number(report.prediction.tokensPerSecond)) tokens/s."
             if let faster = report.bestByKind.filter({ $0.name != .lsh && $0.name != .quest && $0.feasible })
                 .max(by: { ($0.tokensPerSecond ?? 0) < ($1.tokensPerSecond ?? 0) }),

@@ -17,7 +17,9 @@ public enum OutputFile {
         try check(path, option: option)
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
-        let temporary = folder + "/.\(url.lastPathComponent).pigplan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        // The temporary name stays within NAME_MAX (255 bytes) whatever the file's own length.
+        let stem = String(decoding: Array(url.lastPathComponent.utf8.prefix(200)), as: UTF8.self)
+        let temporary = folder + "/.\(stem).pigplan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw failure(option, path, "cannot create a file in \(folder): \(posixReason(errno))") }
         let bytes = Array(text.utf8)

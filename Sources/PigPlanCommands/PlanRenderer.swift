@@ -2,6 +2,7 @@ import Core
 import CostModel
 import Foundation
 import Planning
+import Rendering
 
 /// Turns a `PlanReport` into text: an aligned table, JSON or CSV.
 public enum PlanRenderer {
@@ -26,10 +27,10 @@ public enum PlanRenderer {
         lines.append(([
             "plan", r.plan.kind.rawValue, "true", "\(r.plan.batch)", r.plan.k.map(String.init) ?? "", r.plan.l.map(String.init) ?? "",
             "\(r.prediction.tokensPerSecond)", "\(r.prediction.stepSeconds)", "\(r.memory.gpuBytes)", "\(r.memory.cpuBytes)",
-        ] + quality(r.plan.quality)).joined(separator: ","))
+        ] + quality(r.plan.quality)).map(CSV.field).joined(separator: ","))
         for b in r.bestByKind where b.name != r.plan.kind {
             lines.append(([b.name.rawValue, b.name.rawValue, "\(b.feasible)", b.batch.map(String.init) ?? "", "", "",
-                          b.tokensPerSecond.map { "\($0)" } ?? "", b.stepSeconds.map { "\($0)" } ?? "", "", ""] + quality(b.quality)).joined(separator: ","))
+                          b.tokensPerSecond.map { "\($0)" } ?? "", b.stepSeconds.map { "\($0)" } ?? "", "", ""] + quality(b.quality)).map(CSV.field).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

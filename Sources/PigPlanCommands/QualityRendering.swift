@@ -42,7 +42,7 @@ enum QualityRendering {
                     "\(row.nextTokenAgreement)", "\(row.nextTokenAgreementStandardError)",
                     row.attentionRelativeError.map { "\($0)" } ?? "", "\(row.seconds)",
                 ]
-                lines.append(cells.joined(separator: ","))
+                lines.append(CSV.row(cells))
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -223,7 +223,7 @@ public struct SweepCommand: ParsableCommand {
         func v(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
         for p in s.points {
             lines.append([p.hardware, "\(p.contextTokens)", p.plan?.rawValue ?? "", v(p.tokensPerSecond), p.batch.map(String.init) ?? "",
-                          v(p.lshTokensPerSecond), v(p.gpuOnlyTokensPerSecond), v(p.lshSpeedupOverGPUOnly)].joined(separator: ","))
+                          v(p.lshTokensPerSecond), v(p.gpuOnlyTokensPerSecond), v(p.lshSpeedupOverGPUOnly)].map(CSV.field).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -282,9 +282,9 @@ extension SweepCommand {
     public static func csv(_ f: ParetoFront) -> String {
         var lines = ["kind,setting,onFront,feasible,qualityMetric,qualityValue,qualityLoss,tokensPerSecond,batch,sampledFraction"]
         for p in f.points {
-            lines.append([p.kind.rawValue, "\"\(p.setting)\"", "\(p.onFront)", "\(p.feasible)", f.metric, "\(p.quality.value)", "\(p.quality.loss)",
+            lines.append([p.kind.rawValue, p.setting, "\(p.onFront)", "\(p.feasible)", f.metric, "\(p.quality.value)", "\(p.quality.loss)",
                           p.tokensPerSecond.map { "\($0)" } ?? "", p.batch.map(String.init) ?? "",
-                          p.sampledFraction.map { "\($0)" } ?? ""].joined(separator: ","))
+                          p.sampledFraction.map { "\($0)" } ?? ""].map(CSV.field).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

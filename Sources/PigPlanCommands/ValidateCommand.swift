@@ -41,8 +41,15 @@ public struct ValidateCommand: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws {
+        guard steps >= 1, steps <= 10_000 else { throw ValidationError("--steps \(steps): give 1 to 10000 decode steps per configuration") }
+        guard layers >= 1, layers <= 4096 else { throw ValidationError("--layers \(layers): give 1 to the model's layer count") }
+        if let repeats, !(1...100).contains(repeats) {
+            throw ValidationError("--repeats \(repeats): give 1 to 100 passes over the grid (each configuration keeps its median run)")
+        }
+    }
+
     public func run() throws {
-        guard steps >= 1, layers >= 1 else { throw ValidationError("--steps and --layers must be at least 1") }
         let store = try profiles.loadStore()
         guard store.systems[hw] != nil else {
             throw ValidationError("no system profile '\(hw)': run `pigplan calibrate` first (it writes systems/local.json to ~/.pigplan/profiles or --profiles-dir)")

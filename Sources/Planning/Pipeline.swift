@@ -46,6 +46,11 @@ extension Planner {
     public static func pipeline(_ request: PlanRequest, nodes: Int) throws -> PipelineEstimate {
         let shape = request.workload.model
         let layers = (shape.layerCount + nodes - 1) / nodes
+        // Stages of `layers` layers: only ceil(L / layers) of them hold any.
+        let used = (shape.layerCount + layers - 1) / layers
+        guard used == nodes else {
+            throw PlanError.invalid("--nodes \(nodes): \(shape.name) has \(shape.layerCount) layers, so stages of \(layers) layers fill only \(used) nodes; pass --nodes \(used) or fewer")
+        }
         var stage = request
         var stageShape = shape
         stageShape.layerCount = layers

@@ -216,6 +216,18 @@ struct ProfileValidator {
 
     func check(_ p: ModelProfile) throws(ProfileError) {
         try matchesFile(p.shape.name, "shape.name")
+        if let id = p.huggingFaceId {
+            // Exported commands put the id where engines read their arguments: it must read as a
+            // repository id (owner/name), never as an option or an empty word.
+            let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+            let word = { (s: Substring) in
+                !s.isEmpty && s.first != "-" && s.first != "." && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+            }
+            guard (1...2).contains(parts.count), parts.allSatisfy(word), id.count <= 96 else {
+                throw fail("huggingFaceId", "'\(id)' is not a Hugging Face repository id",
+                           "write owner/name in letters, digits, '-', '_' and '.', not starting with '-' or '.' (e.g. meta-llama/Llama-3.1-8B-Instruct)")
+            }
+        }
         try check(shape: p.shape, "shape")
         try checkMeasuredFractions(p)
     }

@@ -216,7 +216,7 @@ public struct Validator: Sendable {
             lines.append([r.model, "\(r.threads)", "\(r.transfer)", r.attention.name, r.attention.lsh.map { "\($0.hashBitsPerTable)" } ?? "", r.attention.lsh.map { "\($0.tableCount)" } ?? "",
                           "\(r.batch)", "\(r.contextTokens)", "\(r.predictedStepSeconds)", "\(r.measuredStepSeconds)",
                           "\(r.predictedTokensPerSecond)", "\(r.measuredTokensPerSecond)", "\(r.absPercentError)",
-                          r.predictedSampledFraction.map { "\($0)" } ?? "", r.measuredSampledFraction.map { "\($0)" } ?? ""].joined(separator: ","))
+                          r.predictedSampledFraction.map { "\($0)" } ?? "", r.measuredSampledFraction.map { "\($0)" } ?? ""].map(CSV.field).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

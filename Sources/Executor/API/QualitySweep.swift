@@ -207,7 +207,7 @@ public enum QualitySweep {
         let (file, shape, tokens) = try prepare(r)
         let need = try requirement(r, tokens: tokens)
         if let available = Executor.availableMemoryBytes(), need.totalBytes > available {
-            throw ExecutorError.insufficientMemory(required: need, limitBytes: available, limitSource: "MemAvailable in /proc/meminfo")
+            throw ExecutorError.insufficientMemory(required: need, limitBytes: available, limitSource: Executor.memorySource)
         }
         let threads = r.threads ?? ParallelRunner.availableCores
         let runner = ParallelRunner(threads: threads)

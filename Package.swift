@@ -58,7 +58,7 @@ let package = Package(
         // Golden/ holds reference outputs read by path (scripts/reference_smollm2.py writes them).
         .testTarget(name: "ExecutorTests", dependencies: ["Executor"], exclude: ["Golden"]),
         // Corpus/ holds inputs that once failed, read by path (CorpusTests).
-        .testTarget(name: "CommandsTests", dependencies: ["PigPlanCommands", "Planning", "Executor", "Validation", "Rendering"], exclude: ["Corpus"]),
+        .testTarget(name: "CommandsTests", dependencies: ["PigPlanCommands", "Planning", "Executor", "Validation", "Rendering"], exclude: ["Corpus", "EngineFlags"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "CostModel", "Core", "Executor"]),
     ],
     swiftLanguageModes: [.v6]

@@ -59,9 +59,20 @@ public struct CalibrateCommand: ParsableCommand {
 
     /// Measures this machine and writes `cpus/local-cpu.json` and `systems/local.json`.
     func runLocal() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads \(threads): must be at least 1") }
-        if layers < 1 { throw ValidationError("--layers \(layers): must be at least 1") }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if let threads, threads < 1 || threads > 4 * cores {
+            throw ValidationError("--threads \(threads): give 1 to \(4 * cores) (this machine has \(cores) cores; more threads than that only time-share them)")
+        }
+        if layers < 1 || layers > 4096 { throw ValidationError("--layers \(layers): give 1 to the model's layer count") }
         let dir = try outputDirectory()
+        // The folders must take the files before minutes are spent measuring.
+        for kind in ["cpus", "systems"] {
+            let folder = URL(fileURLWithPath: dir).appendingPathComponent(kind).path
+            try OutputFile.prepareFolder(folder, option: "--profiles-dir")
+            guard access(folder, W_OK) == 0 else {
+                throw ValidationError("--profiles-dir \(dir): cannot write in \(folder) (\(String(cString: strerror(errno)).lowercased())); pass a folder you can write to")
+            }
+        }
         let exists = FileManager.default.fileExists(atPath: dir)
         let store = try ProfileStore.load(directory: exists ? dir : nil, environment: [:])
         let shape = try store.model(model).shape
@@ -70,6 +81,15 @@ public struct CalibrateCommand: ParsableCommand {
         let progress = Progress()
         let result = try calibrator.run { progress.say($0) }
         progress.done()
+        // What was measured must load: a busy machine can measure a fraction above 1 or a zero
+        // rate, which every later command would refuse. Then nothing is written.
+        let cpuText = try ProfileStore.prettyJSON(result.cpu), systemText = try ProfileStore.prettyJSON(result.system)
+        do {
+            try ProfileStore.checkLoads(adding: ["cpus/\(result.cpu.name).json": cpuText, "systems/\(result.system.name).json": systemText],
+                                        directory: dir)
+        } catch {
+            throw ValidationError("the measurements do not make a valid profile, so nothing was written: \(error). Calibrate again on a quiet machine (nothing else running).")
+        }
         let cpuPath = try Self.writeProfile(result.cpu, kind: "cpus", name: result.cpu.name, to: dir)
         let systemPath = try Self.writeSystem(result.system, to: dir)
         let costs = result.system.calibration?.cpu

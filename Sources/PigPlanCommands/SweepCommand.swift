@@ -188,7 +188,7 @@ public struct SweepCommand: ParsableCommand {
 
     public static func table(_ c: BatchCurve) -> String {
         let batches = Array(Set(c.points.map(\.batch))).sorted()
-        var out = "pigplan sweep --batch-curve: \(c.model) on \(c.hardware) at \(TokenCount(c.contextTokens)), engine \(c.engine); tokens/s by batch ('-': does not fit)\n\n"
+        let out = "pigplan sweep --batch-curve: \(c.model) on \(c.hardware) at \(TokenCount(c.contextTokens)), engine \(c.engine); tokens/s by batch ('-': does not fit)\n\n"
         var rows = [["(K, L)"] + batches.map { "\($0)" }]
         for (k, l) in settings(of: c) {
             rows.append(["(\(k), \(l))"] + batches.map { b in

@@ -122,8 +122,8 @@ extension QualityPlanning {
         } else if let name = decisions.qualityMetric {
             throw PlanError.invalid("--quality-metric \(name): \(model) has no quality profile (`pigplan profiles list` shows them); measure one with `pigplan quality`")
         }
-        var maxLoss = decisions.maxQualityLoss
-        var source = maxLoss.map { "--max-quality-loss \(Format.plain($0))" }
+        let maxLoss = decisions.maxQualityLoss
+        let source = maxLoss.map { "--max-quality-loss \(Format.plain($0))" }
         if maxLoss != nil, metric == nil {
             throw PlanError.invalid("--max-quality-loss needs a quality profile for \(model), and there is none; measure one with `pigplan quality --gguf \(model).gguf --text TEXT --ctx \(TokenCount(contextTokens)) --name \(model)`, or bound the sampled fraction instead (--min-sampled-fraction)")
         }

@@ -43,6 +43,23 @@ public struct ProfileStore: Sendable {
         return try ProfileStore(files: files.values.sorted { $0.relativePath < $1.relativePath })
     }
 
+    /// Checks that the profiles would still load with `files` (relative path -> JSON text)
+    /// added to the built-in ones and `directory`'s: a command writes profiles only after this
+    /// passes, so it never leaves a folder every later command refuses.
+    public static func checkLoads(adding files: [String: String], directory: String?) throws(ProfileError) {
+        var all: [String: SourceFile] = [:]
+        for (path, text) in embeddedProfileFiles {
+            all[path] = SourceFile(relativePath: path, displayPath: "Profiles/\(path) (built in)", text: text)
+        }
+        if let directory, FileManager.default.fileExists(atPath: directory) {
+            for file in try readDirectory(directory) { all[file.relativePath] = file }
+        }
+        for (path, text) in files {
+            all[path] = SourceFile(relativePath: path, displayPath: (directory.map { $0 + "/" } ?? "") + path + " (about to be written)", text: text)
+        }
+        _ = try ProfileStore(files: all.values.sorted { $0.relativePath < $1.relativePath })
+    }
+
     /// `~/.pigplan/profiles`: where `pigplan calibrate` writes by default, read when it exists
     /// and neither `--profiles-dir` nor `PIGPLAN_PROFILES_DIR` is given.
     public static func userDirectory(_ environment: [String: String]) -> String? {

@@ -112,4 +112,32 @@ import Testing
             #expect(message.contains("--into"), "\(message)")
         }
     }
+
+    /// What calibrate measured is checked against the loader's rules before it is written: a
+    /// measured fraction above 1 (a busy machine) would otherwise brick every later command.
+    @Test func invalidMeasurementsAreRefusedBeforeWriting() throws {
+        let dir = try makeTemporaryDirectory("calibrate-check")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = try ProfileStore.prettyJSON(try ProfileStore.builtIn().cpu("xeon-6338"))
+        try ProfileStore.checkLoads(adding: ["cpus/xeon-6338.json": good], directory: dir.path)
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(good.utf8)) as? [String: Any])
+        object["streamEfficiency"] = 1.7
+        let bad = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        #expect(throws: ProfileError.self) { try ProfileStore.checkLoads(adding: ["cpus/xeon-6338.json": bad], directory: dir.path) }
+        // Nothing is written by the check.
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("cpus").path))
+    }
+
+    @Test func absurdThreadCountsAreRefusedBeforeMeasuring() throws {
+        let dir = try makeTemporaryDirectory("calibrate-threads")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let started = Date()
+        do {
+            try CalibrateCommand.parse(["--threads", "100000", "--profiles-dir", dir.path]).run()
+            Issue.record("expected a refusal")
+        } catch {
+            #expect(PigPlanCommand.message(for: error).contains("--threads 100000"))
+        }
+        #expect(Date().timeIntervalSince(started) < 5, "refused before measuring")
+    }
 }

@@ -214,7 +214,7 @@ import Glibc
         let dir = try makeTemporaryDirectory("hostile")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("serve.sh")
-        var c = try ExportCommand.parse(["--target", "vllm", "--hw", "h200", "--ctx", "8k", "--out", file.path])
+        let c = try ExportCommand.parse(["--target", "vllm", "--hw", "h200", "--ctx", "8k", "--out", file.path])
         try c.run()
         let text = try String(contentsOf: file, encoding: .utf8)
         #expect(text.hasPrefix("vllm serve meta-llama/Llama-3.1-8B-Instruct"))

@@ -157,7 +157,7 @@ import Testing
     @Test func magicPIGExportRefusesANode() {
         do {
             let command = try PigPlanCommand.parseAsRoot(["export", "--target", "magicpig", "--hw", "8xh100", "--ctx", "32k"])
-            var c = command as! ExportCommand
+            let c = command as! ExportCommand
             try c.run()
             Issue.record("expected a refusal")
         } catch {

@@ -37,7 +37,7 @@ import Testing
         let dir = try makeTemporaryDirectory("quality")
         defer { try? FileManager.default.removeItem(at: dir) }
         let text = try jargon(dir, bytes: 8000)
-        var command = try QualityCommand.parse(["--gguf", Self.model!, "--text", text, "--ctx", "640", "--positions", "12",
+        let command = try QualityCommand.parse(["--gguf", Self.model!, "--text", text, "--ctx", "640", "--positions", "12",
                                                 "--kl", "10x150", "--threads", "2", "--format", "json",
                                                 "--profiles-dir", dir.path, "--svg", dir.appendingPathComponent("q.svg").path])
         try command.run()
@@ -76,19 +76,19 @@ import Testing
         #expect(message { _ = try QualityCommand.parse(["--gguf", "m.gguf", "--text", "t.txt", "--kl", "10x1"]) }.contains("L must be between"))
         #expect(message { _ = try QualityCommand.parse(["--gguf", "m.gguf", "--text", "t.txt", "--name", "../x"]) }.contains("--name ../x"))
         let missing = message {
-            var c = try QualityCommand.parse(["--gguf", dir.appendingPathComponent("none.gguf").path, "--text", "t.txt", "--profiles-dir", dir.path])
+            let c = try QualityCommand.parse(["--gguf", dir.appendingPathComponent("none.gguf").path, "--text", "t.txt", "--profiles-dir", dir.path])
             try c.run()
         }
         #expect(missing.contains("none.gguf"))
         if let model = Self.model {
             let folder = message {
-                var c = try QualityCommand.parse(["--gguf", model, "--text", dir.path, "--profiles-dir", dir.path])
+                let c = try QualityCommand.parse(["--gguf", model, "--text", dir.path, "--profiles-dir", dir.path])
                 try c.run()
             }
             #expect(folder.contains("--text") && folder.contains("is a folder"))
             let text = try jargon(dir, bytes: 4000)
             let long = message {
-                var c = try QualityCommand.parse(["--gguf", model, "--text", text, "--ctx", "16k", "--profiles-dir", dir.path])
+                let c = try QualityCommand.parse(["--gguf", model, "--text", text, "--ctx", "16k", "--profiles-dir", dir.path])
                 try c.run()
             }
             #expect(long.contains("beyond the model's trained length"))

@@ -27,9 +27,13 @@ public struct PlanFile: Codable, Sendable, Hashable {
     public var hardware: String
     public var engine: String
     public var predicted: Predicted
+    /// GPUs per model instance and weight storage the plan was predicted with (absent in files
+    /// written before they were recorded: one GPU, the model's own bytes).
+    public var deployment: Deployment?
 
     public init(model: String, modelShape: ModelShape, contextTokens: Int, generatedTokens: Int, batch: Int,
-                attention: AttentionMode, placement: Placement, hardware: String, engine: String, predicted: Predicted) {
+                attention: AttentionMode, placement: Placement, hardware: String, engine: String, predicted: Predicted,
+                deployment: Deployment? = nil) {
         schemaVersion = Self.currentSchemaVersion
         self.model = model
         self.modelShape = modelShape
@@ -41,5 +45,6 @@ public struct PlanFile: Codable, Sendable, Hashable {
         self.hardware = hardware
         self.engine = engine
         self.predicted = predicted
+        self.deployment = deployment
     }
 }

@@ -71,7 +71,8 @@ public struct ExportCommand: ParsableCommand {
                 attention: report.plan.mode,
                 placement: report.plan.placement, hardware: request.hardware.name, engine: report.plan.engine,
                 predicted: .init(tokensPerSecond: report.prediction.tokensPerSecond, stepSeconds: report.prediction.stepSeconds,
-                                 sampledFraction: report.prediction.sampledFraction))
+                                 sampledFraction: report.prediction.sampledFraction),
+                deployment: Deployment(tensorParallel: report.plan.tensorParallel, weights: WeightFormat(rawValue: report.plan.weights)))
             let text = try PlanRenderer.json(file)
             guard let out, out != "-" else { print(text, terminator: ""); return }
             try OutputFile.write(text, to: out, option: "--out")

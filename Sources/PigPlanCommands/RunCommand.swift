@@ -96,6 +96,16 @@ public struct RunCommand: ParsableCommand {
         do { file = try PlanFile.read(path: plan) } catch {
             throw ValidationError("--plan: \(error)")
         }
+        // What was predicted is what runs: this executor is one process on this CPU, with the
+        // synthetic weights in 16 bits (or a GGUF's own blocks).
+        if let d = file.deployment {
+            if d.tensorParallel > 1 {
+                throw ValidationError("--plan \(plan): the plan splits each model instance over \(d.tensorParallel) GPUs (tensor parallel); pigplan run executes one process on this CPU: export a plan with --tp 1")
+            }
+            if let w = d.weights, w != .bf16, gguf == nil {
+                throw ValidationError("--plan \(plan): the plan stores weights as \(w.rawValue), which the executor's synthetic weights do not run (16-bit); export with --weights bf16, or run a GGUF in that precision with --gguf")
+            }
+        }
         return file
     }
 

@@ -175,6 +175,10 @@ public enum Planner {
                 if best.name != .lsh, let shortfall = request.qualityShortfall {
                     qualityNote! += "; LSH: " + shortfall.facts
                 }
+                // A measurement too noisy to tell the budget apart from zero says so.
+                if let se = planQuality?.lossStandardError, 2 * se > budget {
+                    qualityNote! += "; the measurement's standard error (\(Format.fixed(se, decimals: metric.lossUnit == "%" ? 2 : 1))\(metric.lossUnit == "%" ? "%" : " points")) is more than half the budget: settings within it are not told apart; measure more positions (`pigplan quality --positions`)"
+                }
             } else if planQuality == nil && config.attention != .dense {
                 qualityNote = q.unmeasuredNote(config.attention)
             }

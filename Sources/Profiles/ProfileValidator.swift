@@ -378,6 +378,12 @@ struct ProfileValidator {
         try count(plan.placement.cpuThreads, "placement.cpuThreads")
         try count(plan.placement.cpuSockets, "placement.cpuSockets")
         try count(plan.placement.extraDenseLayers, "placement.extraDenseLayers", atLeast: 0)
+        if let d = plan.deployment {
+            try count(d.tensorParallel, "deployment.tensorParallel")
+            guard d.tensorParallel <= 64 else {
+                throw fail("deployment.tensorParallel", "\(d.tensorParallel) GPUs per instance is more than any node has (at most 64)", "export the plan again")
+            }
+        }
         switch plan.attention {
         case .dense: break
         case .lshSampled(let p):

@@ -227,4 +227,22 @@ import Glibc
     @Test func csvQuotesNamesFromProfiles() {
         #expect(CSV.row(["a,b", "say \"hi\"", "plain"]) == "\"a,b\",\"say \"\"hi\"\"\",plain")
     }
+
+    /// A plan file carries the deployment it was predicted with, and `run --plan` refuses one
+    /// this executor would run differently.
+    @Test func planFilesKeepTheirDeployment() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let int4 = dir.appendingPathComponent("int4.json")
+        try ExportCommand.parse(["--hw", "h200", "--model", "smollm2-135m", "--ctx", "2k", "--batch", "2", "--weights", "int4",
+                                 "--out", int4.path]).run()
+        let file = try PlanFile.read(path: int4.path)
+        #expect(file.deployment?.weights == .int4 && file.deployment?.tensorParallel == 1)
+        let refused = message { _ = try RunCommand.parse(["--plan", int4.path, "--layers", "1", "--steps", "1"]).request(mode: .dense, measureQuality: false) }
+        #expect(refused?.contains("stores weights as int4") == true, "\(refused ?? "no error")")
+        let tp = dir.appendingPathComponent("tp.json")
+        try ExportCommand.parse(["--hw", "8xh100", "--model", "llama-3.1-70b", "--ctx", "8k", "--tp", "4", "--attention", "dense", "--out", tp.path]).run()
+        let split = message { _ = try RunCommand.parse(["--plan", tp.path, "--layers", "1", "--steps", "1"]).request(mode: .dense, measureQuality: false) }
+        #expect(split?.contains("over 4 GPUs") == true, "\(split ?? "no error")")
+    }
 }

@@ -8,23 +8,14 @@ import Glibc
 import Darwin
 #endif
 
-/// Every text file a command reads goes through here: only a regular file is read (a FIFO or a
-/// device such as /dev/zero would never end), at most `limitBytes`, as UTF-8; errors name the
-/// option, the path and the reason.
+/// Every text file a command reads goes through here: `inputFileProblem` first (a regular file,
+/// at most `limitBytes`), then UTF-8; errors name the option, the path and the reason.
 enum InputFile {
     static let limitBytes = 1 << 30
 
     static func readText(_ path: String, option: String, limitBytes: Int = InputFile.limitBytes) throws -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw ValidationError("\(option) \(path): \(String(cString: strerror(errno)).lowercased())")
-        }
-        let type = info.st_mode & S_IFMT
-        guard type == S_IFREG else {
-            throw ValidationError("\(option) \(path): is \(OutputFile.describe(type)), not a regular file; give a text file")
-        }
-        guard Int(info.st_size) <= limitBytes else {
-            throw ValidationError("\(option) \(path): \(Format.bytes(Double(info.st_size))) is larger than the \(Format.bytes(Double(limitBytes))) pigplan reads; give a shorter text")
+        if let problem = inputFileProblem(path, limitBytes: Double(limitBytes)) {
+            throw ValidationError("\(option) \(path): \(problem); give a text file")
         }
         do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ValidationError("\(option) \(path): cannot be read as UTF-8 text (\(fileFailureReason(error)))")

@@ -119,6 +119,9 @@ public struct WorkloadOptions: ParsableArguments {
         let profile: ModelProfile
         if let modelConfig {
             let data: Data
+            if let problem = inputFileProblem(modelConfig, limitBytes: 16e6) {
+                throw ValidationError("--model-config \(modelConfig): \(problem); pass the path of a Hugging Face config.json")
+            }
             do { data = try Data(contentsOf: URL(fileURLWithPath: modelConfig)) } catch {
                 throw ValidationError("--model-config \(modelConfig): cannot be read (\(fileFailureReason(error))); pass the path of a Hugging Face config.json")
             }

@@ -56,6 +56,7 @@ public struct GPUKernelTables: Codable, Sendable {
     /// Reads and checks a tables file; errors name the file, the key and what to do.
     public static func load(path: String) throws(ProfileError) -> GPUKernelTables {
         let data: Data
+        if let problem = inputFileProblem(path, limitBytes: 64e6) { throw .unreadable(path: path, reason: problem) }
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .unreadable(path: path, reason: fileFailureReason(error))
         }

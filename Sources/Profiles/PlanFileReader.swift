@@ -7,6 +7,7 @@ extension PlanFile {
     /// key, another schemaVersion).
     public static func read(path: String) throws(ProfileError) -> PlanFile {
         let data: Data
+        if let problem = inputFileProblem(path, limitBytes: 64e6) { throw .unreadable(path: path, reason: problem) }
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .unreadable(path: path, reason: fileFailureReason(error))
         }

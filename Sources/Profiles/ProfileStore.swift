@@ -172,6 +172,7 @@ public struct ProfileStore: Sendable {
         for case let url as URL in walker where url.pathExtension == "json" {
             let full = url.standardizedFileURL.path
             let relative = full.hasPrefix(root.path + "/") ? String(full.dropFirst(root.path.count + 1)) : url.lastPathComponent
+            if let problem = inputFileProblem(full, limitBytes: 64e6) { throw ProfileError.unreadable(path: full, reason: problem) }
             do {
                 let text = try String(contentsOfFile: full, encoding: .utf8)
                 files.append(SourceFile(relativePath: relative, displayPath: full, text: text))

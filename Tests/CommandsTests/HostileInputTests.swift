@@ -245,4 +245,25 @@ import Glibc
         let split = message { _ = try RunCommand.parse(["--plan", tp.path, "--layers", "1", "--steps", "1"]).request(mode: .dense, measureQuality: false) }
         #expect(split?.contains("over 4 GPUs") == true, "\(split ?? "no error")")
     }
+
+    /// Devices, FIFOs and folders given as input files are named for what they are, at once (a
+    /// FIFO would otherwise block the read forever).
+    @Test func inputFilesMustBeRegularFiles() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for (path, what) in [("/dev/zero", "character device"), (fifo, "FIFO"), (dir.path, "folder")] {
+            let config = message { _ = try PlanOptions.parse(["--hw", "h200", "--ctx", "4k", "--model-config", path]).request() }
+            #expect(config?.contains(what) == true, "--model-config \(path): \(config ?? "no error")")
+            let plan = message { _ = try RunCommand.parse(["--plan", path]).request(mode: .dense, measureQuality: false) }
+            #expect(plan?.contains(what) == true, "--plan \(path): \(plan ?? "no error")")
+            let gguf = message {
+                _ = try Executor.memoryRequirement(try RunCommand.parse(["--gguf", path, "--ctx", "100"]).request(mode: .dense, measureQuality: false))
+            }
+            #expect(gguf?.contains(what) == true, "--gguf \(path): \(gguf ?? "no error")")
+            let tables = message { try CalibrateCommand.parse(["--import", path, "--into", "h200", "--profiles-dir", dir.path]).run() }
+            #expect(tables?.contains(what) == true, "--import \(path): \(tables ?? "no error")")
+        }
+    }
 }

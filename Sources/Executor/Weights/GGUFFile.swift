@@ -32,6 +32,7 @@ public struct GGUFFile: Sendable {
 
     public init(path: String) throws(GGUFError) {
         let url = URL(fileURLWithPath: path)
+        if let problem = inputFileProblem(path) { throw .cannotOpen(path: path, reason: problem) }
         let d: Data
         do { d = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw .cannotOpen(path: path, reason: fileFailureReason(error))

@@ -90,8 +90,11 @@ public struct CalibrateCommand: ParsableCommand {
         } catch {
             throw ValidationError("the measurements do not make a valid profile, so nothing was written: \(error). Calibrate again on a quiet machine (nothing else running).")
         }
-        let cpuPath = try Self.writeProfile(result.cpu, kind: "cpus", name: result.cpu.name, to: dir)
-        let systemPath = try Self.writeSystem(result.system, to: dir)
+        // The CPU and the system profile land together: a system naming a CPU file that is not
+        // there would not load.
+        let cpuPath = URL(fileURLWithPath: dir).appendingPathComponent("cpus/\(result.cpu.name).json").path
+        let systemPath = URL(fileURLWithPath: dir).appendingPathComponent("systems/\(result.system.name).json").path
+        try OutputFile.writeAll([(cpuText, cpuPath), (systemText, systemPath)], option: "--profiles-dir")
         let costs = result.system.calibration?.cpu
         let engine = costs?.engine
         print(PlanRenderer.aligned([

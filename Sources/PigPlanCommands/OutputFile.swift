@@ -14,6 +14,31 @@ import Darwin
 public enum OutputFile {
     /// Writes `text` to `path`, given on the command line as `option` (for messages).
     public static func write(_ text: String, to path: String, option: String) throws {
+        try writeAll([(text, path)], option: option)
+    }
+
+    /// Writes several files of one command so that they land together: every file is written
+    /// in full to a temporary file beside its target first (and synced); only when all are there
+    /// are they renamed over their targets, one after another in microseconds. A failure while
+    /// writing leaves every target as it was and removes the temporary files.
+    public static func writeAll(_ files: [(text: String, path: String)], option: String) throws {
+        var staged: [(temporary: String, path: String)] = []
+        do {
+            for f in files { staged.append((try stage(f.text, for: f.path, option: option), f.path)) }
+            for s in staged { try check(s.path, option: option) }
+        } catch {
+            for s in staged { unlink(s.temporary) }
+            throw error
+        }
+        for (i, s) in staged.enumerated() where rename(s.temporary, s.path) != 0 {
+            let e = errno
+            for rest in staged[i...] { unlink(rest.temporary) }
+            throw failure(option, s.path, "cannot replace it: \(posixReason(e))")
+        }
+    }
+
+    /// `text` in a synced temporary file in `path`'s folder; returns its path.
+    static func stage(_ text: String, for path: String, option: String) throws -> String {
         try check(path, option: option)
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
@@ -39,13 +64,7 @@ public enum OutputFile {
             unlink(temporary)
             throw failure(option, path, "writing failed: \(posixReason(e))")
         }
-        // Checked again just before the rename: the path may have changed meanwhile.
-        do { try check(path, option: option) } catch { unlink(temporary); throw error }
-        if rename(temporary, path) != 0 {
-            let e = errno
-            unlink(temporary)
-            throw failure(option, path, "cannot replace it: \(posixReason(e))")
-        }
+        return temporary
     }
 
     /// Refuses paths that name a folder or an existing non-regular file, or whose folder is missing.

@@ -93,9 +93,12 @@ public struct ValidateCommand: ParsableCommand {
     func write(_ report: Validator.Report) throws {
         try OutputFile.prepareFolder(out, option: "--out")
         let dir = URL(fileURLWithPath: out)
-        try OutputFile.write(Validator.csv(report), to: dir.appendingPathComponent("validation.csv").path, option: "--out")
-        try OutputFile.write(try PlanRenderer.json(report), to: dir.appendingPathComponent("validation.json").path, option: "--out")
-        try OutputFile.write(Validator.svg(report), to: dir.appendingPathComponent("validation.svg").path, option: "--out")
+        // The three land together or not at all.
+        try OutputFile.writeAll([
+            (Validator.csv(report), dir.appendingPathComponent("validation.csv").path),
+            (try PlanRenderer.json(report), dir.appendingPathComponent("validation.json").path),
+            (Validator.svg(report), dir.appendingPathComponent("validation.svg").path),
+        ], option: "--out")
     }
 
     static func table(_ r: Validator.Report) -> String {

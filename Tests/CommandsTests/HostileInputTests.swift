@@ -266,4 +266,19 @@ import Glibc
             #expect(tables?.contains(what) == true, "--import \(path): \(tables ?? "no error")")
         }
     }
+
+    /// Several outputs of one command land together or not at all.
+    @Test func severalOutputsLandTogetherOrNotAtAll() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.csv"), b = dir.appendingPathComponent("b.json")
+        try "old".write(to: a, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: b, withIntermediateDirectories: true)  // not a file
+        #expect(throws: OutputFileError.self) { try OutputFile.writeAll([("new", a.path), ("{}", b.path)], option: "--out") }
+        #expect(try String(contentsOf: a, encoding: .utf8) == "old")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["a.csv", "b.json"], "no temporary file left")
+        try FileManager.default.removeItem(at: b)
+        try OutputFile.writeAll([("new", a.path), ("{}", b.path)], option: "--out")
+        #expect(try String(contentsOf: a, encoding: .utf8) == "new" && (try String(contentsOf: b, encoding: .utf8)) == "{}")
+    }
 }

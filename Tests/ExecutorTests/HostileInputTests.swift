@@ -48,6 +48,18 @@ import Testing
         #expect(tk.decode(ids) == long)
     }
 
+    /// A text cut to a context is tokenised only as far as the context needs, with the same ids
+    /// as tokenising all of it.
+    @Test(.enabled(if: TestFiles.smolLM2 != nil && TestFiles.hasJargonFile, "needs the SmolLM2 GGUF and dict-jargon"))
+    func prefixTokenisationEqualsTheWholeText() throws {
+        let tk = try BPETokenizer(gguf: GGUFFile(path: try #require(TestFiles.smolLM2)))
+        let text = try #require(try TestFiles.jargonFile(characters: 60_000))
+        let all = tk.encode(text)
+        for n in [1, 7, 100, 1000, 5000, all.count, all.count + 10] {
+            #expect(tk.encode(text, maxTokens: n) == Array(all.prefix(n)), "\(n) tokens")
+        }
+    }
+
     @Test func containerLimitsBoundTheMemoryGuard() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("cgroup-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }

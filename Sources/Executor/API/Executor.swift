@@ -184,8 +184,8 @@ public enum Executor {
         switch r.prompt {
         case .text(let text):
             guard let tk = tokenizer else { throw ExecutorError.invalidRequest(field: "prompt", reason: "text needs a tokenizer") }
-            var ids = tk.encode(text, parseSpecial: r.parseSpecialTokens)
-            if let m = r.maxPromptTokens { ids = Array(ids.prefix(m)) }
+            let ids = r.maxPromptTokens.map { tk.encode(text, maxTokens: $0, parseSpecial: r.parseSpecialTokens) }
+                ?? tk.encode(text, parseSpecial: r.parseSpecialTokens)
             tokens = Array(repeating: ids, count: r.batch)
         case .syntheticTokens(let count):
             guard count >= 1 else { throw ExecutorError.invalidRequest(field: "prompt.count", reason: "must be at least 1") }

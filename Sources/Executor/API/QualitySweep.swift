@@ -153,10 +153,8 @@ public enum QualitySweep {
         let tokenizer: BPETokenizer
         do { tokenizer = try BPETokenizer(gguf: file) } catch { throw ExecutorError.tokenizer("\(r.ggufPath): \(error)") }
         let longest = r.contexts.max()!
-        // Only as much text as the longest context needs is tokenised (a generous 64 bytes per
-        // token first; the whole text when that falls short).
-        var tokens = tokenizer.encode(String(r.text.utf8.prefix(longest * 64)) ?? r.text, parseSpecial: r.parseSpecialTokens)
-        if tokens.count < longest { tokens = tokenizer.encode(r.text, parseSpecial: r.parseSpecialTokens) }
+        // Only as much text as the longest context needs is tokenised.
+        let tokens = tokenizer.encode(r.text, maxTokens: longest, parseSpecial: r.parseSpecialTokens)
         guard tokens.count >= longest else {
             throw ExecutorError.promptTooShort(tokens: tokens.count, needed: longest,
                                                reason: "the text must cover the longest context (\(longest) tokens)")

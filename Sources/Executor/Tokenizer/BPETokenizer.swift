@@ -89,6 +89,29 @@ public final class BPETokenizer: @unchecked Sendable {
         return out
     }
 
+    /// The first `maxTokens` ids of `text`, tokenising only as much of it as they need: prefixes
+    /// of 16 bytes per token wanted, doubled until two in a row agree on those ids (a prefix may
+    /// cut its last word, which changes only the ids after it), or the whole text is reached. A
+    /// long file cut to a short context costs the context, not the file.
+    public func encode(_ text: String, maxTokens: Int, parseSpecial: Bool = false) -> [Int] {
+        let utf8 = text.utf8
+        func prefix(_ bytes: Int) -> String? {
+            guard bytes < utf8.count else { return nil }
+            var end = utf8.index(utf8.startIndex, offsetBy: bytes)
+            while end < utf8.endIndex && end.samePosition(in: text.unicodeScalars) == nil { end = utf8.index(after: end) }
+            return String(text[..<end])
+        }
+        var bytes = max(256, maxTokens > Int.max / 32 ? Int.max / 4 : maxTokens * 16)
+        var previous: [Int]? = nil
+        while let p = prefix(bytes) {
+            let ids = Array(encode(p, parseSpecial: parseSpecial).prefix(maxTokens + 1))
+            if ids.count > maxTokens, let previous, previous == ids { return Array(ids.prefix(maxTokens)) }
+            previous = ids.count > maxTokens ? ids : nil
+            bytes = bytes > Int.max / 4 ? utf8.count : bytes * 2
+        }
+        return Array(encode(text, parseSpecial: parseSpecial).prefix(maxTokens))
+    }
+
     func encodePlain(_ text: String, into out: inout [Int]) {
         if text.isEmpty { return }
         for piece in preTokenizer.split(text) {

@@ -70,7 +70,9 @@ public struct SweepCommand: ParsableCommand {
         // Every name resolves before the first plan, so a typo fails at once.
         let machines = try Dictionary(uniqueKeysWithValues: names.map { ($0, try store.resolveHardware(name: $0)) })
         let engines = Set(machines.values.map { decisions.engineName(on: $0) })
-        let engine = engines.count == 1 ? engines.first! : "per system: " + engines.sorted().joined(separator: " or ")
+        let planEngine = engines.count == 1 ? engines.first! : "per system: " + engines.sorted().joined(separator: " or ")
+        let baseline = decisions.baselineEngine ?? (machines.values.contains { $0.gpu != nil } && store.names(of: .engine).contains("vllm") ? "vllm" : nil)
+        let engine = planEngine + (baseline.map { ", GPU-only on \($0)" } ?? "")
         return try Sweep.run(model: model, engine: engine, hardware: names, contexts: try contexts(), request: { name, ctx in
             try decisions.request(store: store, hardware: machines[name]!, model: profile,
                                   workload: Workload(model: profile.shape, contextTokens: ctx, generatedTokens: gen),

@@ -69,6 +69,9 @@ public struct LocalCalibrator: Sendable {
             rowSeconds[batch] = Self.secondsPerRow(batch: batch, threads: threads, matrices: quick ? 4 : 8)
         }
 
+        progress("linear kernel cost per call")
+        let callSeconds = Self.secondsPerCall(threads: threads)
+
         progress("prefill matrix product (\(Self.prefillChunkTokens) tokens)")
         let prefillFlops = Self.prefillFlopsPerSecondPerCore(threads: threads)
 
@@ -93,7 +96,7 @@ public struct LocalCalibrator: Sendable {
         progress("fitting")
         let result = fit(dense: dense, lsh: lsh, readAll: allThreads, readOne: oneThread, host: hostName,
                          memoryBytes: Executor.memoryInfoBytes("MemTotal") ?? 16e9, linearRowSeconds: rowSeconds,
-                         prefillFlopsPerSecondPerCore: prefillFlops)
+                         linearCallSeconds: callSeconds, prefillFlopsPerSecondPerCore: prefillFlops)
         return Result(cpu: result.cpu, system: result.system, runs: dense.count + lsh.count, seconds: Clock.now() - started)
     }
 
@@ -103,6 +106,15 @@ public struct LocalCalibrator: Sendable {
         let short = LinearKernelBench.secondsPerProduct(rows: 16_384, columns: 576, batch: batch, threads: threads, matrices: matrices)
         let long = LinearKernelBench.secondsPerProduct(rows: 2304, columns: 4096, batch: batch, threads: threads, matrices: matrices)
         return max(0, (short - long) / Double(16_384 - 2304))
+    }
+
+    /// The fixed cost of one product call (handing its pieces to the threads and joining them):
+    /// a product of 256 rows of 64 columns, whose 32 kB stay in cache, so its time is the call's.
+    /// Measured directly: fitted from the layer against the LM head it had absorbed their
+    /// bandwidth difference (122 us per call on 8B shapes, where a small model's 28 products
+    /// then came out 2.6x slow).
+    static func secondsPerCall(threads: Int) -> Double {
+        LinearKernelBench.secondsPerProduct(rows: 256, columns: 64, batch: 1, threads: threads, matrices: 16, repetitions: 5)
     }
 
     /// Tokens of one prefill chunk (`Decoder.defaultChunkRows`).
@@ -120,7 +132,7 @@ public struct LocalCalibrator: Sendable {
     /// `linearRowSeconds`: seconds per output row of a product at each batch (the row part is
     /// taken off the measured projections before the per-call and per-byte fit).
     public func fit(dense: [ExecutorReport], lsh: [ExecutorReport], readAll: Double, readOne: Double, host: String,
-                    memoryBytes memory: Double, linearRowSeconds: [Int: Double] = [:],
+                    memoryBytes memory: Double, linearRowSeconds: [Int: Double] = [:], linearCallSeconds: Double? = nil,
                     prefillFlopsPerSecondPerCore: Double? = nil) -> (cpu: CPUProfile, system: SystemProfile)
     {
         let s = runShape
@@ -150,13 +162,20 @@ public struct LocalCalibrator: Sendable {
         let rowTable = linearRowSeconds.isEmpty ? nil
             : PiecewiseLinear(points: linearRowSeconds.map { (Double($0.key), $0.value) }, clampAbove: true)
         let perRow = { (batch: Int) in rowTable.map { max(0, $0(Double(batch))) } ?? 0 }
-        let linear = CalibrationFit.linearCallsAndBytes(all.flatMap { r in [
+        let samples = all.flatMap { r in [
             (batch: r.batch, calls: layerCalls,
              seconds: r.measured.breakdown.linearSeconds - Double(s.layerCount) * s.projectionRowsPerLayer * perRow(r.batch),
              bytes: Double(s.layerCount) * s.linearBytesPerLayer),
             (batch: r.batch, calls: 1.0, seconds: r.measured.breakdown.lmHeadSeconds - Double(s.vocabSize) * perRow(r.batch),
              bytes: s.lmHeadBytes),
-        ] })
+        ] }
+        // The per-call cost as measured when it was (else separated by the two shapes' fit).
+        let linear: (perCall: Double, rows: [CPUKernelCosts.CPULinearRow])
+        if let call = linearCallSeconds, call.isFinite, call >= 0 {
+            linear = (call, CalibrationFit.linearRows(samples.map { (batch: $0.batch, seconds: max(0, $0.seconds - $0.calls * call), bytes: $0.bytes) }))
+        } else {
+            linear = CalibrationFit.linearCallsAndBytes(samples)
+        }
         costs.linearLayers = linear.rows.map { row in
             var r = row
             if rowTable != nil { r.secondsPerRow = perRow(row.batch) }

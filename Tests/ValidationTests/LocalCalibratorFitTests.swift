@@ -70,6 +70,14 @@ import Validation
         }
         #expect(system.calibration?.cpu?.syntheticSampledFractions?.count == 3)
         #expect(system.calibration?.cpu?.prefillFlopsPerSecondPerCore == 41e9)
+        // With the per-call cost measured directly, it is taken as it is and the bytes get the
+        // rest: the same truth comes back.
+        let (_, measuredCall) = calibrator.fit(dense: dense, lsh: lsh, readAll: readAll, readOne: readOne, host: "test", memoryBytes: 8e9,
+                                               linearCallSeconds: perCall, prefillFlopsPerSecondPerCore: 41e9)
+        close(measuredCall.calibration?.cpu?.linearSecondsPerCall ?? 0, perCall, "measured seconds per call")
+        for row in measuredCall.calibration?.cpu?.linearLayers ?? [] {
+            close(row.secondsPerByte, secondsPerByte[row.batch]!, "seconds per byte at batch \(row.batch), call measured")
+        }
     }
 
     /// A CPU-only system's prefill is its FLOPs (projections, causal attention, the LM head once)

@@ -70,14 +70,15 @@ public struct SweepCommand: ParsableCommand {
         // Every name resolves before the first plan, so a typo fails at once.
         let machines = try Dictionary(uniqueKeysWithValues: names.map { ($0, try store.resolveHardware(name: $0)) })
         let engines = Set(machines.values.map { decisions.engineName(on: $0) })
-        let planEngine = engines.count == 1 ? engines.first! : "per system: " + engines.sorted().joined(separator: " or ")
-        let baseline = decisions.baselineEngine ?? (machines.values.contains { $0.gpu != nil } && store.names(of: .engine).contains("vllm") ? "vllm" : nil)
-        let engine = planEngine + (baseline.map { ", GPU-only on \($0)" } ?? "")
-        return try Sweep.run(model: model, engine: engine, hardware: names, contexts: try contexts(), request: { name, ctx in
+        let engine = engines.count == 1 ? engines.first! : "per system: " + engines.sorted().joined(separator: " or ")
+        var sweep = try Sweep.run(model: model, engine: engine, hardware: names, contexts: try contexts(), request: { name, ctx in
             try decisions.request(store: store, hardware: machines[name]!, model: profile,
                                   workload: Workload(model: profile.shape, contextTokens: ctx, generatedTokens: gen),
                                   threads: nil, sockets: nil)
         }, progress: progress)
+        sweep.baselineEngine = decisions.baselineEngine
+            ?? (machines.values.contains { $0.gpu != nil } && store.names(of: .engine).contains("vllm") ? "vllm" : nil)
+        return sweep
     }
 
     /// The systems of --hw, each once (nil: every GPU profile).
@@ -164,7 +165,7 @@ public struct SweepCommand: ParsableCommand {
 
     public static func table(_ s: Sweep) -> String {
         let contexts = Array(Set(s.points.map(\.contextTokens))).sorted()
-        var out = "pigplan sweep: \(s.model), engine \(s.engine); each cell: the winning plan and LSH's speedup over GPU-only\n"
+        var out = "pigplan sweep: \(s.model), engine \(s.engine)\(s.baselineEngine.map { ", GPU-only on \($0)" } ?? ""); each cell: the winning plan and LSH's speedup over GPU-only\n"
         out += "(lsh = MagicPIG LSH wins, gpu = GPU-only wins, cpu = dense over a CPU KV cache, quest; '*' GPU-only does not fit)\n\n"
         var rows = [["hardware"] + contexts.map { "\(TokenCount($0))" } + ["LSH beats GPU-only from"]]
         for b in s.breakEven {
@@ -233,7 +234,7 @@ public struct SweepCommand: ParsableCommand {
     /// Speedup of the LSH plan over GPU-only against context, one line per system, the break-even
     /// line at 1x, break-even points marked, and where GPU-only does not fit drawn above the rest.
     public static func svg(_ s: Sweep) -> String {
-        var plot = SVGPlot(title: "\(s.model): speedup of the LSH plan over GPU-only against context (engine \(s.engine))",
+        var plot = SVGPlot(title: "\(s.model): speedup of the LSH plan over GPU-only against context (engine \(s.engine)\(s.baselineEngine.map { ", GPU-only on \($0)" } ?? ""))",
                            xLabel: "context (tokens)", yLabel: "LSH speedup over GPU-only (log scale)")
         plot.xAxis = .log2Tokens
         plot.yAxis = .log10

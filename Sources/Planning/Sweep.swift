@@ -42,6 +42,8 @@ public struct Sweep: Codable, Sendable {
     }
     public var model: String
     public var engine: String
+    /// The runtime the GPU-only side is predicted on (nil: the plan's engine).
+    public var baselineEngine: String? = nil
     public var points: [Point]
     public var breakEven: [BreakEven]
 

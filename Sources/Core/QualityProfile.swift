@@ -105,37 +105,52 @@ public struct QualityMetric: Codable, Sendable, Hashable {
         if let free = points.first(where: { $0.x == nil }) { return make(free.value, free.full, .contextFree) }
         let sorted = points.sorted { $0.x! < $1.x! }
         let x = log2(Double(max(1, contextTokens)))
-        let lo = sorted.first!, hi = sorted.last!
-        if x < lo.x! || x > hi.x! {
+        switch Self.position(of: x, in: sorted.map { $0.x! }) {
+        case .at(let i):
+            return make(sorted[i].value, sorted[i].full, .measured)
+        case .between(let i, let j, let t):
+            let a = sorted[i], b = sorted[j]
+            return make(a.value + t * (b.value - a.value), a.full + t * (b.full - a.full), .interpolated)
+        case .beyond(let i, let distance):
             // A context the metric measured other settings at, but not this one: unmeasured.
             // Only beyond every measured context of the metric is the nearest value carried.
             let fullRange = full.compactMap(\.contextTokens).map { log2(Double($0)) }
             if let a = fullRange.min(), let b = fullRange.max(), x >= a - 1e-9 && x <= b + 1e-9 { return nil }
-            let nearest = x < lo.x! ? lo : hi
-            guard abs(x - nearest.x!) <= log2(Self.extrapolationFactor) + 1e-9 else { return nil }
-            return make(nearest.value, nearest.full, .extrapolated, from: Int(exp2(nearest.x!).rounded()))
+            guard distance <= log2(Self.extrapolationFactor) + 1e-9 else { return nil }
+            return make(sorted[i].value, sorted[i].full, .extrapolated, from: Int(exp2(sorted[i].x!).rounded()))
         }
-        if let exact = sorted.first(where: { abs($0.x! - x) < 1e-9 }) { return make(exact.value, exact.full, .measured) }
-        let j = sorted.firstIndex { $0.x! > x }!
-        let a = sorted[j - 1], b = sorted[j]
-        let t = (x - a.x!) / (b.x! - a.x!)
-        return make(a.value + t * (b.value - a.value), a.full + t * (b.full - a.full), .interpolated)
     }
 
     private func fullEstimate(contextTokens: Int) -> (value: Double, basis: QualityEstimate.Basis, from: Int?)? {
         if let free = full.first(where: { $0.contextTokens == nil }) { return (free.value, .contextFree, nil) }
-        let sorted = full.compactMap { v in v.contextTokens.map { (log2(Double($0)), v.value) } }.sorted { $0.0 < $1.0 }
-        guard let lo = sorted.first, let hi = sorted.last else { return nil }
-        let x = log2(Double(max(1, contextTokens)))
-        if x < lo.0 || x > hi.0 {
-            let nearest = x < lo.0 ? lo : hi
-            guard abs(x - nearest.0) <= log2(Self.extrapolationFactor) + 1e-9 else { return nil }
-            return (nearest.1, .extrapolated, Int(exp2(nearest.0).rounded()))
+        let sorted = full.compactMap { v in v.contextTokens.map { (x: log2(Double($0)), value: v.value) } }.sorted { $0.x < $1.x }
+        guard !sorted.isEmpty else { return nil }
+        switch Self.position(of: log2(Double(max(1, contextTokens))), in: sorted.map(\.x)) {
+        case .at(let i): return (sorted[i].value, .measured, nil)
+        case .between(let i, let j, let t): return (sorted[i].value + t * (sorted[j].value - sorted[i].value), .interpolated, nil)
+        case .beyond(let i, let distance):
+            guard distance <= log2(Self.extrapolationFactor) + 1e-9 else { return nil }
+            return (sorted[i].value, .extrapolated, Int(exp2(sorted[i].x).rounded()))
         }
-        if let exact = sorted.first(where: { abs($0.0 - x) < 1e-9 }) { return (exact.1, .measured, nil) }
-        let j = sorted.firstIndex { $0.0 > x }!
-        let a = sorted[j - 1], b = sorted[j]
-        return (a.1 + (x - a.0) / (b.0 - a.0) * (b.1 - a.1), .interpolated, nil)
+    }
+
+    /// Where `x` (log2 of a context) falls among the measured `xs` (sorted, not empty): at one,
+    /// between two (with the upper one's weight), or beyond them (the nearest, and how far).
+    enum Position { case at(Int), between(Int, Int, Double), beyond(Int, distance: Double) }
+    static func position(of x: Double, in xs: [Double]) -> Position {
+        if x < xs[0] { return .beyond(0, distance: xs[0] - x) }
+        if x > xs[xs.count - 1] { return .beyond(xs.count - 1, distance: x - xs[xs.count - 1]) }
+        if let i = xs.firstIndex(where: { abs($0 - x) < 1e-9 }) { return .at(i) }
+        let j = xs.firstIndex { $0 > x }!
+        return .between(j - 1, j, (x - xs[j - 1]) / (xs[j] - xs[j - 1]))
+    }
+
+    /// The decimals a loss in `unit` is printed with: 2 for percent, 1 for points.
+    public static func lossDigits(_ unit: String) -> Int { unit == "%" ? 2 : 1 }
+
+    /// A loss as printed: "1.5 points", "0.43%" (`singular`: "1.0 point" at exactly one).
+    public static func lossText(_ x: Double, unit: String, singular: Bool = false) -> String {
+        Format.fixed(x, decimals: lossDigits(unit)) + (unit == "%" ? "%" : (singular && abs(x) == 1 ? " point" : " points"))
     }
 }
 
@@ -208,6 +223,9 @@ public struct QualitySetting: Codable, Sendable, Hashable {
         }
     }
 
+    /// The label of the setting that runs `mode`.
+    public static func label(of mode: AttentionMode) -> String { QualitySetting(mode: mode, values: []).label }
+
     /// `lsh (10, 150)`, `quest (16, 4%)`, `topk 2%`.
     public var label: String {
         switch method {
@@ -259,8 +277,9 @@ public struct QualityEstimate: Codable, Sendable, Hashable {
     /// `ruler 96k: 81.5 vs 83.0 full, -1.5 points (paper Table 3)`.
     public var summary: String {
         let ctx = basis == .contextFree ? "" : " \(TokenCount(contextTokens).description)"
-        let lossText = Format.fixed(loss, decimals: lossUnit == "%" ? 2 : 1)
-            + (lossStandardError.map { " ± " + Format.fixed($0, decimals: lossUnit == "%" ? 2 : 1) } ?? "") + (lossUnit == "%" ? "%" : " points")
+        let digits = QualityMetric.lossDigits(lossUnit)
+        let lossText = Format.fixed(loss, decimals: digits)
+            + (lossStandardError.map { " ± " + Format.fixed($0, decimals: digits) } ?? "") + (lossUnit == "%" ? "%" : " points")
         let basisText = basis == .measured || basis == .contextFree ? "" : ", \(basisWords)"
         let shortSource = source.components(separatedBy: "; ").first ?? source
         return "\(metric)\(ctx): \(Format.fixed(value, decimals: kind == .accuracy ? 1 : 3)) vs \(Format.fixed(fullValue, decimals: kind == .accuracy ? 1 : 3)) full, loss \(lossText)\(basisText); \(shortSource)"

@@ -16,11 +16,11 @@ public struct SampledFractionModel: Sendable, Hashable {
     public var defaultCorrection: Double
     public var override: Double?
     /// Fractions measured for exactly these settings (a quality profile's), used as they are.
-    public var exact: [LSHParameters: Double] { didSet { modelScale = Self.scale(exact, generic: genericFraction) } }
+    public let exact: [LSHParameters: Double]
     /// How much more (or less) this model's keys collide than the generic measurements predict:
     /// the geometric mean of exact / generic over the measured settings (1 without any). Keys
     /// that cluster more are sampled more at every (K, L).
-    public private(set) var modelScale: Double = 1
+    public private(set) var modelScale = 1.0
 
     static func scale(_ exact: [LSHParameters: Double], generic: (LSHParameters) -> Double) -> Double {
         let ratios = exact.compactMap { p, f -> Double? in

@@ -74,7 +74,7 @@ public struct Infeasibility: Error, Sendable, Hashable, CustomStringConvertible 
             self.what = what
         }
         func amount(_ x: Double) -> String {
-            Format.fixed(x, decimals: lossUnit == "%" ? 2 : 1) + (lossUnit == "%" ? "%" : (abs(x) == 1 ? " point" : " points"))
+            QualityMetric.lossText(x, unit: lossUnit, singular: true)
         }
         public var facts: String {
             let ctx = TokenCount(contextTokens).description

@@ -40,7 +40,9 @@ extension Infeasibility {
             return "Report this with the command line: the solver should always find the incumbent."
         case .qualityBudget(let q):
             if let loss = q.bestLoss {
-                let budget = Format.fixed(loss + (q.lossUnit == "%" ? 0.005 : 0.05) - 1e-9, decimals: q.lossUnit == "%" ? 2 : 1)
+                // Rounded up at the printed digits, so the flag admits the loss it names.
+                let digits = QualityMetric.lossDigits(q.lossUnit)
+                let budget = Format.fixed(loss + (digits == 2 ? 0.005 : 0.05) - 1e-9, decimals: digits)
                 return "Allow that loss (--max-quality-loss \(budget)), plan dense attention (--attention dense), or measure more settings near this context (`pigplan quality`)."
             }
             return "Measure the model's quality at this context (`pigplan quality --gguf MODEL.gguf --text TEXT --ctx \(TokenCount(q.contextTokens))`), or drop --max-quality-loss."

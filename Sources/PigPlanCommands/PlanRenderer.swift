@@ -187,7 +187,7 @@ public enum PlanRenderer {
         let digits = q.kind == .accuracy ? 1 : 3
         let value = "\(q.metric) \(Format.fixed(q.value, decimals: digits))"
         if q.loss == 0 && q.value == q.fullValue { return value + " (full attention)" }
-        let loss = Format.fixed(q.loss, decimals: q.lossUnit == "%" ? 2 : 1) + (q.lossUnit == "%" ? "%" : " points")
+        let loss = QualityMetric.lossText(q.loss, unit: q.lossUnit)
         return value + " (loss \(loss)" + (q.basis == .extrapolated ? ", extrapolated" : "") + ")"
     }
 

@@ -5,10 +5,6 @@ import Executor
 /// `pigplan quality`'s output: a table per context, CSV, and an SVG of loss against keys
 /// attended for each method.
 enum QualityRendering {
-    static func settingName(_ mode: AttentionMode) -> String {
-        QualitySetting(mode: mode, values: []).label
-    }
-
     static func table(_ r: QualitySweepResult, model: String) -> String {
         var out = "pigplan quality: \(model) (GGUF \(r.modelName)), \(r.exactActivations ? "exact f32 activations" : "8-bit activations into quantised rows"), \(r.threads) threads, seed \(r.seed)\n"
         for c in r.contexts {
@@ -16,7 +12,7 @@ enum QualityRendering {
             var rows = [["setting", "keys attended", "perplexity", "change ± s.e.", "next-token agreement ± s.e.", "attention error", "time"]]
             for row in c.rows {
                 rows.append([
-                    settingName(row.mode),
+                    QualitySetting.label(of: row.mode),
                     row.sampledFraction.map { Format.fixed($0 * 100, decimals: 2) + "%" } ?? "-",
                     Format.fixed(row.perplexity, decimals: 3),
                     Format.signedPercent(row.perplexityChangePercent) + " ± " + Format.fixed(row.perplexityChangeStandardErrorPercent, decimals: 2),

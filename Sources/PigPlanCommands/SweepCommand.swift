@@ -76,8 +76,10 @@ public struct SweepCommand: ParsableCommand {
                                   workload: Workload(model: profile.shape, contextTokens: ctx, generatedTokens: gen),
                                   threads: nil, sockets: nil)
         }, progress: progress)
-        sweep.baselineEngine = decisions.baselineEngine
-            ?? (machines.values.contains { $0.gpu != nil } && store.names(of: .engine).contains("vllm") ? "vllm" : nil)
+        // The GPU-only side's runtime, as the planner chooses it on the systems with a GPU.
+        sweep.baselineEngine = decisions.baselineEngine ?? machines.values.first { $0.gpu != nil }.map {
+            Planner.defaultBaselineEngine(store: store, hardware: $0, planEngine: decisions.engineName(on: $0))
+        }
         return sweep
     }
 
@@ -259,21 +261,16 @@ public struct SweepCommand: ParsableCommand {
         plot.notes = ["points along the top: GPU-only does not fit; only the LSH plan runs"]
         return plot.render()
     }
-
 }
 
 extension SweepCommand {
-    static func lossText(_ loss: Double, _ unit: String) -> String {
-        Format.fixed(loss, decimals: unit == "%" ? 2 : 1) + (unit == "%" ? "%" : " points")
-    }
-
     public static func table(_ f: ParetoFront) -> String {
         var out = "pigplan sweep --pareto: \(f.model) on \(f.hardware) at \(TokenCount(f.contextTokens)), engine \(f.engine); quality: \(f.metric) loss against full attention\n"
         out += "('*' on the speed/quality front: nothing else is at least as fast with at most the same loss)\n\n"
         var rows = [["", "setting", "\(f.metric) loss", "value", "tokens/s", "batch", "keys sampled", "quality source"]]
         for p in f.points {
             let basis = p.quality.basis == .extrapolated ? " (extrapolated)" : (p.quality.basis == .interpolated ? " (interpolated)" : "")
-            rows.append([p.onFront ? "*" : "", p.setting, lossText(p.quality.loss, f.lossUnit) + basis,
+            rows.append([p.onFront ? "*" : "", p.setting, QualityMetric.lossText(p.quality.loss, unit: f.lossUnit) + basis,
                          Format.fixed(p.quality.value, decimals: p.quality.kind == .accuracy ? 1 : 3),
                          p.tokensPerSecond.map { Format.number($0) } ?? "infeasible", p.batch.map(String.init) ?? "-",
                          p.sampledFraction.map { Format.fixed($0 * 100, decimals: 2) + "%" } ?? "-",

@@ -53,7 +53,7 @@ public struct ParetoFront: Codable, Sendable {
             space.minSampledFraction = nil
             space.lsh = true
             space.dense = false
-            add(kind: .lsh, setting: quality.label(mode), mode: mode, estimate: estimate,
+            add(kind: .lsh, setting: QualitySetting.label(of: mode), mode: mode, estimate: estimate,
                 plan: Result { try PlanOptimizer(model: model, space: space).optimize() })
         }
         let kinds: [(PlanKind, AttentionMode, Device, AttentionMode)] =
@@ -62,7 +62,7 @@ public struct ParetoFront: Codable, Sendable {
         for (kind, mode, device, qualityMode) in kinds {
             guard let estimate = quality.estimate(qualityMode) else { continue }
             let b = Planner.baseline(base, name: kind, description: kind.rawValue, attention: mode, device: device)
-            let setting = kind == .quest ? quality.label(mode) : kind.rawValue
+            let setting = kind == .quest ? QualitySetting.label(of: mode) : kind.rawValue
             if let plan = b.plan { add(kind: kind, setting: setting, mode: mode, estimate: estimate, plan: .success(plan)) } else {
                 points.append(.init(kind: kind, setting: setting, mode: mode, quality: estimate, feasible: false, batch: nil,
                                     tokensPerSecond: nil, sampledFraction: nil, note: b.baseline.note, onFront: false))

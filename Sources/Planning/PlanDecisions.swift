@@ -102,13 +102,17 @@ extension PlanRequest {
             space.lshSettings = []
             qualityShortfall = shortfall
         }
-        // Quest may win when a setting of it is within the budget.
-        if case .success(let quest)? = quality.questSetting(), case .quest(let page, let f) = quest {
+        // Quest may win when a setting of it is within the budget (and not when the metric has
+        // Quest settings but none within it).
+        switch quality.questSetting() {
+        case .success(.quest(let page, let f))?:
             questPageSize = page
             if questBudgetFraction == nil { questBudgetFraction = f }
             questMayWin = true
-        } else if quality.questSetting() != nil {
+        case .success?, .failure?:
             questMayWin = false
+        case nil:
+            break
         }
     }
 
@@ -120,15 +124,15 @@ extension PlanRequest {
         let profile = try store.engine(engineName)
         let wanted: PlanKind = decisions.denseOnly ? (hardware.gpu == nil ? .cpuKVDense : .gpuOnly) : .lsh
         let servingOnly = !profile.runs(.lsh)
+        /// The engines of `store` that run `kind`, for messages.
+        func runners(_ kind: PlanKind) -> [String] { store.names(of: .engine).filter { (try? store.engine($0).runs(kind)) == true } }
         guard profile.runs(wanted) || (servingOnly && decisions.denseOnly) else {
-            let runners = store.names(of: .engine).filter { (try? store.engine($0).runs(wanted)) == true }
-            throw PlanError.invalid("--engine \(engineName): \(profile.displayName) does not run \(wanted) plans (it runs \(profile.kinds.map(\.rawValue).joined(separator: ", "))); use --engine \(runners.joined(separator: " or "))\(servingOnly ? ", or --attention dense to plan GPU-only decoding on it" : "")")
+            throw PlanError.invalid("--engine \(engineName): \(profile.displayName) does not run \(wanted) plans (it runs \(profile.kinds.map(\.rawValue).joined(separator: ", "))); use --engine \(runners(wanted).joined(separator: " or "))\(servingOnly ? ", or --attention dense to plan GPU-only decoding on it" : "")")
         }
         let baselineName = decisions.baselineEngine ?? Planner.defaultBaselineEngine(store: store, hardware: hardware, planEngine: engineName)
         let baselineProfile = try store.engine(baselineName)
         guard baselineProfile.runs(.gpuOnly) else {
-            let runners = store.names(of: .engine).filter { (try? store.engine($0).runs(.gpuOnly)) == true }
-            throw PlanError.invalid("--baseline-engine \(baselineName): \(baselineProfile.displayName) does not run GPU-only full attention; use one of: \(runners.joined(separator: ", "))")
+            throw PlanError.invalid("--baseline-engine \(baselineName): \(baselineProfile.displayName) does not run GPU-only full attention; use one of: \(runners(.gpuOnly).joined(separator: ", "))")
         }
         // A serving engine named as the plan's engine runs the GPU-only plan itself.
         let baselineEngine = servingOnly ? engine : try Planner.engine(named: baselineName, store: store, hardware: hardware)

@@ -170,14 +170,13 @@ public enum Planner {
         var qualityNote: String? = nil
         if let q = quality {
             if let budget = q.maxLoss, let metric = q.metric, let source = q.budgetSource {
-                let amount = Format.fixed(budget, decimals: metric.lossUnit == "%" ? 2 : 1) + (metric.lossUnit == "%" ? "%" : " points")
-                qualityNote = "budget: a loss of at most \(amount) of \(metric.name) (\(source))"
+                qualityNote = "budget: a loss of at most \(QualityMetric.lossText(budget, unit: metric.lossUnit)) of \(metric.name) (\(source))"
                 if best.name != .lsh, let shortfall = request.qualityShortfall {
                     qualityNote! += "; LSH: " + shortfall.facts
                 }
                 // A measurement too noisy to tell the budget apart from zero says so.
                 if let se = planQuality?.lossStandardError, 2 * se > budget {
-                    qualityNote! += "; the measurement's standard error (\(Format.fixed(se, decimals: metric.lossUnit == "%" ? 2 : 1))\(metric.lossUnit == "%" ? "%" : " points")) is more than half the budget: settings within it are not told apart; measure more positions (`pigplan quality --positions`)"
+                    qualityNote! += "; the measurement's standard error (\(QualityMetric.lossText(se, unit: metric.lossUnit))) is more than half the budget: settings within it are not told apart; measure more positions (`pigplan quality --positions`)"
                 }
             } else if planQuality == nil && config.attention != .dense {
                 qualityNote = q.unmeasuredNote(config.attention)

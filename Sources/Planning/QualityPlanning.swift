@@ -69,7 +69,7 @@ public struct QualityPlanning: Sendable {
         if let cheapest = allowed.min(by: { cost($0.mode) < cost($1.mode) }) { return .success(cheapest.mode) }
         let best = all.min { $0.estimate.loss < $1.estimate.loss }!
         return .failure(.init(metric: metric.name, lossUnit: metric.lossUnit, budget: maxLoss ?? 0, contextTokens: contextTokens,
-                              best: label(best.mode), bestLoss: best.estimate.loss,
+                              best: QualitySetting.label(of: best.mode), bestLoss: best.estimate.loss,
                               what: "Quest setting"))
     }
 
@@ -89,10 +89,6 @@ public struct QualityPlanning: Sendable {
         return out
     }
 
-    func label(_ mode: AttentionMode) -> String {
-        QualitySetting(mode: mode, values: []).label
-    }
-
     /// What the report says when the chosen setting's quality is not known.
     public func unmeasuredNote(_ mode: AttentionMode) -> String {
         let ctx = TokenCount(contextTokens).description
@@ -100,7 +96,7 @@ public struct QualityPlanning: Sendable {
         guard let metric else {
             return "quality unmeasured: \(modelName) has no quality profile; `\(command)` measures one" + (proxyNote.map { "; " + $0 } ?? "")
         }
-        let what = mode.lsh.map { "\($0)" } ?? label(mode)
+        let what = mode.lsh.map { "\($0)" } ?? QualitySetting.label(of: mode)
         return "quality unmeasured: \(metric.name) has no value for \(what) near \(ctx); `\(command)` measures it"
             + (proxyNote.map { "; " + $0 } ?? "")
     }

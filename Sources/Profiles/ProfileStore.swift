@@ -33,31 +33,32 @@ public struct ProfileStore: Sendable {
     /// `~/.pigplan/profiles` when it exists. A user file
     /// replaces the built-in file with the same relative path (e.g. `gpus/h200.json`).
     public static func load(directory: String? = nil, environment: [String: String] = [:]) throws(ProfileError) -> ProfileStore {
+        try ProfileStore(files: try sourceFiles(overlay: overlayDirectory(directory: directory, environment: environment, existing: true)))
+    }
+
+    /// The built-in files overlaid by `overlay`'s (a user file replaces the built-in one with the
+    /// same relative path) and by `adding` (relative path -> text, shown as about to be written
+    /// under `addedUnder`).
+    static func sourceFiles(overlay: String?, adding: [String: String] = [:], addedUnder: String? = nil) throws(ProfileError) -> [SourceFile] {
         var files: [String: SourceFile] = [:]
         for (path, text) in embeddedProfileFiles {
             files[path] = SourceFile(relativePath: path, displayPath: "Profiles/\(path) (built in)", text: text)
         }
-        if let overlay = overlayDirectory(directory: directory, environment: environment, existing: true) {
+        if let overlay {
             for file in try readDirectory(overlay) { files[file.relativePath] = file }
         }
-        return try ProfileStore(files: files.values.sorted { $0.relativePath < $1.relativePath })
+        for (path, text) in adding {
+            files[path] = SourceFile(relativePath: path, displayPath: (addedUnder.map { $0 + "/" } ?? "") + path + " (about to be written)", text: text)
+        }
+        return files.values.sorted { $0.relativePath < $1.relativePath }
     }
 
     /// Checks that the profiles would still load with `files` (relative path -> JSON text)
     /// added to the built-in ones and `directory`'s: a command writes profiles only after this
     /// passes, so it never leaves a folder every later command refuses.
     public static func checkLoads(adding files: [String: String], directory: String?) throws(ProfileError) {
-        var all: [String: SourceFile] = [:]
-        for (path, text) in embeddedProfileFiles {
-            all[path] = SourceFile(relativePath: path, displayPath: "Profiles/\(path) (built in)", text: text)
-        }
-        if let directory, FileManager.default.fileExists(atPath: directory) {
-            for file in try readDirectory(directory) { all[file.relativePath] = file }
-        }
-        for (path, text) in files {
-            all[path] = SourceFile(relativePath: path, displayPath: (directory.map { $0 + "/" } ?? "") + path + " (about to be written)", text: text)
-        }
-        _ = try ProfileStore(files: all.values.sorted { $0.relativePath < $1.relativePath })
+        let existing = directory.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+        _ = try ProfileStore(files: try sourceFiles(overlay: existing, adding: files, addedUnder: directory))
     }
 
     /// `~/.pigplan/profiles`: where `pigplan calibrate` writes by default, read when it exists

@@ -70,23 +70,10 @@ import Testing
                 case 1: pp_matmul_f16(W16, inW, x, inW, &y, rows, m, 0, rows)
                 default: pp_matmul_bf16(Wb, inW, x, inW, &y, rows, m, 0, rows)
                 }
-                for t in 0..<m {
-                    for o in 0..<rows {
-                        var s = 0.0, magnitude = 0.0
-                        for i in 0..<inW {
-                            let w: Double
-                            switch kind {
-                            case 0: w = Double(W[o * inW + i])
-                            case 1: w = Double(pp_f16_to_f32_scalar(W16[o * inW + i]))
-                            default: w = Double(Float(bitPattern: UInt32(Wb[o * inW + i]) << 16))
-                            }
-                            s += w * Double(x[t * inW + i])
-                            magnitude += abs(w * Double(x[t * inW + i]))
-                        }
-                        // f32 rounding scales with the sum of |terms|, not with |sum|.
-                        worst = max(worst, abs(Double(y[t * rows + o]) - s) / (1 + magnitude))
-                    }
-                }
+                // The weights as each kernel sees them, widened; f32 rounding scales with the sum of
+                // |terms|, not with |sum|.
+                let widened = kind == 0 ? W : kind == 1 ? W16.map { pp_f16_to_f32_scalar($0) } : Wb.map { Float(bitPattern: UInt32($0) << 16) }
+                worst = max(worst, worstF32Error(y, weights: widened, inputs: x, columns: inW, rows: rows, tokens: m, outputs: 0..<rows))
             }
         }
         testLog("matmul level \(level): max error over (1 + sum of |terms|) \(worst) (tolerance 2e-6)")
@@ -237,6 +224,25 @@ import Testing
         #expect(worstOverBound <= 1)
     }
 
+    /// The largest error of `y` (tokens x rows) against the Double product of f32 `weights` (rows
+    /// x columns) and `inputs` (tokens x columns) over `outputs`, relative to 1 + sum of |terms|.
+    func worstF32Error(_ y: [Float], weights: [Float], inputs x: [Float], columns: Int, rows: Int, tokens: Int,
+                       outputs: Range<Int>) -> Double {
+        var worst = 0.0
+        for t in 0..<tokens {
+            for o in outputs {
+                var sum = 0.0, magnitude = 0.0
+                for i in 0..<columns {
+                    let term = Double(weights[o * columns + i]) * Double(x[t * columns + i])
+                    sum += term
+                    magnitude += abs(term)
+                }
+                worst = max(worst, abs(Double(y[t * rows + o]) - sum) / (1 + magnitude))
+            }
+        }
+        return worst
+    }
+
     /// The many-token path on quantised weights (`pp_matmul_q_wide`, prefill chunks): the
     /// dequantised weights times the f32 inputs, so against that Double reference only f32
     /// rounding remains (tolerance 2e-6 of 1 + sum of |terms|); with several input blocks of 256,
@@ -257,18 +263,8 @@ import Testing
                 let rc = pp_matmul_q_wide(type, W, inW, x, inW, &y, rows, m, o0, rows)
                 if level == 0 { #expect(rc == 1); continue }
                 #expect(rc == 0)
-                for t in 0..<m {
-                    #expect((0..<o0).allSatisfy { y[t * rows + $0].isNaN })
-                    for o in o0..<rows {
-                        var s = 0.0, magnitude = 0.0
-                        for i in 0..<inW {
-                            let term = Double(Wf[o * inW + i]) * Double(x[t * inW + i])
-                            s += term
-                            magnitude += abs(term)
-                        }
-                        worst = max(worst, abs(Double(y[t * rows + o]) - s) / (1 + magnitude))
-                    }
-                }
+                for t in 0..<m { #expect((0..<o0).allSatisfy { y[t * rows + $0].isNaN }) }
+                worst = max(worst, worstF32Error(y, weights: Wf, inputs: x, columns: inW, rows: rows, tokens: m, outputs: o0..<rows))
             }
         }
         testLog("wide quantised matmul level \(level): \(worst) of 1 + sum |terms| (tolerance 2e-6)")
@@ -302,17 +298,7 @@ import Testing
                                      runner: ParallelRunner(threads: 2), exactInputs: true)
                     }
                 }
-                for t in 0..<m {
-                    for o in 0..<rows {
-                        var sum = 0.0, magnitude = 0.0
-                        for i in 0..<inW {
-                            let term = Double(Wf[o * inW + i]) * Double(x[t * inW + i])
-                            sum += term
-                            magnitude += abs(term)
-                        }
-                        worst = max(worst, abs(Double(y[t * rows + o]) - sum) / (1 + magnitude))
-                    }
-                }
+                worst = max(worst, worstF32Error(y, weights: Wf, inputs: x, columns: inW, rows: rows, tokens: m, outputs: 0..<rows))
             }
         }
         #expect(worst < 2e-6, "exact-input quantised product at level \(level): \(worst) of 1 + sum |terms|")

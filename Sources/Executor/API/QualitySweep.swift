@@ -226,6 +226,7 @@ public enum QualitySweep {
                                 progress: progress.map { p in { phase, done, total in p(tag + phase, done, total) } })
             }
             let densePass = session.forced(tokens: window, positions: r.positions, attention: session.makeAttention(.dense), compare: false)
+            let densePerplexity = session.summary(densePass, .dense, dense: densePass).perplexity
             var rows: [QualitySweepResult.Row] = []
             func measure(_ mode: AttentionMode) {
                 let t0 = Clock.now()
@@ -233,11 +234,10 @@ public enum QualitySweep {
                 _ = session.buildIndices(attention)
                 let pass = session.forced(tokens: window, positions: r.positions, attention: attention, compare: true)
                 let q = session.summary(pass, mode, dense: densePass)
-                let densePPL = exp(densePass.nll / Double(max(1, densePass.targets)))
                 let change = QualitySweep.pairedChange(pass.nlls, densePass.nlls)
                 let n = Double(max(1, pass.argmax.reduce(0) { $0 + $1.count }))
                 rows.append(.init(mode: mode, sampledFraction: q.sampledFraction, perplexity: q.perplexity,
-                                  perplexityChangePercent: 100 * (q.perplexity / densePPL - 1),
+                                  perplexityChangePercent: 100 * (q.perplexity / densePerplexity - 1),
                                   perplexityChangeStandardErrorPercent: change.standardErrorPercent,
                                   nextTokenAgreement: q.nextTokenAgreement,
                                   nextTokenAgreementStandardError: (q.nextTokenAgreement * (1 - q.nextTokenAgreement) / n).squareRoot(),
@@ -258,7 +258,7 @@ public enum QualitySweep {
             progress?(tag + "settings", total, total)
             contexts.append(.init(contextTokens: c, promptTokens: promptLength, positions: r.positions,
                                   hashedSpanTokens: HashedSpan(promptLength: promptLength).count,
-                                  densePerplexity: exp(densePass.nll / Double(max(1, densePass.targets))),
+                                  densePerplexity: densePerplexity,
                                   prefillSeconds: prefillSeconds, rows: rows))
         }
         return QualitySweepResult(modelName: shape.name, shape: shape, denseLayers: dense, threads: threads, seed: r.seed,

@@ -149,21 +149,26 @@ struct Scale {
     /// The range in data units.
     let low: Double
     let high: Double
+    /// Between ticks on linear and integer axes (the range is whole steps of it, so every tick
+    /// is a multiple of it); unused on log axes.
+    let step: Double
 
     init(axis: SVGPlot.Axis, values: [Double]) {
         self.axis = axis
         var lo = values.min() ?? (axis.isLog ? 1 : 0), hi = values.max() ?? (axis.isLog ? 10 : 1)
+        var step = 1.0
         switch axis {
         case .linear(let fromZero):
             if fromZero { lo = min(lo, 0); hi = max(hi, 0) }
             if hi <= lo { hi = lo + 1 }
-            let step = Scale.niceStep((hi - lo) / 5)
+            step = Scale.niceStep((hi - lo) / 5)
             lo = (lo / step).rounded(.down) * step
             hi = (hi / step).rounded(.up) * step
         case .integer:
             lo = min(lo, 0).rounded(.down)
             hi = max(hi.rounded(.up), lo + 1)
-            let step = max(1, Scale.niceStep((hi - lo) / 6).rounded())
+            step = max(1, Scale.niceStep((hi - lo) / 6).rounded())
+            lo = (lo / step).rounded(.down) * step
             hi = (hi / step).rounded(.up) * step
         case .log10:
             if hi <= lo { hi = lo * 10 }
@@ -176,6 +181,7 @@ struct Scale {
         }
         low = lo
         high = hi
+        self.step = step
     }
 
     /// 1, 2 or 5 times a power of ten, the first at least `raw`.
@@ -198,13 +204,11 @@ struct Scale {
     func ticks() -> [(value: Double, label: String)] {
         switch axis {
         case .linear:
-            let step = Scale.niceStep((high - low) / 5)
             return stride(from: low, through: high + step / 2, by: step).map { v in
                 let x = abs(v) < step * 1e-9 ? 0 : v
                 return (x, Scale.label(x, step: step))
             }
         case .integer:
-            let step = max(1, Scale.niceStep((high - low) / 6).rounded())
             return stride(from: low, through: high + 0.5, by: step).map { ($0, "\(Int($0))") }
         case .log10:
             let a = Int(log10(low).rounded()), b = Int(log10(high).rounded())

@@ -138,7 +138,7 @@ struct LayerResult {
     var context: Int
     var denseSeconds: Double
     var lshSeconds: Double
-    var breakdown: TimeBreakdown
+    var breakdown: StepTimes
     var sampledFraction: Double
     var sampledBandwidthRatio: Double
     var denseBandwidthRatio: Double
@@ -176,7 +176,7 @@ func measure(context n: Int, ceiling: DenseCeiling) -> LayerResult {
     // Rounds of (dense rotation, LSH rotation); the best round of each is reported, as the
     // machine is shared and other work inflates some rounds.
     var denseSeconds = Double.infinity, lshSeconds = Double.infinity
-    var b = TimeBreakdown()
+    var b = StepTimes(terms: Executor.measuredTerms)
     var stats = AttentionStatistics(layers: layers)
     // Per round: a STREAM probe, then the dense and LSH rotations, so each round's ratios compare
     // measurements taken under the same conditions; the best round of each ratio is reported.
@@ -192,14 +192,14 @@ func measure(context n: Int, ceiling: DenseCeiling) -> LayerResult {
         denseSeconds = min(denseSeconds, ds)
         bestDenseRatio = max(bestDenseRatio, kvBytesPerLayer / ds / roundStream)
         roundDense.append(ds)
-        sparse.breakdown = TimeBreakdown()
+        sparse.breakdown = StepTimes(terms: Executor.measuredTerms)
         sparse.statistics = AttentionStatistics(layers: layers)
         let t1 = Clock.now()
         for i in 0..<iterations { sparse.attend(layer: i % layers, query: queries[(i * 5 + 3 + round) % 16], position: n, cache: cache, output: &out) }
         let s = (Clock.now() - t1) / Double(iterations)
-        let rb = sparse.breakdown.scaled(1 / Double(iterations))
+        let rb = sparse.breakdown.scaled(by: 1 / Double(iterations))
         let rows = sparse.statistics.gatheredRows / Double(iterations)
-        bestSampledRatio = max(bestSampledRatio, rows * Double(2 * d * 2 + 4 + 1 + 4) / rb.sampledAttentionSeconds / roundStream)
+        bestSampledRatio = max(bestSampledRatio, rows * Double(2 * d * 2 + 4 + 1 + 4) / rb[.sampledAttention] / roundStream)
         if s < lshSeconds {
             lshSeconds = s
             b = rb
@@ -231,7 +231,7 @@ func measure(context n: Int, ceiling: DenseCeiling) -> LayerResult {
                         sampledBandwidthRatio: bestSampledRatio,
                         denseBandwidthRatio: bestDenseRatio,
                         denseRooflineRatio: bestDenseRoofline,
-                        gatherCeilingRatio: sampledBytes / b.sampledAttentionSeconds / gatherCeiling,
+                        gatherCeilingRatio: sampledBytes / b[.sampledAttention] / gatherCeiling,
                         gatherCeilingOverStream: gatherCeiling / roundStreams.sorted()[roundStreams.count / 2])
     line("""
         context \(n / 1024)k (\(layers) layers rotated, tables built in \(String(format: "%.1f s", build))): \
@@ -240,9 +240,9 @@ func measure(context n: Int, ceiling: DenseCeiling) -> LayerResult {
           dense ceiling probes \(roundCeilings.map { gbps($0) }.joined(separator: ", ")) (best of the run so far \(gbps(ceiling.best)))
           dense attention      \(ms(denseSeconds))  (\(gbps(denseBytes / denseSeconds)), best round \(String(format: "%.2f", r.denseBandwidthRatio)) of that round's STREAM, \
         \(String(format: "%.2f", r.denseRooflineRatio)) of min(STREAM, best arithmetic ceiling))
-          LSH (10,150) layer   \(ms(lshSeconds))  = hashing \(ms(b.hashingSeconds)) + retrieval \(ms(b.retrievalSeconds)) \
-        + sampled \(ms(b.sampledAttentionSeconds)) + exact \(ms(b.exactSeconds)) (+ overhead)
-          sampled attention    \(gbps(sampledBytes / b.sampledAttentionSeconds)) over touched bytes, \
+          LSH (10,150) layer   \(ms(lshSeconds))  = hashing \(ms(b[.hashing])) + retrieval \(ms(b[.retrieval])) \
+        + sampled \(ms(b[.sampledAttention])) + exact \(ms(b[.exactPart])) (+ overhead)
+          sampled attention    \(gbps(sampledBytes / b[.sampledAttention])) over touched bytes, \
         best round \(String(format: "%.2f", r.sampledBandwidthRatio)) of that round's STREAM; random-row read ceiling \(gbps(gatherCeiling)) \
         (\(String(format: "%.2f", r.gatherCeilingOverStream)) of the rounds' median STREAM), kernel at \(String(format: "%.2f", r.gatherCeilingRatio)) of it
           speedup LSH vs dense \(String(format: "%.1fx", denseSeconds / lshSeconds))

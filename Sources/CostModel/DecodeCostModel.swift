@@ -303,14 +303,14 @@ public struct DecodeCostModel: Sendable {
     /// max(D, its GPU work); this term is the sum over layers of max(0, D - GPU work of the layer),
     /// with GPU work = its share of the linear layers, launches, and its attention (the dense
     /// layers' full attention, or the sparse layers' hashing and exact part).
-    public func dispatchSeconds(_ config: DecodeConfiguration, batch: Double, terms t: StepTerms) -> Double {
+    public func dispatchSeconds(_ config: DecodeConfiguration, batch: Double, terms t: StepTimes) -> Double {
         guard hardware.gpu != nil, let d = engine.hostDispatchSecondsPerLayer, d > 0 else { return 0 }
         let layers = Double(model.layerCount)
         let dense = Double(denseLayerCount(config)), sparse = Double(sparseLayerCount(config))
-        let perLayer = t.linearLayersSeconds / layers + launchSecondsPerLayer
+        let perLayer = t[.linearLayers] / layers + launchSecondsPerLayer
         var exposed = 0.0
-        if dense > 0 { exposed += dense * max(0, d - perLayer - t.gpuAttentionSeconds / dense) }
-        if sparse > 0 { exposed += sparse * max(0, d - perLayer - (t.hashingSeconds + t.exactPartSeconds) / sparse) }
+        if dense > 0 { exposed += dense * max(0, d - perLayer - t[.gpuAttention] / dense) }
+        if sparse > 0 { exposed += sparse * max(0, d - perLayer - (t[.hashing] + t[.exactPart]) / sparse) }
         return exposed
     }
 
@@ -515,20 +515,20 @@ public struct DecodeCostModel: Sendable {
 
     // MARK: - Step
 
-    public func terms(_ config: DecodeConfiguration, batch: Double) -> StepTerms {
-        var t = StepTerms()
-        t.linearLayersSeconds = linearLayersSeconds(batch: batch)
-        t.lmHeadSeconds = lmHeadSeconds(batch: batch)
-        t.hashingSeconds = hashingSeconds(config, batch: batch)
-        t.gpuAttentionSeconds = gpuAttentionSeconds(config, batch: batch)
-        t.exactPartSeconds = exactPartSeconds(config, batch: batch)
-        t.transferSeconds = transferSeconds(config, batch: batch)
-        t.overheadSeconds = overheadSeconds(config, batch: batch)
-        t.retrievalSeconds = retrievalSeconds(config, batch: batch)
-        t.sampledAttentionSeconds = sampledAttentionSeconds(config, batch: batch)
-        t.cpuAttentionSeconds = cpuAttentionSeconds(config, batch: batch)
-        t.dispatchSeconds = dispatchSeconds(config, batch: batch, terms: t)
-        t.tensorParallelSeconds = tensorParallelSeconds(batch: batch)
+    public func terms(_ config: DecodeConfiguration, batch: Double) -> StepTimes {
+        var t = StepTimes()
+        t[.linearLayers] = linearLayersSeconds(batch: batch)
+        t[.lmHead] = lmHeadSeconds(batch: batch)
+        t[.hashing] = hashingSeconds(config, batch: batch)
+        t[.gpuAttention] = gpuAttentionSeconds(config, batch: batch)
+        t[.exactPart] = exactPartSeconds(config, batch: batch)
+        t[.transfers] = transferSeconds(config, batch: batch)
+        t[.overhead] = overheadSeconds(config, batch: batch)
+        t[.retrieval] = retrievalSeconds(config, batch: batch)
+        t[.sampledAttention] = sampledAttentionSeconds(config, batch: batch)
+        t[.cpuAttention] = cpuAttentionSeconds(config, batch: batch)
+        t[.dispatch] = dispatchSeconds(config, batch: batch, terms: t)
+        t[.tensorParallel] = tensorParallelSeconds(batch: batch)
         return t
     }
 
@@ -567,7 +567,7 @@ public struct DecodeCostModel: Sendable {
 
     /// Terms (two micro-batches summed when pipelined), the two sides, and the step time.
     func stepTiming(_ config: DecodeConfiguration, batch: Double)
-        -> (terms: StepTerms, gpuSide: Double, cpuSide: Double, seconds: Double)
+        -> (terms: StepTimes, gpuSide: Double, cpuSide: Double, seconds: Double)
     {
         guard config.placement.schedule == .pipelined else {
             let whole = terms(config, batch: batch)

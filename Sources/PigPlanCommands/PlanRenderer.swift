@@ -109,13 +109,7 @@ public enum PlanRenderer {
 
         if explain {
             out += "\nwhere the time goes (one step)\n"
-            let total = r.prediction.breakdown.values.reduce(0, +)
-            var termRows: [(String, String)] = []
-            for name in StepTerm.allCases.map(\.rawValue) {
-                guard let s = r.prediction.breakdown[name], s > 0 else { continue }
-                termRows.append(("  " + name, "\(Format.seconds(s))  \(Format.number(100 * s / max(total, 1e-30)))%"))
-            }
-            out += aligned(termRows)
+            out += aligned(termRows(r.prediction.breakdown) { s, share in "\(Format.seconds(s))  \(Format.number(share))%" })
             if r.prediction.schedule == .pipelined {
                 out += "  (pipelined: two micro-batches; the step is 2 x max(GPU side, CPU side) + fill, not the sum)\n"
             }
@@ -189,6 +183,13 @@ public enum PlanRenderer {
         if q.loss == 0 && q.value == q.fullValue { return value + " (full attention)" }
         let loss = QualityMetric.lossText(q.loss, unit: q.lossUnit)
         return value + " (loss \(loss)" + (q.basis == .extrapolated ? ", extrapolated" : "") + ")"
+    }
+
+    /// One row per non-zero term of `times` (the terms' names, indented), `text` given the term's
+    /// seconds and its percent of the total: the plan's `--explain` and the run table share it.
+    static func termRows(_ times: StepTimes, _ text: (_ seconds: Double, _ percent: Double) -> String) -> [(String, String)] {
+        let total = max(times.totalSeconds, 1e-30)
+        return times.named.filter { $0.seconds > 0 }.map { ("  " + $0.term.rawValue, text($0.seconds, 100 * $0.seconds / total)) }
     }
 
     static func aligned(_ rows: [(String, String)]) -> String {

@@ -231,8 +231,8 @@ public struct RunCommand: ParsableCommand {
             ("predicted", "\(Format.number(p.predictedTokensPerSecond)) tokens/s (\(Format.seconds(p.predictedStepSeconds)) per step) on \(p.system); measured \(Format.seconds(p.measuredStepSeconds)), error \(p.errors["step"].map { Format.signedPercent($0) } ?? "n/a")"),
         ]
         for term in StepTerm.allCases {
-            guard let m = p.measuredTerms[term.rawValue], let e = p.errors[term.rawValue] else { continue }
-            rows.append(("  " + term.rawValue, "predicted \(Format.seconds(p.predictedTerms[term.rawValue] ?? 0)), measured \(Format.seconds(m)), error \(Format.signedPercent(e))"))
+            guard let m = p.measuredTerms.value(term), let e = p.errors[term.rawValue] else { continue }
+            rows.append(("  " + term.rawValue, "predicted \(Format.seconds(p.predictedTerms[term])), measured \(Format.seconds(m)), error \(Format.signedPercent(e))"))
         }
         if let predicted = p.predictedPrefillSeconds, let measured = p.measuredPrefillSeconds, let e = p.errors["prefill"] {
             rows.append(("prefill", "predicted \(Format.seconds(predicted)), measured \(Format.seconds(measured)) (with the index build), error \(Format.signedPercent(e))"))
@@ -270,12 +270,7 @@ public struct RunCommand: ParsableCommand {
             ("throughput", "\(Format.number(r.measured.tokensPerSecond)) tokens/s (\(Format.seconds(r.measured.stepSeconds)) per step)"),
             ("prefill", "\(Format.seconds(r.measured.prefillSeconds)) (index build \(Format.seconds(r.measured.indexBuildSeconds)))"),
         ]
-        let b = r.measured.breakdown
-        for (name, s) in [("  linear layers", b.linearSeconds), ("  hashing", b.hashingSeconds), ("  retrieval", b.retrievalSeconds),
-                          ("  sampled attention", b.sampledAttentionSeconds), ("  exact part", b.exactSeconds),
-                          ("  dense attention", b.denseAttentionSeconds), ("  other", b.otherSeconds)] where s > 0 {
-            rows.append((name, "\(Format.seconds(s)) per step (\(Format.number(100 * s / max(b.totalSeconds, 1e-30)))%)"))
-        }
+        rows += PlanRenderer.termRows(r.measured.breakdown) { s, share in "\(Format.seconds(s)) per step (\(Format.number(share))%)" }
         if let f = r.measured.sampledFraction {
             rows.append(("sampled fraction", "\(Format.number(f.mean * 100))% of the hashed span (mean over hashed layers)"))
         }

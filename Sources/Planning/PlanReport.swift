@@ -65,7 +65,7 @@ public struct PlanReport: Codable, Sendable {
         public var gpuSideSeconds: Double
         public var cpuSideSeconds: Double
         /// Seconds per term of one step (two micro-batches summed when pipelined).
-        public var breakdown: [String: Double]
+        public var breakdown: StepTimes
         public var sampledFraction: Double?
         /// Where the sampled fraction came from: "override", "model" (theory x correction).
         public var sampledFractionSource: String?
@@ -159,6 +159,6 @@ public struct PlanReport: Codable, Sendable {
         public var engine: String
         public var tokensPerSecond: Double
         public var stepSeconds: Double
-        public var breakdown: [String: Double]
+        public var breakdown: StepTimes
     }
 }

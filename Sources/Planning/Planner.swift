@@ -162,7 +162,7 @@ public enum Planner {
             engines.map { (name, engine) in
                 let c = request.costModel(engine: engine).step(config, batch: Double(config.batch))
                 return PlanReport.EngineComparison(engine: name, tokensPerSecond: c.tokensPerSecond, stepSeconds: c.stepSeconds,
-                                                   breakdown: Dictionary(uniqueKeysWithValues: c.terms.named))
+                                                   breakdown: c.terms)
             }
         }
         let comparisons = predicted(request.comparisonEngines)
@@ -205,7 +205,7 @@ public enum Planner {
             prediction: .init(tokensPerSecond: cost.tokensPerSecond, stepSeconds: cost.stepSeconds,
                               timeToFirstTokenSeconds: winnerModel.prefillSeconds(config, batch: Double(config.batch)),
                               schedule: cost.schedule, gpuSideSeconds: cost.gpuSideSeconds, cpuSideSeconds: cost.cpuSideSeconds,
-                              breakdown: Dictionary(uniqueKeysWithValues: cost.terms.named),
+                              breakdown: cost.terms,
                               sampledFraction: cost.sampledFraction,
                               sampledFractionSource: cost.sampledFraction == nil ? nil : (request.sampledFractionOverride != nil ? "override"
                                   : (config.attention.lsh.map { request.measuredFractions[$0] != nil } ?? false) ? "measured" : "model"),

@@ -164,9 +164,9 @@ public struct LocalCalibrator: Sendable {
         let perRow = { (batch: Int) in rowTable.map { max(0, $0(Double(batch))) } ?? 0 }
         let samples = all.flatMap { r in [
             (batch: r.batch, calls: layerCalls,
-             seconds: r.measured.breakdown.linearSeconds - Double(s.layerCount) * s.projectionRowsPerLayer * perRow(r.batch),
+             seconds: r.measured.breakdown[.linearLayers] - Double(s.layerCount) * s.projectionRowsPerLayer * perRow(r.batch),
              bytes: Double(s.layerCount) * s.linearBytesPerLayer),
-            (batch: r.batch, calls: 1.0, seconds: r.measured.breakdown.lmHeadSeconds - Double(s.vocabSize) * perRow(r.batch),
+            (batch: r.batch, calls: 1.0, seconds: r.measured.breakdown[.lmHead] - Double(s.vocabSize) * perRow(r.batch),
              bytes: s.lmHeadBytes),
         ] }
         // The per-call cost as measured when it was (else separated by the two shapes' fit).
@@ -184,26 +184,26 @@ public struct LocalCalibrator: Sendable {
         costs.linearSecondsPerCall = linear.perCall
         costs.prefillFlopsPerSecondPerCore = prefillFlopsPerSecondPerCore.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
         costs.otherSecondsPerElement = CalibrationFit.median(all.map {
-            $0.measured.breakdown.otherSeconds / (Double($0.batch) * s.otherElementsPerSequence)
+            $0.measured.breakdown[.overhead] / (Double($0.batch) * s.otherElementsPerSequence)
         })
         // Dense attention (all layers of the dense runs, the dense layers of the LSH runs).
         let denseBasis = all.map { r in let (m, c) = model(r, engine: unit); return m.cpuAttentionSeconds(c, batch: Double(r.batch)) }
-        let denseFraction = CalibrationFit.fraction(basis: denseBasis, measured: all.map(\.measured.breakdown.denseAttentionSeconds))
+        let denseFraction = CalibrationFit.fraction(basis: denseBasis, measured: all.map { $0.measured.breakdown[.cpuAttention] })
         // Sampled attention, retrieval and hashing from the LSH runs.
         let sampledBasis = lsh.map { r in let (m, c) = model(r, engine: unit); return m.sampledAttentionSeconds(c, batch: Double(r.batch)) }
-        let sampledFraction = CalibrationFit.fraction(basis: sampledBasis, measured: lsh.map(\.measured.breakdown.sampledAttentionSeconds))
+        let sampledFraction = CalibrationFit.fraction(basis: sampledBasis, measured: lsh.map { $0.measured.breakdown[.sampledAttention] })
         var walkOnly = unit, candidateOnly = unit
         walkOnly.retrievalSecondsPerTableWalk = 1
         candidateOnly.retrievalSecondsPerCandidate = 1
         let walkBasis = lsh.map { r in let (m, c) = model(r, engine: walkOnly); return m.retrievalSeconds(c, batch: Double(r.batch)) }
         let candidateBasis = lsh.map { r in let (m, c) = model(r, engine: candidateOnly); return m.retrievalSeconds(c, batch: Double(r.batch)) }
-        let (walk, candidate) = CalibrationFit.twoTerm(x: walkBasis, y: candidateBasis, t: lsh.map(\.measured.breakdown.retrievalSeconds))
+        let (walk, candidate) = CalibrationFit.twoTerm(x: walkBasis, y: candidateBasis, t: lsh.map { $0.measured.breakdown[.retrieval] })
         // Hashing runs on the CPU here: basis at 1 FLOP/s per core, so flops per core = basis / t.
         var unitCPU = cpu
         unitCPU.flopsPerSecondPerCore = 1
         let hashBasis = lsh.map { r in let (m, c) = model(r, engine: unit, cpuProfile: unitCPU); return m.hashingSeconds(c, batch: Double(r.batch)) }
         var fittedCPU = cpu
-        let flops = CalibrationFit.fraction(basis: hashBasis, measured: lsh.map(\.measured.breakdown.hashingSeconds))
+        let flops = CalibrationFit.fraction(basis: hashBasis, measured: lsh.map { $0.measured.breakdown[.hashing] })
         if flops.isFinite && flops > 0 { fittedCPU.flopsPerSecondPerCore = flops }
 
         costs.engine = EngineParameters(

@@ -11,8 +11,8 @@ public struct RunPrediction: Codable, Sendable {
     public var measuredStepSeconds: Double
     public var predictedTokensPerSecond: Double
     /// Seconds per step by term (`StepTerm` names), predicted and measured.
-    public var predictedTerms: [String: Double]
-    public var measuredTerms: [String: Double]
+    public var predictedTerms: StepTimes
+    public var measuredTerms: StepTimes
     /// Prefill of the prompts with the key index built (time to first token), predicted and
     /// measured; nil when the run made its KV cache synthetically.
     public var predictedPrefillSeconds: Double?
@@ -40,11 +40,7 @@ public struct RunPrediction: Codable, Sendable {
         predictedStepSeconds = cost.stepSeconds
         measuredStepSeconds = report.measured.stepSeconds
         predictedTokensPerSecond = cost.tokensPerSecond
-        predictedTerms = Dictionary(uniqueKeysWithValues: cost.terms.named)
-        var measured: [String: Double] = [:]
-        for term in TimeBreakdown.measuredTerms {
-            if let m = report.measured.breakdown[term: term] { measured[term.rawValue] = m }
-        }
+        predictedTerms = cost.terms
         var errors = Self.termPercentErrors(predicted: cost.terms, measured: report.measured.breakdown,
                                             stepSeconds: report.measured.stepSeconds)
         if report.measured.stepSeconds > 0 {
@@ -57,17 +53,18 @@ public struct RunPrediction: Codable, Sendable {
             measuredPrefillSeconds = measuredPrefill
             if measuredPrefill > 0 { errors["prefill"] = 100 * (predicted - measuredPrefill) / measuredPrefill }
         }
-        measuredTerms = measured
+        measuredTerms = report.measured.breakdown
         self.errors = errors
     }
 
     /// Signed percent errors, (predicted - measured) / measured, of every term the executor
     /// measures that is at least 2% of the measured step (smaller terms are timer noise).
-    public static func termPercentErrors(predicted: StepTerms, measured: TimeBreakdown, stepSeconds: Double) -> [String: Double] {
+    public static func termPercentErrors(predicted: StepTimes, measured: StepTimes, stepSeconds: Double) -> [String: Double] {
         var errors: [String: Double] = [:]
-        for term in TimeBreakdown.measuredTerms {
-            guard let m = measured[term: term], m > 0, m >= 0.02 * stepSeconds else { continue }
-            errors[term.rawValue] = 100 * (predicted[term: term] - m) / m
+        for term in measured.terms {
+            let m = measured[term]
+            guard m > 0, m >= 0.02 * stepSeconds else { continue }
+            errors[term.rawValue] = 100 * (predicted[term] - m) / m
         }
         return errors
     }

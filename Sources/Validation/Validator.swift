@@ -24,8 +24,8 @@ public struct Validator: Sendable {
         /// Sampled fraction the prediction used (calibration's synthetic measurement) and the run's.
         public var predictedSampledFraction: Double?
         public var measuredSampledFraction: Double?
-        public var predictedBreakdown: [String: Double]
-        public var measuredBreakdown: TimeBreakdown
+        public var predictedBreakdown: StepTimes
+        public var measuredBreakdown: StepTimes
         /// Per step term both sides have (`StepTerm` names): (predicted - measured) / measured x 100,
         /// for terms of at least 2% of the measured step.
         public var termPercentErrors: [String: Double]
@@ -173,7 +173,7 @@ public struct Validator: Sendable {
             predictedTokensPerSecond: predicted.tokensPerSecond, measuredTokensPerSecond: report.measured.tokensPerSecond,
             absPercentError: 100 * abs(predicted.stepSeconds - measured) / measured,
             predictedSampledFraction: predicted.sampledFraction, measuredSampledFraction: report.measured.sampledFraction?.mean,
-            predictedBreakdown: Dictionary(uniqueKeysWithValues: predicted.terms.named), measuredBreakdown: report.measured.breakdown,
+            predictedBreakdown: predicted.terms, measuredBreakdown: report.measured.breakdown,
             termPercentErrors: termErrors)
     }
 
@@ -181,7 +181,7 @@ public struct Validator: Sendable {
     func report(_ rows: [Row]) -> Report {
         let same = rows.filter { !$0.transfer }.map(\.absPercentError), moved = rows.filter(\.transfer).map(\.absPercentError)
         var terms: [String: Summary] = [:]
-        for term in TimeBreakdown.measuredTerms {
+        for term in Executor.measuredTerms {
             let errors = rows.compactMap { $0.termPercentErrors[term.rawValue] }.map(abs)
             if !errors.isEmpty { terms[term.rawValue] = Summary(errors) }
         }

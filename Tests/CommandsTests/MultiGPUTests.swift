@@ -27,7 +27,7 @@ import Testing
         // 70B in bf16 (141 GB) needs at least two 80 GB GPUs.
         #expect(r.plan.tensorParallel >= 2 && r.plan.weights == "bf16")
         #expect(r.memory.gpuBytes <= r.memory.gpuAvailableBytes)
-        #expect(r.prediction.tokensPerSecond > 0 && r.prediction.breakdown["tensorParallel"]! > 0)
+        #expect(r.prediction.tokensPerSecond > 0 && r.prediction.breakdown[.tensorParallel] > 0)
         // Every kind is reported, with its deployment when feasible.
         #expect(Set(r.bestByKind.map(\.name)) == [.lsh, .gpuOnly, .cpuKVDense, .quest])
         for kind in r.bestByKind where kind.feasible { #expect(kind.deployment != nil) }

@@ -110,11 +110,12 @@ import Testing
         #expect(abs(step - 100 * (prediction.predictedStepSeconds - report.measured.stepSeconds) / report.measured.stepSeconds) < 1e-9)
         // Every measured term of at least 2% of the step has its error, and the terms are the
         // cost model's names.
-        for (term, seconds) in prediction.measuredTerms where seconds >= 0.02 * report.measured.stepSeconds && seconds > 0 {
-            #expect(prediction.errors[term] != nil, "\(term)")
-            #expect(StepTerm(rawValue: term) != nil && prediction.predictedTerms[term] != nil, "\(term)")
+        #expect(prediction.measuredTerms.terms == Executor.measuredTerms)
+        for (term, seconds) in prediction.measuredTerms.named where seconds >= 0.02 * report.measured.stepSeconds && seconds > 0 {
+            #expect(prediction.errors[term.rawValue] != nil, "\(term)")
+            #expect(prediction.predictedTerms.value(term) != nil, "\(term)")
         }
-        #expect(prediction.measuredTerms["sampledAttention"] != nil)
+        #expect(prediction.measuredTerms[.sampledAttention] > 0)
         // The prompts ran through the model: prefill (with the index build) predicted and measured.
         let predicted = try #require(prediction.predictedPrefillSeconds), measured = try #require(prediction.measuredPrefillSeconds)
         #expect(measured == report.measured.prefillSeconds + report.measured.indexBuildSeconds)

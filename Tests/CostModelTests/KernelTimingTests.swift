@@ -192,14 +192,14 @@ struct KernelTimingTests {
         // A layer's GPU work: 436 MB / 800 GB/s = 545 us of projections + 20 us of launches; sparse
         // layers add their hashing and exact part, dense layers their full attention.
         let perLayer = 436_207_616 / 800e9 + 20e-6
-        let sparse = 30 * max(0, 1e-3 - perLayer - (t.hashingSeconds + t.exactPartSeconds) / 30)
-        let dense = 2 * max(0, 1e-3 - perLayer - t.gpuAttentionSeconds / 2)
-        #expect(close(t.dispatchSeconds, sparse + dense))
+        let sparse = 30 * max(0, 1e-3 - perLayer - (t[.hashing] + t[.exactPart]) / 30)
+        let dense = 2 * max(0, 1e-3 - perLayer - t[.gpuAttention] / 2)
+        #expect(close(t[.dispatch], sparse + dense))
         #expect(dense == 0)  // 98304 tokens x 4096 bytes / 700 GB/s = 575 us of attention hides it
         // Dispatch faster than the GPU: nothing exposed.
         engine.hostDispatchSecondsPerLayer = 100e-6
         let fast = DecodeCostModel(hardware: Fixture.hardware(), workload: Workload(model: Fixture.llama8b, contextTokens: 98_304, generatedTokens: 0),
                                    engine: engine, fractions: SampledFractionModel(override: 0.02))
-        #expect(fast.terms(config, batch: 1).dispatchSeconds == 0)
+        #expect(fast.terms(config, batch: 1)[.dispatch] == 0)
     }
 }

@@ -91,7 +91,7 @@ import Testing
                 var c = base
                 c.deployment = deployment
                 #expect(model.step(c, batch: 4) == model.step(base, batch: 4))
-                #expect(model.step(c, batch: 4).terms.tensorParallelSeconds == 0)
+                #expect(model.step(c, batch: 4).terms[.tensorParallel] == 0)
             }
         }
         #expect(model.replicas == 1 && model.tensorParallelDegrees == [1])

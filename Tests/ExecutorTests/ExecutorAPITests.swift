@@ -45,9 +45,9 @@ import Testing
                 #expect(f.perLayer.count == 3 && f.perLayer[0] == nil && f.perLayer[1] != nil)
                 #expect(f.mean > 0 && f.mean <= 1)
                 #expect(q.mode?.attentionRelativeL2Error != nil)
-                #expect(m.breakdown.retrievalSeconds > 0)
+                #expect(m.breakdown[.retrieval] > 0)
             }
-            if case .lshSampled = mode { #expect(q.topKAtSameBudget != nil && m.breakdown.hashingSeconds > 0) }
+            if case .lshSampled = mode { #expect(q.topKAtSameBudget != nil && m.breakdown[.hashing] > 0) }
             // The report encodes to JSON and back.
             let data = try JSONEncoder().encode(r)
             let back = try JSONDecoder().decode(ExecutorReport.self, from: data)

@@ -41,13 +41,13 @@ import Validation
             let config = DecodeConfiguration(batch: r.batch, attention: r.attention, placement: Placement(kvDevice: .cpu, cpuThreads: 1))
             let b = Double(r.batch)
             let shape = calibrator.runShape
-            r.measured.breakdown.linearSeconds = Double(shape.layerCount) * (7 * perCall + shape.linearBytesPerLayer * secondsPerByte[r.batch]!)
-            r.measured.breakdown.lmHeadSeconds = perCall + shape.lmHeadBytes * secondsPerByte[r.batch]!
-            r.measured.breakdown.otherSeconds = b * shape.otherElementsPerSequence * otherPerElement
-            r.measured.breakdown.denseAttentionSeconds = model.cpuAttentionSeconds(config, batch: b)
-            r.measured.breakdown.sampledAttentionSeconds = model.sampledAttentionSeconds(config, batch: b)
-            r.measured.breakdown.retrievalSeconds = model.retrievalSeconds(config, batch: b)
-            r.measured.breakdown.hashingSeconds = model.hashingSeconds(config, batch: b)
+            r.measured.breakdown[.linearLayers] = Double(shape.layerCount) * (7 * perCall + shape.linearBytesPerLayer * secondsPerByte[r.batch]!)
+            r.measured.breakdown[.lmHead] = perCall + shape.lmHeadBytes * secondsPerByte[r.batch]!
+            r.measured.breakdown[.overhead] = b * shape.otherElementsPerSequence * otherPerElement
+            r.measured.breakdown[.cpuAttention] = model.cpuAttentionSeconds(config, batch: b)
+            r.measured.breakdown[.sampledAttention] = model.sampledAttentionSeconds(config, batch: b)
+            r.measured.breakdown[.retrieval] = model.retrievalSeconds(config, batch: b)
+            r.measured.breakdown[.hashing] = model.hashingSeconds(config, batch: b)
         }
         for i in dense.indices { synthesize(&dense[i]) }
         for i in lsh.indices { synthesize(&lsh[i]) }

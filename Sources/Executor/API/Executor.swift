@@ -287,8 +287,8 @@ public enum Executor {
         let run = session.greedy(first: first, steps: request.decodeSteps, attention: attention, progress: progress)
         let stats = attention.statistics
         let steps = Double(max(1, run.timedSteps))
-        var perStep = run.breakdown.scaled(1 / steps)
-        perStep.otherSeconds = max(0, run.seconds / steps - perStep.linearSeconds - perStep.lmHeadSeconds - perStep.attentionSeconds)
+        var perStep = run.breakdown.scaled(by: 1 / steps)
+        perStep[.overhead] = max(0, run.seconds / steps - perStep.sum(measuredTerms.filter { $0 != .overhead }))
         let sampled: ExecutorReport.SampledFraction? = stats.meanFraction.map {
             .init(perLayer: stats.fractionPerLayer, mean: $0)
         }

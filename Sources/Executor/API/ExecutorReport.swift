@@ -39,7 +39,7 @@ public struct ExecutorReport: Codable, Sendable {
         /// Mean seconds per decode step (whole batch).
         public var stepSeconds: Double
         /// Mean seconds per decode step by term.
-        public var breakdown: TimeBreakdown
+        public var breakdown: StepTimes
         public var prefillSeconds: Double
         /// Hash tables / Quest metadata for all hashed layers.
         public var indexBuildSeconds: Double

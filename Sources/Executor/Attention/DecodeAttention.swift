@@ -25,7 +25,7 @@ public final class DecodeAttention: @unchecked Sendable {
     public let span: HashedSpan
     public let runner: ParallelRunner
     public let seed: UInt64
-    public var breakdown = TimeBreakdown()
+    public var breakdown = Executor.emptyBreakdown()
     public var statistics: AttentionStatistics
     /// When on, every hashed layer also computes dense attention on the same inputs and records
     /// the relative L2 error (not counted in `breakdown`).
@@ -136,7 +136,7 @@ public final class DecodeAttention: @unchecked Sendable {
         if !isHashed(layer) {
             let t0 = Clock.now()
             dense(layer: layer, position: position, cache: cache, output: out)
-            breakdown.denseAttentionSeconds += Clock.now() - t0
+            breakdown[.cpuAttention] += Clock.now() - t0
             return
         }
         guard let selector else { return }
@@ -238,7 +238,7 @@ public final class DecodeAttention: @unchecked Sendable {
             }
         }
         let t4 = Clock.now()
-        breakdown.sampledAttentionSeconds += t4 - t3
+        breakdown[.sampledAttention] += t4 - t3
         withExtendedLifetime(corrections) {}
 
         // 4: exact part and merge
@@ -258,7 +258,7 @@ public final class DecodeAttention: @unchecked Sendable {
             }
             pp_partial_finish(G, d, ex.l(unit), ex.acc(unit), outp.p + unit * G * d)
         }
-        breakdown.exactSeconds += Clock.now() - t4
+        breakdown[.exactPart] += Clock.now() - t4
 
         // statistics
         for unit in 0..<units {

@@ -62,14 +62,14 @@ public final class DecodeSession: @unchecked Sendable {
         public var tokens: [[Int]]
         /// Seconds of the timed steps (all but the first when there are two or more).
         public var seconds: Double
-        public var breakdown: TimeBreakdown
+        public var breakdown: StepTimes
         public var timedSteps: Int
     }
 
     /// `steps` greedy decode steps from `first` (one token per sequence) at positions
     /// promptLength, promptLength + 1, ...
     public func greedy(first: [Int], steps: Int, attention: DecodeAttention, progress: ExecutorProgressHandler? = nil) -> GreedyRun {
-        attention.breakdown = TimeBreakdown()
+        attention.breakdown = Executor.emptyBreakdown()
         attention.statistics = AttentionStatistics(layers: shape.layerCount)
         decoder.linearSeconds = 0
         decoder.lmHeadSeconds = 0
@@ -88,7 +88,7 @@ public final class DecodeSession: @unchecked Sendable {
             // The first step warms caches and page tables (weights and KV just written): with two
             // or more steps it is decoded but not timed.
             if step == 0 && steps > 1 {
-                attention.breakdown = TimeBreakdown()
+                attention.breakdown = Executor.emptyBreakdown()
                 decoder.linearSeconds = 0
                 decoder.lmHeadSeconds = 0
                 timedSteps = steps - 1
@@ -97,8 +97,8 @@ public final class DecodeSession: @unchecked Sendable {
         }
         let seconds = Clock.now() - t0
         var br = attention.breakdown
-        br.linearSeconds = decoder.linearSeconds
-        br.lmHeadSeconds = decoder.lmHeadSeconds
+        br[.linearLayers] = decoder.linearSeconds
+        br[.lmHead] = decoder.lmHeadSeconds
         return GreedyRun(tokens: out, seconds: seconds, breakdown: br, timedSteps: timedSteps)
     }
 

@@ -17,7 +17,7 @@ protocol KeySelector: AnyObject {
     /// Fills `out` for `layer` from the scaled queries (batch x H_q x d); adds its time to
     /// `breakdown` (hashing and retrieval).
     func select(layer: Int, queries: SendablePointer<Float>, cache: KVCache, into out: KeySelection,
-                breakdown: inout TimeBreakdown)
+                breakdown: inout StepTimes)
     /// Per-unit importance correction of the sampled rows (LSH), or nil for an exact selection.
     func corrections(layer: Int) -> Buffer<pp_sampling_correction>?
 }

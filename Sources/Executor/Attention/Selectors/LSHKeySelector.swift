@@ -42,7 +42,7 @@ final class LSHKeySelector: KeySelector {
     }
 
     func select(layer: Int, queries qs: SendablePointer<Float>, cache: KVCache, into out: KeySelection,
-                breakdown: inout TimeBreakdown) {
+                breakdown: inout StepTimes) {
         let (index, projection) = index(layer, cache)
         let G = geometry.groupSize, d = geometry.headDim, n = geometry.span.count, units = geometry.units
         let runner = geometry.runner
@@ -77,8 +77,8 @@ final class LSHKeySelector: KeySelector {
                                                     out.rows.p + unit * n, out.headMasks.p + unit * n,
                                                     out.selectedPerHead.p + unit * G)
         }
-        breakdown.hashingSeconds += t1 - t0
-        breakdown.retrievalSeconds += Clock.now() - t1
+        breakdown[.hashing] += t1 - t0
+        breakdown[.retrieval] += Clock.now() - t1
     }
 
     func corrections(layer: Int) -> Buffer<pp_sampling_correction>? {

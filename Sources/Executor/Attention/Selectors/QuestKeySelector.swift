@@ -31,7 +31,7 @@ final class QuestKeySelector: KeySelector {
     func corrections(layer: Int) -> Buffer<pp_sampling_correction>? { nil }
 
     func select(layer: Int, queries qs: SendablePointer<Float>, cache: KVCache, into out: KeySelection,
-                breakdown: inout TimeBreakdown) {
+                breakdown: inout StepTimes) {
         if indices[layer] == nil { buildIndex(layer: layer, cache: cache) }
         guard let index = indices[layer] else { return }
         let G = geometry.groupSize, d = geometry.headDim, n = geometry.span.count
@@ -49,6 +49,6 @@ final class QuestKeySelector: KeySelector {
             }
             out.rowCounts.p[unit] = pp_collect_mask(mask, n, spanStart, out.rows.p + unit * n, out.headMasks.p + unit * n)
         }
-        breakdown.retrievalSeconds += Clock.now() - t0
+        breakdown[.retrieval] += Clock.now() - t0
     }
 }

@@ -25,7 +25,7 @@ final class TopKKeySelector: KeySelector {
     func corrections(layer: Int) -> Buffer<pp_sampling_correction>? { nil }
 
     func select(layer: Int, queries qs: SendablePointer<Float>, cache: KVCache, into out: KeySelection,
-                breakdown: inout TimeBreakdown) {
+                breakdown: inout StepTimes) {
         let G = geometry.groupSize, d = geometry.headDim, n = geometry.span.count, kvH = geometry.kvHeads
         let span = geometry.span
         let keep = max(1, min(n, Int((budgetFraction * Double(n)).rounded(.up))))
@@ -44,6 +44,6 @@ final class TopKKeySelector: KeySelector {
             }
             out.rowCounts.p[unit] = pp_collect_mask(mask, n, Int32(span.start), out.rows.p + unit * n, out.headMasks.p + unit * n)
         }
-        breakdown.retrievalSeconds += Clock.now() - t0
+        breakdown[.retrieval] += Clock.now() - t0
     }
 }

@@ -4,7 +4,7 @@ extension DecodeCostModel {
     /// Model instances the node runs: its GPUs over the tensor-parallel degree (1 on one GPU or
     /// on a CPU-only machine).
     public var replicas: Int {
-        guard hardware.gpu != nil else { return 1 }
+        guard gpu != nil else { return 1 }
         return max(1, hardware.gpuCount / max(1, deployment.tensorParallel))
     }
 
@@ -13,7 +13,7 @@ extension DecodeCostModel {
     public func deploymentProblem(_ deployment: Deployment) -> String? {
         let tp = deployment.tensorParallel
         if tp == 1 { return nil }
-        guard hardware.gpu != nil else { return "tensor parallelism needs GPUs; \(hardware.name) has none" }
+        guard gpu != nil else { return "tensor parallelism needs GPUs; \(hardware.name) has none" }
         guard tp >= 1, hardware.gpuCount % tp == 0 else {
             return "tensor-parallel degree \(tp) does not divide the \(hardware.gpuCount) GPU(s) of \(hardware.name)"
         }
@@ -26,7 +26,7 @@ extension DecodeCostModel {
     /// Tensor-parallel degrees the machine and model allow: the divisors of the GPU count that
     /// split the model evenly (1 alone on one GPU).
     public var tensorParallelDegrees: [Int] {
-        guard hardware.gpu != nil, hardware.gpuCount > 1 else { return [1] }
+        guard gpu != nil, hardware.gpuCount > 1 else { return [1] }
         return (1...hardware.gpuCount).filter { deploymentProblem(Deployment(tensorParallel: $0)) == nil }
     }
 
@@ -50,12 +50,12 @@ extension DecodeCostModel {
         var variant = DecodeCostModel(hardware: view, workload: w, engine: e, fractions: fractions, calibrationShape: calibrationShape)
         variant.deployment = d
         variant.lshCache = lshCache
-        if let weights = d.weights, let gpu = hardware.gpu, let timing = variant.gpuLinear {
-            let eff = weights.efficiency(on: gpu)
-            variant.gpuLinear = GPULinearTiming(
-                secondsPerCall: timing.secondsPerCall,
-                bandwidthBytesPerSecond: timing.bandwidthBytesPerSecond * eff.bandwidthFactor,
-                flopsPerSecond: timing.flopsPerSecond * eff.flopsFactor)
+        if let weights = d.weights, let side = variant.gpu {
+            let eff = weights.efficiency(on: side.gpu)
+            variant.gpu?.linear = GPULinearTiming(
+                secondsPerCall: side.linear.secondsPerCall,
+                bandwidthBytesPerSecond: side.linear.bandwidthBytesPerSecond * eff.bandwidthFactor,
+                flopsPerSecond: side.linear.flopsPerSecond * eff.flopsFactor)
         }
         return variant
     }

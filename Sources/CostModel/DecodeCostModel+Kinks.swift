@@ -10,27 +10,21 @@ extension DecodeCostModel {
     public func batchKinks(_ config: DecodeConfiguration, maxBatch: Double = 4096) -> [Double] {
         if config.deployment != deployment { return deployed(config.deployment).batchKinks(config, maxBatch: maxBatch) }
         var kinks: [Double] = []
-        kinks += linearTable?.xs ?? []
-        kinks += cpuLinearTable?.xs ?? []
-        let units = Double(workUnitsPerSequence)
-        kinks += retrievalKernel(config).batchKinks(unitsPerSequence: units, maxBatch: maxBatch)
-        kinks += sampledKernel(config).batchKinks(unitsPerSequence: units, maxBatch: maxBatch)
-        if let timing = gpuLinear {
-            kinks.append(timing.knee(bytes: model.linearBytesPerLayer, parameters: model.linearParametersPerLayer))
-            kinks.append(timing.knee(bytes: model.lmHeadBytes, parameters: model.embeddingParameters))
-        }
-        if let knee = gpuAttention?.knee(kvHeads: Double(model.kvHeadCount)) { kinks.append(knee) }
-        if let gpu = hardware.gpu {
+        kinks += gpu?.linearTable?.xs ?? []
+        kinks += cpu.linearTable?.xs ?? []
+        let units = Double(cpu.workUnitsPerSequence)
+        kinks += cpu.retrievalKernel(config.placement).batchKinks(unitsPerSequence: units, maxBatch: maxBatch)
+        kinks += cpu.sampledKernel(config.placement).batchKinks(unitsPerSequence: units, maxBatch: maxBatch)
+        if let gpu {
+            kinks.append(gpu.linear.knee(bytes: model.linearBytesPerLayer, parameters: model.linearParametersPerLayer))
+            kinks.append(gpu.linear.knee(bytes: model.lmHeadBytes, parameters: model.embeddingParameters))
+            if let knee = gpu.attention.knee(kvHeads: Double(model.kvHeadCount)) { kinks.append(knee) }
             if let lsh = config.attention.lsh {
-                let kl = Double(lsh.hashBitsPerTable * lsh.tableCount)
-                let memory = Double(model.headDim) * kl * 2 / gpu.memoryBandwidthBytesPerSecond
-                let perBatch = 2 * Double(model.queryHeadCount * model.headDim) * kl
-                    / (gpu.denseBF16FlopsPerSecond * gpu.efficiency.matmulFlops)
-                kinks.append(memory / perBatch)
+                kinks.append(gpu.hashingKnee(model: model, kl: Double(lsh.hashBitsPerTable * lsh.tableCount)))
             }
             // Copies to the host carry the query; copies to the device carry the partial output.
-            for bytes in deviceToHost?.xs ?? [] { kinks.append(bytes / hostBoundBytesPerSequence(config)) }
-            for bytes in hostToDevice?.xs ?? [] { kinks.append(bytes / deviceBoundBytesPerSequence()) }
+            for bytes in link.deviceToHost?.xs ?? [] { kinks.append(bytes / hostBoundBytesPerSequence(config)) }
+            for bytes in link.hostToDevice?.xs ?? [] { kinks.append(bytes / deviceBoundBytesPerSequence()) }
         }
         if config.placement.schedule == .pipelined { kinks = kinks.map { $0 * 2 } }
         return kinks.filter { $0.isFinite && $0 > 0 }

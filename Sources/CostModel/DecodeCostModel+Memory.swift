@@ -4,11 +4,11 @@ extension DecodeCostModel {
     /// The configuration's memory fits the machine: GPU bytes within usable GPU memory (when there
     /// is a GPU) and CPU bytes within usable host memory.
     public func fits(_ memory: MemoryBreakdown) -> Bool {
-        (hardware.gpu == nil || memory.gpuBytes <= hardware.gpuMemoryBytes) && memory.cpuBytes <= hardware.cpuMemoryBytes
+        (gpu.map { _ in memory.gpuBytes <= hardware.gpuMemoryBytes } ?? true) && memory.cpuBytes <= hardware.cpuMemoryBytes
     }
 
     /// Bytes of one table index: the engine's, else int16 while n <= 65536, else int32.
-    public var tableIndexBytes: Double { engine.tableIndexBytes ?? (n <= 65_536 ? 2 : 4) }
+    public var tableIndexBytes: Double { resolved.tableIndexBytes }
 
     /// Hash tables of one layer, KV head and sequence: L x n_h token indices plus L x 2^K bucket
     /// ranges (start, end as int32: 8 bytes).
@@ -48,7 +48,7 @@ extension DecodeCostModel {
             tables = s * batch * heads * (hashedTokens / Double(pageSize)).rounded(.up) * Double(2 * model.headDim) * 2
         }
         let exact = config.attention == .dense ? 0 : s * batch * (Double(ExactTokens.sinkCount + ExactTokens.localWindow) + Double(workload.generatedTokens)) * kv
-        guard let gpu = hardware.gpu else {
+        guard let gpu else {
             m.cpuWeightsBytes = model.weightBytes
             m.cpuKVCacheBytes = longSpanKV + d * batch * total * kv + exact
             m.cpuHashTableBytes = tables
@@ -56,11 +56,11 @@ extension DecodeCostModel {
             return m
         }
         m.gpuWeightsBytes = model.weightBytes
-        m.gpuReservedBytes = max(gpu.reservedBytes, (1 - (engine.gpuMemoryUtilization ?? 1)) * hardware.gpuMemoryBytes)
+        m.gpuReservedBytes = max(gpu.gpu.reservedBytes, (1 - resolved.gpuMemoryUtilization) * hardware.gpuMemoryBytes)
         m.gpuKVCacheBytes = d * batch * total * kv
         m.gpuExactBufferBytes = exact
         m.gpuActivationBytes = batch * Double(4 * model.hiddenSize + 2 * model.intermediateSize + model.vocabSize) * 4
-        if config.placement.kvDevice == .gpu {
+        if kvHome(config) == .gpu {
             m.gpuKVCacheBytes += longSpanKV
             m.gpuHashTableBytes = tables + norms
         } else {

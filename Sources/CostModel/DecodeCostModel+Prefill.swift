@@ -22,7 +22,7 @@ extension DecodeCostModel {
             buildBytes = s * batch * Double(model.kvHeadCount * lsh.tableCount) * hashedTokens * 8
         }
         let flops = linearFlops + attentionFlops + hashFlops
-        guard let gpu = hardware.gpu else {
+        guard let gpu else {
             // Compute-bound matrix products: at the rate calibration measured for a prefill chunk
             // on this machine, else at the CPU's datasheet FLOP/s.
             let rate = hardware.calibration?.cpu?.prefillFlopsPerSecondPerCore ?? hardware.cpu.flopsPerSecondPerCore
@@ -32,14 +32,13 @@ extension DecodeCostModel {
             // vocabulary.
             let perElement = hardware.calibration?.cpu?.otherSecondsPerElement ?? 0
             let other = batch * n * (model.otherElementsPerSequence - Double(model.vocabSize)) * perElement
-            return compute + other + buildBytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.5)
+            return compute + other + buildBytes / cpu.bandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.5)
         }
-        let gpuSeconds = flops / (gpu.denseBF16FlopsPerSecond * gpu.efficiency.matmulFlops)
-        guard config.placement.kvDevice == .cpu, s > 0 else { return gpuSeconds }
+        let gpuSeconds = flops / gpu.matmulFlopsPerSecond
+        guard kvHome(config) == .hostOfGPU, s > 0 else { return gpuSeconds }
         let copyBytes = s * batch * n * model.kvBytesPerTokenPerLayer
-        let linkRate = hardware.link?.practicalBandwidthBytesPerSecond ?? .infinity
-        let host = copyBytes / linkRate
-            + buildBytes / cpuBandwidth(threads: config.placement.cpuThreads, sockets: config.placement.cpuSockets, fraction: 0.5)
+        let host = copyBytes / link.bulkBytesPerSecond
+            + buildBytes / cpu.bandwidth(threads: config.placement.cpuThreads, sockets: config.placement.cpuSockets, fraction: 0.5)
         return max(gpuSeconds, host) + host / s
     }
 }

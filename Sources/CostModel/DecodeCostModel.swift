@@ -9,55 +9,47 @@ import Foundation
 /// f sampled fraction, kv = K and V bytes of one token in one layer = 2 H_kv d x 2 bytes.
 /// Every function is pure; batch is a real number so the optimizer can read off slopes.
 public struct DecodeCostModel: Sendable {
-    public var hardware: Hardware
-    public var workload: Workload
-    public var engine: EngineParameters
+    public private(set) var hardware: Hardware
+    public private(set) var workload: Workload
+    /// The engine's parameters as given; `resolved` holds them with every default settled.
+    public private(set) var engine: EngineParameters
     public var fractions: SampledFractionModel
     /// The model shape the calibration tables were measured with; GPU tables are scaled by the
     /// ratio of bytes moved (this model's over the reference's).
-    public var calibrationShape: ModelShape?
+    public private(set) var calibrationShape: ModelShape?
+    public let resolved: ResolvedEngine
+    /// The sides a step is composed of (see Sides.swift): the GPU's (nil on a CPU-only
+    /// machine), the CPU's, and the link between them.
+    var gpu: GPUSide?
+    let cpu: CPUSide
+    let link: LinkSide
 
+    /// `fits`: the calibration fitted once for the request (fitted here when absent or made for
+    /// another machine or reference shape).
     public init(hardware: Hardware, workload: Workload, engine: EngineParameters, fractions: SampledFractionModel,
-                calibrationShape: ModelShape? = nil) {
+                calibrationShape: ModelShape? = nil, fits: FittedCalibration? = nil) {
         self.hardware = hardware
         self.workload = workload
         self.engine = engine
         self.fractions = fractions
         self.calibrationShape = calibrationShape
-        mandatoryDenseLayers = engine.denseLayers.map { layers in Set(layers.filter { $0 >= 0 && $0 < workload.model.layerCount }).count }
-            ?? workload.model.mandatoryDenseLayerCount
-        if let gpu = hardware.gpu {
-            let roofline = GPULinearTiming(gpu: gpu)
-            gpuLinear = roofline
-            let reference = calibrationShape ?? workload.model
-            if let rows = hardware.calibration?.gpuLinearLayers, !rows.isEmpty, calibrationShape != nil {
-                linearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.layerSeconds) }, nondecreasing: true)
-                lmHeadTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.lmHeadSeconds) }, nondecreasing: true)
-                gpuLinear = GPULinearTiming.fit(
-                    rows: rows, callsPerLayer: Self.projectionCallsPerLayer, layerBytes: reference.linearBytesPerLayer,
-                    layerParameters: reference.linearParametersPerLayer, lmHeadBytes: reference.lmHeadBytes,
-                    lmHeadParameters: reference.embeddingParameters, fallback: roofline)
-            }
-            let attentionRoofline = GPUAttentionTiming(gpu: gpu)
-            var attention = attentionRoofline
-            if let rows = hardware.calibration?.gpuDecodeAttention, !rows.isEmpty {
-                attention = GPUAttentionTiming.fit(
-                    rows: rows, kvHeads: Double(reference.kvHeadCount), kvBytesPerToken: reference.kvBytesPerTokenPerLayer,
-                    splitsKV: hardware.calibration?.gpuDecodeAttentionSplitsKV ?? false, fallback: attentionRoofline)
-            }
-            if let splits = engine.gpuAttentionSplitsKV { attention.splitsKV = splits }
-            gpuAttention = attention
-            gpuLinearBF16 = gpuLinear
-        }
-        if let rows = hardware.calibration?.pcie, !rows.isEmpty {
-            hostToDevice = PiecewiseLinear(points: rows.map { ($0.bytes, $0.hostToDeviceSeconds) }, nondecreasing: true)
-            deviceToHost = PiecewiseLinear(points: rows.map { ($0.bytes, $0.deviceToHostSeconds) }, nondecreasing: true)
-        }
-        if let rows = hardware.calibration?.cpu?.linearLayers, !rows.isEmpty {
-            cpuLinearTable = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.secondsPerByte) }, nondecreasing: true)
-            let perRow = rows.compactMap { r in r.secondsPerRow.map { (Double(r.batch), $0) } }
-            if !perRow.isEmpty { cpuLinearRowTable = PiecewiseLinear(points: perRow, clampAbove: true) }
-        }
+        let fitted = fits.flatMap { $0.serves(hardware: hardware, calibrationShape: calibrationShape, model: workload.model) ? $0 : nil }
+            ?? FittedCalibration(hardware: hardware, calibrationShape: calibrationShape, model: workload.model)
+        let resolved = ResolvedEngine(engine, hardware: hardware, workload: workload,
+                                      perCoreReadBytesPerSecond: CPUSide.perCoreReadBytesPerSecond(hardware))
+        self.resolved = resolved
+        gpu = hardware.gpu.map { GPUSide(gpu: $0, fits: fitted, engine: resolved) }
+        cpu = CPUSide(hardware: hardware, engine: resolved, model: workload.model, fits: fitted)
+        link = LinkSide(link: hardware.link, fits: fitted)
+    }
+
+    /// The same model at another context (and generated tokens), everything rebuilt that
+    /// depends on it.
+    public func with(workload: Workload) -> DecodeCostModel {
+        var m = DecodeCostModel(hardware: hardware, workload: workload, engine: engine, fractions: fractions,
+                                calibrationShape: calibrationShape)
+        m.deployment = deployment
+        return m
     }
 
     /// Matrix products per layer at decode: fused QKV, O, fused gate/up, down (as the GPU
@@ -87,26 +79,13 @@ public struct DecodeCostModel: Sendable {
         for p in parameters where lshCache[p] == nil { lshCache[p] = lshStatistics(p) }
     }
 
-    var linearTable: PiecewiseLinear?
-    /// The model's dense layers (counted once: `denseLayerCount` runs in every evaluation).
-    var mandatoryDenseLayers = 0
-    var lmHeadTable: PiecewiseLinear?
-    /// GPU projections: fitted to the calibration's rows (per call, bandwidth, matmul rate), or
-    /// the GPU profile's roofline.
-    public internal(set) var gpuLinear: GPULinearTiming?
-    /// The same before a weight format's efficiency is applied: the calibration table's shape
-    /// is bf16, so the table is carried to this model through this timing (`projectionSeconds`).
-    var gpuLinearBF16: GPULinearTiming?
+    /// GPU projections (fitted to the calibration's rows, or the roofline); nil without a GPU.
+    public var gpuLinear: GPULinearTiming? { gpu?.linear }
+    /// GPU decode attention as this engine runs it; nil without a GPU.
+    public var gpuAttention: GPUAttentionTiming? { gpu?.attention }
     /// Tensor parallelism and weight storage this model predicts (`deployed(_:)` makes one per
     /// deployment from the whole machine's model).
     public internal(set) var deployment = Deployment()
-    /// GPU decode attention: thread blocks over the SMs, fitted to the calibration's rows, or the
-    /// roofline.
-    public internal(set) var gpuAttention: GPUAttentionTiming?
-    var hostToDevice: PiecewiseLinear?
-    var deviceToHost: PiecewiseLinear?
-    var cpuLinearTable: PiecewiseLinear?
-    var cpuLinearRowTable: PiecewiseLinear?
 
     var model: ModelShape { workload.model }
     var n: Double { Double(workload.contextTokens) }
@@ -116,6 +95,14 @@ public struct DecodeCostModel: Sendable {
     }
     /// Keys in the hashed span: n - 4 - 64.
     var hashedTokens: Double { max(0, n - Double(ExactTokens.sinkCount + ExactTokens.localWindow)) }
+    /// Tokens of the whole sequence a step attends on average: n + g/2.
+    var attendedTokens: Double { n + Double(workload.generatedTokens) / 2 }
+
+    /// Where the configuration keeps the long span: the one place the KV device is read.
+    func kvHome(_ config: DecodeConfiguration) -> KVHome {
+        guard gpu != nil else { return .cpuOnly }
+        return config.placement.kvDevice == .gpu ? .gpu : .hostOfGPU
+    }
 
     // MARK: - Layers
 
@@ -123,9 +110,9 @@ public struct DecodeCostModel: Sendable {
     /// first `extra` others (LSH), or all layers (dense attention with the KV cache on the GPU).
     public func denseLayerCount(_ config: DecodeConfiguration) -> Int {
         switch config.attention {
-        case .dense: return config.placement.kvDevice == .gpu && hardware.gpu != nil ? model.layerCount : 0
+        case .dense: return kvHome(config) == .gpu ? model.layerCount : 0
         case .lshSampled, .topK, .quest:
-            return min(model.layerCount, mandatoryDenseLayers + config.placement.extraDenseLayers)
+            return min(model.layerCount, resolved.mandatoryDenseLayers + config.placement.extraDenseLayers)
         }
     }
     /// S: layers whose long span is sampled (LSH/TopK/Quest) or attended on the CPU (dense, KV in CPU).
@@ -135,65 +122,18 @@ public struct DecodeCostModel: Sendable {
 
     // MARK: - Linear layers
 
-    /// One group of matrix products: a layer's projections or the LM head.
-    struct Projection {
-        /// Products as the GPU calibration measures them (fused QKV and gate/up) and as the CPU
-        /// executor runs them (one per matrix).
-        var gpuCalls: Double, executorCalls: Double
-        var bytes: Double, parameters: Double
-        /// Output rows (each a new stream of weights).
-        var rows: Double
-
-        static func layer(_ s: ModelShape) -> Projection {
-            Projection(gpuCalls: projectionCallsPerLayer, executorCalls: executorCallsPerLayer, bytes: s.linearBytesPerLayer,
-                       parameters: s.linearParametersPerLayer, rows: s.projectionRowsPerLayer)
-        }
-        static func lmHead(_ s: ModelShape) -> Projection {
-            Projection(gpuCalls: 1, executorCalls: 1, bytes: s.lmHeadBytes, parameters: s.embeddingParameters, rows: Double(s.vocabSize))
-        }
-    }
-
-    /// Linear layers of all blocks: layers x one layer's projections (`projectionSeconds`).
+    /// Linear layers of all blocks: layers x one layer's projections, on the GPU
+    /// (`GPUSide.projectionSeconds`) or the CPU (`CPUSide.projectionSeconds`).
     public func linearLayersSeconds(batch: Double) -> Double {
-        Double(model.layerCount) * projectionSeconds(.layer(model), batch: batch, table: linearTable,
-                                                     reference: calibrationShape.map(Projection.layer))
+        guard let gpu else { return Double(model.layerCount) * cpu.projectionSeconds(.layer(model), batch: batch) }
+        return Double(model.layerCount) * gpu.projectionSeconds(.layer(model), batch: batch, table: gpu.linearTable,
+                                                                reference: gpu.reference.map(Projection.layer))
     }
 
     /// LM head: one V x h product by the same rule (table column `lmHeadSeconds`).
     public func lmHeadSeconds(batch: Double) -> Double {
-        projectionSeconds(.lmHead(model), batch: batch, table: lmHeadTable, reference: calibrationShape.map(Projection.lmHead))
-    }
-
-    /// On a GPU, `GPULinearTiming` (calls x per call + max(bytes / BW, 2 B P / F)). With a
-    /// calibration table of the reference shape, the table is exact for that shape and the unit
-    /// model carries it to this one: table(B) x timing(this shape) / timing(reference shape), so a
-    /// larger model does not scale the per-call cost by its bytes.
-    /// CPU-only: executor calls x per call + W x secondsPerByte(B) (calibrated) or the CPU roofline.
-    func projectionSeconds(_ p: Projection, batch: Double, table: PiecewiseLinear?, reference: Projection?) -> Double {
-        if let timing = gpuLinear {
-            let own = timing.seconds(calls: p.gpuCalls, bytes: p.bytes, parameters: p.parameters, batch: batch)
-            if let table, let reference {
-                let bf16 = gpuLinearBF16 ?? timing
-                let ref = bf16.seconds(calls: reference.gpuCalls, bytes: reference.bytes, parameters: reference.parameters, batch: batch)
-                return ref > 0 ? table(batch) * own / ref : own
-            }
-            return own
-        }
-        if let cpuLinearTable, let measured = hardware.calibration?.cpu {
-            // The executor runs each projection (q, k, v, o, gate, up, down) as its own product:
-            // per call, per output row (a new weight stream) and per byte, measured with the
-            // calibration's threads; with other threads the bytes scale by the read bandwidth those
-            // threads reach and the rows by the thread count.
-            let perCall = measured.linearSecondsPerCall ?? 0
-            let bandwidthRatio = cpuBandwidth(threads: measured.threads, sockets: hardware.sockets, fraction: 1)
-                / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 1)
-            let rowRatio = Double(measured.threads) / Double(hardware.threads)
-            let perRow = cpuLinearRowTable.map { max(0, $0(batch)) } ?? 0
-            return p.executorCalls * perCall + p.rows * perRow * rowRatio + p.bytes * cpuLinearTable(batch) * bandwidthRatio
-        }
-        let memory = p.bytes / cpuBandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.8)
-        let compute = 2 * batch * p.parameters / (Double(hardware.threads) * hardware.cpu.flopsPerSecondPerCore)
-        return max(memory, compute)
+        guard let gpu else { return cpu.projectionSeconds(.lmHead(model), batch: batch) }
+        return gpu.projectionSeconds(.lmHead(model), batch: batch, table: gpu.lmHeadTable, reference: gpu.reference.map(Projection.lmHead))
     }
 
     // MARK: - Hashing
@@ -205,12 +145,8 @@ public struct DecodeCostModel: Sendable {
         let kl = Double(lsh.hashBitsPerTable * lsh.tableCount)
         let flops = 2 * batch * Double(model.queryHeadCount * model.headDim) * kl
         let s = Double(sparseLayerCount(config))
-        if let gpu = hardware.gpu {
-            let compute = flops / (gpu.denseBF16FlopsPerSecond * gpu.efficiency.matmulFlops)
-            let memory = Double(model.headDim) * kl * 2 / gpu.memoryBandwidthBytesPerSecond
-            return s * max(compute, memory)
-        }
-        return s * flops / (Double(hardware.threads) * hardware.cpu.flopsPerSecondPerCore)
+        guard let gpu else { return s * cpu.computeSeconds(flops: flops) }
+        return s * gpu.hashingLayerSeconds(flops: flops, headDim: model.headDim, kl: kl)
     }
 
     // MARK: - GPU attention
@@ -219,24 +155,21 @@ public struct DecodeCostModel: Sendable {
     /// with blocks = B x H_kv (fitted per-block rate and bandwidth cap when calibrated, so an
     /// MHA model's 32 KV heads fill four times as many SMs as 8; the roofline otherwise).
     public func gpuAttentionLayerSeconds(batch: Double, tokens: Double) -> Double {
-        guard let gpuAttention else { return 0 }
-        return gpuAttention.seconds(batch: batch, tokens: tokens, kvHeads: Double(model.kvHeadCount),
-                                    kvBytesPerToken: model.kvBytesPerTokenPerLayer)
+        gpu?.attentionLayerSeconds(batch: batch, tokens: tokens, model: model) ?? 0
     }
 
     /// Dense layers on the GPU: D x attention(B, n + g/2).
     public func gpuAttentionSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
-        Double(denseLayerCount(config))
-            * gpuAttentionLayerSeconds(batch: batch, tokens: n + Double(workload.generatedTokens) / 2)
+        Double(denseLayerCount(config)) * gpuAttentionLayerSeconds(batch: batch, tokens: attendedTokens)
     }
 
     /// Exact part of the sparse layers: S x attention(B, e) on the GPU (or the CPU without one).
     /// Zero when the engine omits it.
     public func exactPartSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
-        guard config.attention != .dense, engine.computesExactPart else { return 0 }
+        guard config.attention != .dense, resolved.computesExactPart else { return 0 }
         let s = Double(sparseLayerCount(config))
-        if hardware.gpu != nil { return s * gpuAttentionLayerSeconds(batch: batch, tokens: exactTokens) }
-        return s * cpuDenseLayerSeconds(config, batch: batch, tokens: exactTokens)
+        guard let gpu else { return s * cpu.denseLayerSeconds(config.placement, batch: batch, tokens: exactTokens) }
+        return s * gpu.attentionLayerSeconds(batch: batch, tokens: exactTokens, model: model)
     }
 
     // MARK: - Transfers
@@ -254,48 +187,29 @@ public struct DecodeCostModel: Sendable {
 
     /// CPU <-> GPU copies for layers attended on the CPU: S x (copy_D2H(B x host-bound bytes:
     /// the query and its codes) + copy_H2D(B x device-bound bytes: partial output and
-    /// log-sum-exp)); calibrated copies interpolate the measured table, otherwise each copy
-    /// costs latency + bytes / practical bandwidth.
+    /// log-sum-exp)) over the link (`LinkSide.copySeconds`).
     public func transferSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
-        guard hardware.gpu != nil, config.placement.kvDevice == .cpu else { return 0 }
+        guard kvHome(config) == .hostOfGPU else { return 0 }
         let s = Double(sparseLayerCount(config))
         let up = batch * hostBoundBytesPerSequence(config)
         let down = batch * deviceBoundBytesPerSequence()
-        return s * (copySeconds(bytes: up, toDevice: false) + copySeconds(bytes: down, toDevice: true))
-    }
-
-    func copySeconds(bytes: Double, toDevice: Bool) -> Double {
-        if let table = toDevice ? hostToDevice : deviceToHost { return table(bytes) }
-        guard let link = hardware.link else { return 0 }
-        return link.latencySeconds + bytes / link.practicalBandwidthBytesPerSecond
+        return s * (link.copySeconds(bytes: up, toDevice: false) + link.copySeconds(bytes: down, toDevice: true))
     }
 
     /// Fixed per-step costs: GPU launches (layers x launch, the engine's figure when it has one,
-    /// else the GPU profile's) and the engine's CPU round trip
+    /// else the GPU profile's), the engine's per-step host time, and its CPU round trip
     /// (S x roundTrip) for layers attended on the CPU.
-    /// On a CPU-only machine: layers x B x the calibrated per-layer, per-sequence remainder
-    /// (embedding, norms, RoPE, KV stores).
+    /// On a CPU-only machine: the calibrated remainder of the step (`CPUSide.remainderSeconds`).
     public func overheadSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
-        var seconds = 0.0
-        if hardware.gpu == nil, let costs = hardware.calibration?.cpu {
-            if let perElement = costs.otherSecondsPerElement {
-                seconds += batch * model.otherElementsPerSequence * perElement
-            } else if let other = costs.otherSecondsPerLayerPerSequence {
-                seconds += Double(model.layerCount) * batch * other
-            }
+        switch kvHome(config) {
+        case .cpuOnly:
+            return cpu.remainderSeconds(batch: batch)
+        case .gpu:
+            return Double(model.layerCount) * resolved.gpuLaunchSecondsPerLayer + resolved.hostSecondsPerStep
+        case .hostOfGPU:
+            return Double(model.layerCount) * resolved.gpuLaunchSecondsPerLayer + resolved.hostSecondsPerStep
+                + Double(sparseLayerCount(config)) * resolved.roundTripOverheadSecondsPerLayer
         }
-        if hardware.gpu != nil {
-            seconds += Double(model.layerCount) * launchSecondsPerLayer + (engine.hostSecondsPerStep ?? 0)
-        }
-        if hardware.gpu != nil, config.placement.kvDevice == .cpu {
-            seconds += Double(sparseLayerCount(config)) * engine.roundTripOverheadSecondsPerLayer
-        }
-        return seconds
-    }
-
-    var launchSecondsPerLayer: Double {
-        guard let gpu = hardware.gpu else { return 0 }
-        return engine.gpuLaunchOverheadSecondsPerLayer ?? gpu.launchOverheadSecondsPerLayer
     }
 
     /// Host dispatch that the GPU's work does not hide: an eager engine issues each layer's
@@ -304,10 +218,11 @@ public struct DecodeCostModel: Sendable {
     /// with GPU work = its share of the linear layers, launches, and its attention (the dense
     /// layers' full attention, or the sparse layers' hashing and exact part).
     public func dispatchSeconds(_ config: DecodeConfiguration, batch: Double, terms t: StepTimes) -> Double {
-        guard hardware.gpu != nil, let d = engine.hostDispatchSecondsPerLayer, d > 0 else { return 0 }
+        let d = resolved.hostDispatchSecondsPerLayer
+        guard d > 0 else { return 0 }
         let layers = Double(model.layerCount)
         let dense = Double(denseLayerCount(config)), sparse = Double(sparseLayerCount(config))
-        let perLayer = t[.linearLayers] / layers + launchSecondsPerLayer
+        let perLayer = t[.linearLayers] / layers + resolved.gpuLaunchSecondsPerLayer
         var exposed = 0.0
         if dense > 0 { exposed += dense * max(0, d - perLayer - t[.gpuAttention] / dense) }
         if sparse > 0 { exposed += sparse * max(0, d - perLayer - (t[.hashing] + t[.exactPart]) / sparse) }
@@ -316,110 +231,27 @@ public struct DecodeCostModel: Sendable {
 
     // MARK: - CPU side
 
-    var perCoreReadBytesPerSecond: Double {
-        hardware.calibration?.cpu?.readBytesPerSecondOneThread ?? hardware.cpu.perCoreReadBytesPerSecond
-    }
+    /// DRAM bandwidth of `sockets` sockets as `fraction` of what they read (`CPUSide.socketBandwidth`).
+    public func cpuSocketBandwidth(sockets: Int, fraction: Double) -> Double { cpu.socketBandwidth(sockets: sockets, fraction: fraction) }
 
-    /// Where the CPU-side data sits: the engine's placement, else partitioned by socket on a
-    /// NUMA-local system and interleaved otherwise.
-    var memoryPlacement: MemoryPlacement {
-        engine.memoryPlacement ?? (hardware.numaLocal ? .partitioned : .interleaved)
-    }
-
-    /// DRAM bandwidth of `sockets` sockets as `fraction` of what they read: a socket gives its
-    /// STREAM bandwidth (measured on a calibrated host) when its threads read local memory;
-    /// interleaved pages make (s - 1) / s of the reads remote, at remoteFraction of local.
-    public func cpuSocketBandwidth(sockets: Int, fraction: Double) -> Double {
-        let cpu = hardware.cpu
-        var perSocket = cpu.dramBandwidthBytesPerSecondPerSocket * cpu.streamEfficiency
-        if let measured = hardware.calibration?.cpu {
-            let measuredSockets = max(1, min(hardware.sockets, Int((Double(measured.threads) / Double(cpu.coresPerSocket)).rounded(.up))))
-            perSocket = measured.readBytesPerSecond / Double(measuredSockets)
-        }
-        // One GPU of a node shares its socket with the node's other GPUs on it.
-        perSocket *= hardware.cpuBandwidthShare
-        let s = Double(max(1, sockets))
-        guard s > 1, memoryPlacement == .interleaved else { return s * perSocket * fraction }
-        let remote = cpu.remoteBandwidthFraction
-        return s * perSocket / (1 / s + (s - 1) / (s * remote)) * fraction
-    }
-
-    /// Bandwidth the CPU reaches with `threads` over `sockets`, as `fraction` of what it reads:
-    /// min(threads x per-core x scaling, socket bandwidth) x fraction (scaling is the engine's
-    /// thread-scaling efficiency, applied with more than one thread).
+    /// Bandwidth the CPU reaches with `threads` over `sockets` (`CPUSide.bandwidth`).
     public func cpuBandwidth(threads: Int, sockets: Int, fraction: Double) -> Double {
-        min(Double(threads) * perCoreReadBytesPerSecond * scaling(threads) * fraction, cpuSocketBandwidth(sockets: sockets, fraction: fraction))
+        cpu.bandwidth(threads: threads, sockets: sockets, fraction: fraction)
     }
 
-    /// Per-thread slowdown of the latency-bound share of a CPU kernel by remote reads:
-    /// 1 + remote share x (remote latency factor - 1) x latency share, where the remote share is
-    /// (s - 1) / s for interleaved pages over s sockets and 0 when partitioned.
-    func numaFactor(sockets: Int) -> Double {
-        let s = Double(max(1, sockets))
-        let remoteShare = memoryPlacement == .interleaved ? (s - 1) / s : 0
-        return 1 + remoteShare * (hardware.cpu.remoteLatencyFactor - 1) * (engine.memoryLatencyShare ?? 1)
-    }
-
-    /// Work units per sequence of the CPU kernels: H_q (sequence, query head) units for engines
-    /// that split by query head, else H_kv (sequence, KV head).
-    var workUnitsPerSequence: Int { engine.parallelOverQueryHeads ? model.queryHeadCount : model.kvHeadCount }
-    /// Query heads one unit serves.
-    var headsPerUnit: Double { engine.parallelOverQueryHeads ? 1 : Double(model.groupSize) }
-    /// The engine's thread-scaling efficiency with more than one thread.
-    func scaling(_ threads: Int) -> Double { threads > 1 ? engine.threadScalingEfficiency : 1 }
-
-    /// Threads of the engine's CPU loops: its compiled team, else the plan's threads.
-    func loopThreads(_ config: DecodeConfiguration) -> Int { engine.compiledThreads ?? config.placement.cpuThreads }
-
-    /// The retrieval loop: the engine's schedule (whole units unless it says otherwise) over the
-    /// plan's threads.
-    func retrievalKernel(_ config: DecodeConfiguration) -> CPUKernelTiming {
-        CPUKernelTiming(threads: loopThreads(config), cores: config.placement.cpuThreads, schedule: engine.retrievalSchedule ?? .wholeUnits,
-                        numaFactor: numaFactor(sockets: config.placement.cpuSockets),
-                        oversubscriptionWorkShare: engine.oversubscriptionWorkShare ?? 0)
-    }
-
-    /// The sampled-attention loop: the engine's schedule (pieces unless it says otherwise), its
-    /// per-call cost, and DRAM bandwidth x the engine's sampled fraction as the cap.
-    func sampledKernel(_ config: DecodeConfiguration) -> CPUKernelTiming {
-        CPUKernelTiming(threads: loopThreads(config), cores: config.placement.cpuThreads, schedule: engine.attentionSchedule ?? .pieces,
-                        secondsPerCall: engine.sampledAttentionSecondsPerCall ?? 0,
-                        numaFactor: numaFactor(sockets: config.placement.cpuSockets),
-                        bandwidthCapBytesPerSecond: cpuSocketBandwidth(sockets: config.placement.cpuSockets,
-                                                                       fraction: engine.sampledAttentionBandwidthFraction),
-                        oversubscriptionWorkShare: engine.oversubscriptionWorkShare ?? 0)
-    }
-
-    /// Dense CPU attention (streams the cache): pieces of every unit over all threads, capped at
-    /// DRAM bandwidth x the engine's dense fraction.
-    func denseKernel(_ config: DecodeConfiguration) -> CPUKernelTiming {
-        CPUKernelTiming(threads: loopThreads(config), cores: config.placement.cpuThreads, schedule: engine.attentionSchedule ?? .pieces,
-                        numaFactor: numaFactor(sockets: config.placement.cpuSockets),
-                        bandwidthCapBytesPerSecond: cpuSocketBandwidth(sockets: config.placement.cpuSockets,
-                                                                       fraction: engine.denseAttentionBandwidthFraction))
-    }
-
-    /// Bytes per second one thread streams in dense attention: one core's read x scaling x dense fraction.
-    func denseRatePerThread(_ config: DecodeConfiguration) -> Double {
-        perCoreReadBytesPerSecond * scaling(config.placement.cpuThreads) * engine.denseAttentionBandwidthFraction
-    }
-
-    /// Retrieval: S x kernel(B x units per sequence, one unit = heads per unit x (L walk +
-    /// L P n_h perCandidate)), where P is the per-table collision probability implied by the
-    /// sampled fraction (see SampledFractionModel.tableCollision) and n_h the hashed span; the
-    /// per-item costs are one thread's, divided by the engine's scaling with more threads.
+    /// Retrieval: S x the retrieval loop over B x units, one unit = heads per unit x (L walk +
+    /// L P n_h perCandidate), where P is the per-table collision probability implied by the
+    /// sampled fraction (see SampledFractionModel.tableCollision) and n_h the hashed span.
     public func retrievalSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
-        guard let lsh = config.attention.lsh, config.placement.kvDevice == .cpu || hardware.gpu == nil else { return 0 }
+        guard let lsh = config.attention.lsh, kvHome(config) != .gpu else { return 0 }
         let l = Double(lsh.tableCount)
         let candidates = l * lshStatistics(lsh).tableCollision * hashedTokens
-        let perQuery = l * engine.retrievalSecondsPerTableWalk + candidates * engine.retrievalSecondsPerCandidate
-        let unit = headsPerUnit * perQuery / scaling(config.placement.cpuThreads)
         return Double(sparseLayerCount(config))
-            * retrievalKernel(config).seconds(units: batch * Double(workUnitsPerSequence), unitSeconds: unit)
+            * cpu.retrievalLayerSeconds(config.placement, batch: batch, tables: l, candidatesPerQuery: candidates)
     }
 
     /// Bytes of one gathered row: K and V (2 d elements) and the key's norm.
-    var sampledRowBytes: Double { Double(2 * model.headDim) * model.bytesPerKVElement + 4 }
+    static func sampledRowBytes(_ model: ModelShape) -> Double { Double(2 * model.headDim) * model.bytesPerKVElement + 4 }
 
     /// Rows one unit gathers per sparse layer: f n_h for a query-head unit; for a KV-head unit
     /// the union of its G heads' samples, (1 - (1 - f)^G) n_h, when the group reads each
@@ -430,76 +262,57 @@ public struct DecodeCostModel: Sendable {
     /// two heads pick alike.
     func sampledRowsPerUnit(_ config: DecodeConfiguration) -> Double {
         let f = min(1, sampledFraction(config) ?? 0)
-        if engine.parallelOverQueryHeads { return f * hashedTokens }
+        if resolved.parallelOverQueryHeads { return f * hashedTokens }
         let G = Double(model.groupSize)
-        return (engine.gqaSharedReads ? 1 - pow(1 - f, G) : G * f) * hashedTokens
+        return (resolved.gqaSharedReads ? 1 - pow(1 - f, G) : G * f) * hashedTokens
     }
 
     /// Bytes the sampled attention reads: S x B x units x rows per unit x row bytes.
     public func sampledAttentionBytes(_ config: DecodeConfiguration, batch: Double) -> Double {
-        Double(sparseLayerCount(config)) * batch * Double(workUnitsPerSequence) * sampledRowsPerUnit(config) * sampledRowBytes
+        Double(sparseLayerCount(config)) * batch * Double(cpu.workUnitsPerSequence) * sampledRowsPerUnit(config)
+            * Self.sampledRowBytes(model)
     }
 
-    /// One thread's seconds per gathered row: the engine's measured figure, or row bytes over
-    /// what one core reads x scaling x the engine's sampled bandwidth fraction.
-    func sampledRowSeconds(_ config: DecodeConfiguration) -> Double {
-        if let row = engine.sampledRowSecondsPerThread { return row / scaling(config.placement.cpuThreads) }
-        return sampledRowBytes / (perCoreReadBytesPerSecond * scaling(config.placement.cpuThreads) * engine.sampledAttentionBandwidthFraction)
-    }
-
-    /// Sampled attention on the CPU: S x kernel(B x units per sequence, one unit = its rows x one
-    /// thread's cost per row), capped by the bytes over DRAM bandwidth x the sampled fraction;
-    /// on the GPU (KV and tables in HBM): bytes / (BW x gather efficiency).
+    /// Sampled attention on the CPU: S x the sampled loop over B x units, one unit = its rows x
+    /// one thread's cost per row, capped by the bytes over DRAM bandwidth x the sampled
+    /// fraction; on the GPU (KV and tables in HBM): bytes / (BW x gather efficiency), and Quest
+    /// pages as contiguous reads (`questBytes`).
     public func sampledAttentionSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         guard config.attention != .dense else { return 0 }
-        if case .quest(let pageSize, let f) = config.attention, config.placement.kvDevice == .gpu, let gpu = hardware.gpu {
-            return questSeconds(pageSize: pageSize, budget: f, sparseLayers: sparseLayerCount(config), batch: batch, gpu: gpu)
-        }
-        if config.placement.kvDevice == .gpu, let gpu = hardware.gpu {
-            return sampledAttentionBytes(config, batch: batch) / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.gatherBandwidth)
+        if kvHome(config) == .gpu, let gpu {
+            if case .quest(let pageSize, let f) = config.attention {
+                return gpu.streamSeconds(bytes: questBytes(pageSize: pageSize, budget: f, sparseLayers: sparseLayerCount(config), batch: batch))
+            }
+            return gpu.gatherSeconds(bytes: sampledAttentionBytes(config, batch: batch))
         }
         let s = Double(sparseLayerCount(config))
         guard s > 0 else { return 0 }
-        let rows = sampledRowsPerUnit(config)
-        return s * sampledKernel(config).seconds(units: batch * Double(workUnitsPerSequence), unitSeconds: rows * sampledRowSeconds(config),
-                                                 bytes: sampledAttentionBytes(config, batch: batch) / s)
+        return s * cpu.sampledLayerSeconds(config.placement, batch: batch, rowsPerUnit: sampledRowsPerUnit(config),
+                                           bytes: sampledAttentionBytes(config, batch: batch) / s)
     }
 
-    /// Quest on the GPU: per sparse layer, sequence and KV head, read every page summary
+    /// Quest's reads per step: per sparse layer, sequence and KV head every page summary
     /// (ceil(n_h / P) pages x min and max of d dims x 2 bytes) and the chosen pages' K and V
-    /// (budget x n_h x 2 d x 2 bytes), both contiguous: bytes / (BW x eff_attn).
-    func questSeconds(pageSize: Int, budget: Double, sparseLayers: Int, batch: Double, gpu: GPUProfile) -> Double {
+    /// (budget x n_h x 2 d x 2 bytes).
+    func questBytes(pageSize: Int, budget: Double, sparseLayers: Int, batch: Double) -> Double {
         let d = Double(model.headDim)
         let pages = (hashedTokens / Double(pageSize)).rounded(.up)
         let perHead = pages * 2 * d * 2 + budget * hashedTokens * 2 * d * model.bytesPerKVElement
-        let bytes = Double(sparseLayers) * batch * Double(model.kvHeadCount) * perHead
-        return bytes / (gpu.memoryBandwidthBytesPerSecond * gpu.efficiency.attentionBandwidth)
+        return Double(sparseLayers) * batch * Double(model.kvHeadCount) * perHead
     }
 
-    /// Dense attention over a KV cache in CPU memory: L_cpu x kernel(B x units, one unit = its
-    /// share of (n + g/2) x kv bytes over one thread's dense rate), capped by DRAM bandwidth x the
-    /// dense fraction; L_cpu is every layer for dense attention with the KV cache in CPU memory
+    /// Dense attention over a KV cache in CPU memory: L_cpu x `CPUSide.denseLayerSeconds` over
+    /// n + g/2 tokens; L_cpu is every layer for dense attention with the KV cache in CPU memory
     /// (the "KV in CPU memory" baseline) and, on a CPU-only machine, the dense layers of an LSH plan too.
     public func cpuAttentionSeconds(_ config: DecodeConfiguration, batch: Double) -> Double {
         let layers: Int
-        if hardware.gpu == nil {
-            layers = config.attention == .dense ? model.layerCount : denseLayerCount(config)
-        } else if config.attention == .dense && config.placement.kvDevice == .cpu {
-            layers = sparseLayerCount(config)
-        } else {
-            return 0
+        switch kvHome(config) {
+        case .cpuOnly: layers = config.attention == .dense ? model.layerCount : denseLayerCount(config)
+        case .hostOfGPU: layers = config.attention == .dense ? sparseLayerCount(config) : 0
+        case .gpu: layers = 0
         }
         guard layers > 0 else { return 0 }
-        return Double(layers) * cpuDenseLayerSeconds(config, batch: batch, tokens: n + Double(workload.generatedTokens) / 2)
-    }
-
-    /// One layer's dense attention on the CPU over `tokens` per sequence: the dense loop over
-    /// B x units, each streaming its share of the KV bytes at one thread's dense rate.
-    func cpuDenseLayerSeconds(_ config: DecodeConfiguration, batch: Double, tokens: Double) -> Double {
-        let bytes = batch * tokens * model.kvBytesPerTokenPerLayer
-        let units = batch * Double(workUnitsPerSequence)
-        guard units > 0 else { return 0 }
-        return denseKernel(config).seconds(units: units, unitSeconds: bytes / units / denseRatePerThread(config), bytes: bytes)
+        return Double(layers) * cpu.denseLayerSeconds(config.placement, batch: batch, tokens: attendedTokens)
     }
 
     // MARK: - Fractions
@@ -582,7 +395,7 @@ public struct DecodeCostModel: Sendable {
 
     /// Keys one query head attends in a sparse layer: f n_h + e (or n + g/2 when dense).
     public func keysPerQuery(_ config: DecodeConfiguration) -> Double {
-        let all = n + Double(workload.generatedTokens) / 2
+        let all = attendedTokens
         guard let f = sampledFraction(config) else { return all }
         // Never more keys than the sequence has (a context shorter than sinks + local window).
         return min(all, f * hashedTokens + exactTokens)

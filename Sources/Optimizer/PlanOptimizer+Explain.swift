@@ -43,8 +43,9 @@ extension PlanOptimizer {
                .min(by: { $0.1.cpuBytes < $1.1.cpuBytes }) {
             // Split the CPU bytes into what grows with the context and what does not (the
             // tables' 2^K bucket ranges, a CPU-only machine's weights).
-            var oneToken = model
-            oneToken.workload.contextTokens = 1
+            var oneTokenWorkload = model.workload
+            oneTokenWorkload.contextTokens = 1
+            let oneToken = model.with(workload: oneTokenWorkload)
             let fixed = oneToken.memory(option, batch: batch).cpuBytes
             if fixed > hw.cpuMemoryBytes {
                 return infeasible(.cpuMemoryWhateverTheContext(batch: Int(batch), fixedBytes: fixed, availableBytes: hw.cpuMemoryBytes,

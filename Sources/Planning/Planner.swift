@@ -57,10 +57,22 @@ public struct PlanRequest: Sendable {
     public func engineName(for kind: PlanKind) -> String { kind == .gpuOnly ? baselineEngineName : engineName }
     public func engine(for kind: PlanKind) -> EngineParameters { kind == .gpuOnly ? baselineEngine : engine }
 
+    /// The machine's calibration fitted once for this request (`Planner.plan` fills it; the
+    /// models of every kind and engine share it).
+    public var fits: FittedCalibration? = nil
+
     public func costModel(engine: EngineParameters? = nil) -> DecodeCostModel {
         DecodeCostModel(hardware: hardware, workload: workload, engine: engine ?? self.engine,
                         fractions: SampledFractionModel(profile: model, override: sampledFractionOverride, exact: measuredFractions),
-                        calibrationShape: calibrationShape)
+                        calibrationShape: calibrationShape, fits: fits)
+    }
+
+    /// This request with its calibration fitted (unchanged when already fitted for it).
+    public func fitted() -> PlanRequest {
+        if let fits, fits.serves(hardware: hardware, calibrationShape: calibrationShape, model: workload.model) { return self }
+        var r = self
+        r.fits = FittedCalibration(hardware: hardware, calibrationShape: calibrationShape, model: workload.model)
+        return r
     }
 }
 
@@ -85,6 +97,7 @@ public enum Planner {
     /// at its best batch; the fastest feasible one is the plan unless the request fixes the
     /// attention. The others stay in the report as rows (`bestByKind`).
     public static func plan(_ request: PlanRequest) throws -> PlanReport {
+        let request = request.fitted()
         // The request's own plan is LSH, or the dense kind `--attention dense` fixes, on the
         // runtime that runs that kind.
         let ownKind: PlanKind = request.space.lsh ? .lsh : (request.hardware.gpu == nil ? .cpuKVDense : .gpuOnly)

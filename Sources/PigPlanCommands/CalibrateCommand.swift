@@ -63,7 +63,7 @@ public struct CalibrateCommand: ParsableCommand {
         if let threads, threads < 1 || threads > 4 * cores {
             throw ValidationError("--threads \(threads): give 1 to \(4 * cores) (this machine has \(cores) cores; more threads than that only time-share them)")
         }
-        if layers < 1 || layers > 4096 { throw ValidationError("--layers \(layers): give 1 to the model's layer count") }
+        if layers < 1 || layers > Limits.maxLayers { throw ValidationError("--layers \(layers): give 1 to the model's layer count") }
         let dir = try outputDirectory()
         // The folders must take the files before minutes are spent measuring.
         for kind in ["cpus", "systems"] {

@@ -60,7 +60,7 @@ public struct DecisionOptions: ParsableArguments {
         if maxBatch > Self.batchLimit {
             throw ValidationError("--max-batch \(maxBatch): the planner considers at most \(Self.batchLimit) sequences per step; pass a smaller bound")
         }
-        if let e = extraDenseLayers, e > 4096 { throw ValidationError("--extra-dense-layers \(e): more layers than any model has; pass at most the model's layer count") }
+        if let e = extraDenseLayers, e > Limits.maxLayers { throw ValidationError("--extra-dense-layers \(e): more layers than any model has; pass at most the model's layer count") }
         if let problem = LSHParameters.rangeProblem(k: k, l: l) { throw ValidationError(problem) }
         if let x = maxQualityLoss, !(x.isFinite && x >= 0 && x <= 1000) {
             throw ValidationError("--max-quality-loss \(x): give a loss of 0 or more in the metric's unit (points of accuracy or percent of perplexity), e.g. 2")

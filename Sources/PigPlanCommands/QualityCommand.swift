@@ -56,9 +56,9 @@ public struct QualityCommand: ParsableCommand {
         _ = try Parse.contextList(ctx, limit: 16)
         if let kl { _ = try Parse.klList(kl, limit: QualitySweepRequest.settingLimit) }
         if positions < 2 { throw ValidationError("--positions \(positions): at least 2 teacher-forced positions") }
-        if positions > 65_536 { throw ValidationError("--positions \(positions): at most 65536") }
+        if positions > Limits.maxQualityPositions { throw ValidationError("--positions \(positions): at most \(Limits.maxQualityPositions)") }
         if pageSize < 1 || pageSize > 1 << 20 { throw ValidationError("--page-size \(pageSize): 1 to 1048576 keys") }
-        if let threads, threads < 1 || threads > 4096 { throw ValidationError("--threads \(threads): 1 to 4096") }
+        if let threads, threads < 1 || threads > Limits.maxThreads { throw ValidationError("--threads \(threads): 1 to \(Limits.maxThreads)") }
         if let name, ProfileName.problem(name) != nil { throw ValidationError("--name \(name): \(ProfileName.problem(name)!)") }
     }
 

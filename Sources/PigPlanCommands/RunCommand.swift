@@ -67,15 +67,15 @@ public struct RunCommand: ParsableCommand {
 
     public func validate() throws {
         if let batch, batch < 1 { throw ValidationError("--batch \(batch): must be at least 1") }
-        if let batch, batch > 65_536 { throw ValidationError("--batch \(batch): the executor decodes at most 65536 sequences together; pass fewer") }
+        if let batch, batch > Limits.maxBatch { throw ValidationError("--batch \(batch): the executor decodes at most \(Limits.maxBatch) sequences together; pass fewer") }
         if steps < 1 { throw ValidationError("--steps \(steps): must be at least 1") }
-        if steps > 1_000_000 { throw ValidationError("--steps \(steps): at most 1000000 decode steps; pass fewer") }
+        if steps > Limits.maxDecodeSteps { throw ValidationError("--steps \(steps): at most \(Limits.maxDecodeSteps) decode steps; pass fewer") }
         if let layers, layers < 1 { throw ValidationError("--layers \(layers): must be at least 1") }
-        if let layers, layers > 4096 { throw ValidationError("--layers \(layers): more layers than any model has; pass at most the model's layer count") }
+        if let layers, layers > Limits.maxLayers { throw ValidationError("--layers \(layers): more layers than any model has; pass at most the model's layer count") }
         if let threads, threads < 1 { throw ValidationError("--threads \(threads): must be at least 1") }
-        if let threads, threads > 4096 { throw ValidationError("--threads \(threads): at most 4096 threads") }
+        if let threads, threads > Limits.maxThreads { throw ValidationError("--threads \(threads): at most \(Limits.maxThreads) threads") }
         if pageSize < 1 { throw ValidationError("--page-size \(pageSize): must be at least 1") }
-        if pageSize > 1 << 20 { throw ValidationError("--page-size \(pageSize): at most 1048576 keys per page") }
+        if pageSize > Limits.maxPageSize { throw ValidationError("--page-size \(pageSize): at most \(Limits.maxPageSize) keys per page") }
         if let problem = LSHParameters.rangeProblem(k: k, l: l) { throw ValidationError(problem) }
         if text != nil && gguf == nil { throw ValidationError("--text needs --gguf: synthetic weights have no tokenizer") }
         if ctx == nil && text == nil && plan == nil { throw ValidationError("pass --ctx (prompt tokens), --text FILE or --plan FILE") }
@@ -109,10 +109,10 @@ public struct RunCommand: ParsableCommand {
         return file
     }
 
-    /// (K, L) of the flags, else of the plan file, else (10, 150).
+    /// (K, L) of the flags, else of the plan file, else the paper's default.
     func lshParameters(_ planFile: PlanFile?) -> LSHParameters {
-        LSHParameters(hashBitsPerTable: k ?? planFile?.attention.lsh?.hashBitsPerTable ?? 10,
-                      tableCount: l ?? planFile?.attention.lsh?.tableCount ?? 150)
+        let fallback = planFile?.attention.lsh ?? .magicPIGDefault
+        return LSHParameters(hashBitsPerTable: k ?? fallback.hashBitsPerTable, tableCount: l ?? fallback.tableCount)
     }
 
     /// The request these flags (and the plan file) describe, with `mode` as the attention.

@@ -43,7 +43,7 @@ public struct ValidateCommand: ParsableCommand {
 
     public func validate() throws {
         guard steps >= 1, steps <= 10_000 else { throw ValidationError("--steps \(steps): give 1 to 10000 decode steps per configuration") }
-        guard layers >= 1, layers <= 4096 else { throw ValidationError("--layers \(layers): give 1 to the model's layer count") }
+        guard layers >= 1, layers <= Limits.maxLayers else { throw ValidationError("--layers \(layers): give 1 to the model's layer count") }
         if let repeats, !(1...100).contains(repeats) {
             throw ValidationError("--repeats \(repeats): give 1 to 100 passes over the grid (each configuration keeps its median run)")
         }

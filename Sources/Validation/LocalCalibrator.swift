@@ -31,7 +31,7 @@ public struct LocalCalibrator: Sendable {
     /// The (K, L) the calibration measures (and `validate` runs).
     public static let lshSettings = [LSHParameters(hashBitsPerTable: 8, tableCount: 75),
                                      LSHParameters(hashBitsPerTable: 9, tableCount: 120),
-                                     LSHParameters(hashBitsPerTable: 10, tableCount: 150)]
+                                     .magicPIGDefault]
 
     public struct Result: Sendable {
         public var cpu: CPUProfile

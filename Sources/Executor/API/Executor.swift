@@ -112,10 +112,10 @@ public enum Executor {
         func bad(_ f: String, _ why: String) -> ExecutorError { .invalidRequest(field: f, reason: why) }
         guard r.batch >= 1 else { throw bad("batch", "must be at least 1 (got \(r.batch))") }
         // Sizes are bounded before anything is allocated from them.
-        guard r.batch <= 65_536 else { throw bad("batch", "at most 65536 sequences (got \(r.batch))") }
-        guard r.decodeSteps <= 1_000_000 else { throw bad("decodeSteps", "at most 1000000 (got \(r.decodeSteps))") }
+        guard r.batch <= Limits.maxBatch else { throw bad("batch", "at most \(Limits.maxBatch) sequences (got \(r.batch))") }
+        guard r.decodeSteps <= Limits.maxDecodeSteps else { throw bad("decodeSteps", "at most \(Limits.maxDecodeSteps) (got \(r.decodeSteps))") }
         if case .syntheticTokens(let count) = r.prompt {
-            guard count <= 1 << 26 else { throw bad("prompt.count", "at most 2^26 prompt tokens per sequence (got \(count))") }
+            guard count <= Limits.maxPromptTokens else { throw bad("prompt.count", "at most 2^26 prompt tokens per sequence (got \(count))") }
             // The prompt tokens themselves (8 bytes each), before the KV cache they will need.
             let tokenBytes = Double(r.batch) * Double(max(0, count)) * 8
             if let limit = r.memoryLimitBytes, tokenBytes > limit {
@@ -126,7 +126,7 @@ public enum Executor {
             }
         }
         guard r.decodeSteps >= 0 else { throw bad("decodeSteps", "must not be negative") }
-        if let t = r.threads, t < 1 { throw bad("threads", "must be at least 1 (got \(t))") }
+        if let t = r.threads, t < 1 || t > Limits.maxThreads { throw bad("threads", "1 to \(Limits.maxThreads) (got \(t))") }
         if let m = r.memoryLimitBytes, !(m > 0) { throw bad("memoryLimitBytes", "must be positive") }
         switch r.attention {
         case .lshSampled(let p):

@@ -44,6 +44,18 @@ public struct EngineParameters: Codable, Sendable, Hashable {
     public var sampledRowSecondsPerThread: Double?
     /// Sampled attention: fixed cost of one call (per sparse layer and step), seconds.
     public var sampledAttentionSecondsPerCall: Double?
+    /// Dense CPU attention: seconds one thread spends per KV row (K and V of one key for one KV
+    /// head) whatever the query heads it serves (streaming and widening the row); nil derives it
+    /// from the bandwidth fraction: row bytes / (one core's read bandwidth x
+    /// denseAttentionBandwidthFraction).
+    public var denseRowSecondsPerThread: Double?
+    /// Dense CPU attention: seconds one thread spends per KV row and per query head of the group
+    /// (a dot product, its softmax and its share of the weighted V sum); nil: 0 (the row's cost
+    /// does not grow with the group).
+    public var denseRowSecondsPerQueryHead: Double?
+    /// How the dense CPU attention hands its (sequence, KV head) units to threads; nil: as
+    /// `attentionSchedule`.
+    public var denseAttentionSchedule: CPUSchedule?
     /// OpenMP threads compiled into the engine's CPU kernels (the reference hard-codes 64); nil:
     /// the plan's thread count. With fewer cores the threads time-share them (OpenMP creates the
     /// team at the size asked whatever the cores), and their work is stretched by

@@ -29,6 +29,11 @@ public struct ResolvedEngine: Sendable, Hashable {
     /// figure, or row bytes / (one core's read x the sampled bandwidth fraction).
     public let sampledRowSecondsPerThread: Double
     public let sampledAttentionSecondsPerCall: Double
+    /// Dense CPU attention: one thread's seconds per KV row (whatever the group) and per KV row
+    /// and query head, before thread scaling; its schedule.
+    public let denseRowSecondsPerThread: Double
+    public let denseRowSecondsPerQueryHead: Double
+    public let denseAttentionSchedule: CPUSchedule
     public let oversubscriptionWorkShare: Double
     public let memoryPlacement: MemoryPlacement
     public let memoryLatencyShare: Double
@@ -64,6 +69,11 @@ public struct ResolvedEngine: Sendable, Hashable {
         sampledRowSecondsPerThread = e.sampledRowSecondsPerThread
             ?? DecodeCostModel.sampledRowBytes(workload.model) / (perCoreReadBytesPerSecond * e.sampledAttentionBandwidthFraction)
         sampledAttentionSecondsPerCall = e.sampledAttentionSecondsPerCall ?? 0
+        denseRowSecondsPerThread = e.denseRowSecondsPerThread
+            ?? workload.model.kvBytesPerTokenPerLayer / Double(workload.model.kvHeadCount)
+            / (perCoreReadBytesPerSecond * e.denseAttentionBandwidthFraction)
+        denseRowSecondsPerQueryHead = e.denseRowSecondsPerQueryHead ?? 0
+        denseAttentionSchedule = e.denseAttentionSchedule ?? e.attentionSchedule ?? .pieces
         oversubscriptionWorkShare = e.oversubscriptionWorkShare ?? 0
         memoryPlacement = e.memoryPlacement ?? (hardware.numaLocal ? .partitioned : .interleaved)
         memoryLatencyShare = e.memoryLatencyShare ?? 1

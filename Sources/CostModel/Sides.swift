@@ -186,10 +186,11 @@ struct CPUSide: Sendable {
                         oversubscriptionWorkShare: engine.oversubscriptionWorkShare)
     }
 
-    /// Dense attention (streams the cache), capped at DRAM bandwidth x the engine's dense fraction.
+    /// Dense attention (streams the cache): the engine's dense schedule, capped at DRAM
+    /// bandwidth x the engine's dense fraction.
     func denseKernel(_ placement: Placement) -> CPUKernelTiming {
         CPUKernelTiming(threads: engine.loopThreads(planThreads: placement.cpuThreads), cores: placement.cpuThreads,
-                        schedule: engine.attentionSchedule, numaFactor: numaFactor(sockets: placement.cpuSockets),
+                        schedule: engine.denseAttentionSchedule, numaFactor: numaFactor(sockets: placement.cpuSockets),
                         bandwidthCapBytesPerSecond: socketBandwidth(sockets: placement.cpuSockets,
                                                                     fraction: engine.denseAttentionBandwidthFraction))
     }
@@ -209,14 +210,17 @@ struct CPUSide: Sendable {
         return sampledKernel(placement).seconds(units: batch * Double(workUnitsPerSequence), unitSeconds: rowsPerUnit * rowSeconds, bytes: bytes)
     }
 
-    /// One layer's dense attention over `tokens` per sequence: the dense loop over B x units,
-    /// each streaming its share of the KV bytes at one thread's dense rate.
+    /// One layer's dense attention over `tokens` per sequence: the dense loop over B x H_kv
+    /// (sequence, KV head) units (every engine reads a KV row once for its group), one unit =
+    /// tokens x (row + G x per query head) of one thread's time, capped by the KV bytes over the
+    /// bandwidth cap. Without per-head figures the row is its bytes at one thread's dense rate.
     func denseLayerSeconds(_ placement: Placement, batch: Double, tokens: Double) -> Double {
         let bytes = batch * tokens * model.kvBytesPerTokenPerLayer
-        let units = batch * Double(workUnitsPerSequence)
+        let units = batch * Double(model.kvHeadCount)
         guard units > 0 else { return 0 }
-        let ratePerThread = perCoreReadBytesPerSecond * engine.scaling(placement.cpuThreads) * engine.denseAttentionBandwidthFraction
-        return denseKernel(placement).seconds(units: units, unitSeconds: bytes / units / ratePerThread, bytes: bytes)
+        let row = (engine.denseRowSecondsPerThread + Double(model.groupSize) * engine.denseRowSecondsPerQueryHead)
+            / engine.scaling(placement.cpuThreads)
+        return denseKernel(placement).seconds(units: units, unitSeconds: tokens * row, bytes: bytes)
     }
 
     // MARK: CPU-only machine

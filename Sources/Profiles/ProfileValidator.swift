@@ -427,6 +427,10 @@ struct ProfileValidator {
         if let call = e.sampledAttentionSecondsPerCall {
             try nonNegative(call, key + ".sampledAttentionSecondsPerCall", unit: "seconds")
         }
+        if let row = e.denseRowSecondsPerThread { try positive(row, key + ".denseRowSecondsPerThread", unit: "seconds") }
+        if let head = e.denseRowSecondsPerQueryHead {
+            try nonNegative(head, key + ".denseRowSecondsPerQueryHead", unit: "seconds")
+        }
         if let threads = e.compiledThreads { try count(threads, key + ".compiledThreads") }
         if let over = e.oversubscriptionWorkShare {
             try nonNegative(over, key + ".oversubscriptionWorkShare", unit: "(a share of the work)")

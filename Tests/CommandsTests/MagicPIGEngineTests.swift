@@ -167,6 +167,15 @@ import Testing
         #expect(errors.last! < 0.25)
     }
 
+    /// The README chart's rig (L20 + 2 x Intel 8563C, 64 threads) running `model` at `ctx` with
+    /// (K, L) = (10, 150) on the reference runtime, GPU-only on the same runtime.
+    func chartReport(_ model: String, _ ctx: String) throws -> PlanReport {
+        try Planner.plan(PlanOptions.parse([
+            "--hw", "l20-2s-8563c", "--engine", "magicpig", "--baseline-engine", "magicpig", "--model", model, "--ctx", ctx,
+            "--k", "10", "--l", "150", "--attention", "lsh",
+        ]).request())
+    }
+
     /// The same chart's "GPU + CPU full attention" bars (KV in CPU memory, the reference's dense
     /// CPU kernel; pixel estimates, about +-1 token/s): 8B 96K 7.7, 8B 120K 6.8, 7B 16K 28.1,
     /// 13B 16K 14.9. The MHA models read a KV row once for one query head where the 8B model
@@ -174,11 +183,7 @@ import Testing
     /// fast.
     @Test(arguments: [("llama-3.1-8b", "96k", 7.7), ("llama-3.1-8b", "120k", 6.8), ("llama-2-7b", "16k", 28.1), ("codellama-13b", "16k", 14.9)])
     func readmeChartDenseCPUAttention(_ model: String, _ ctx: String, _ published: Double) throws {
-        let request = try PlanOptions.parse([
-            "--hw", "l20-2s-8563c", "--engine", "magicpig", "--baseline-engine", "magicpig", "--model", model, "--ctx", ctx,
-            "--k", "10", "--l", "150", "--attention", "lsh",
-        ]).request()
-        let rate = try #require(try Planner.plan(request).bestByKind.first { $0.name == .cpuKVDense }?.tokensPerSecond)
+        let rate = try #require(try chartReport(model, ctx).bestByKind.first { $0.name == .cpuKVDense }?.tokensPerSecond)
         testLog("README chart GPU+CPU full attention, \(model) \(ctx): predicted \(rate) vs \(published) tokens/s")
         #expect(abs(rate / published - 1) < 0.35)
     }
@@ -188,11 +193,7 @@ import Testing
     /// the printed speedups, predicted with nothing fitted to them.
     @Test(arguments: [("llama-3.1-8b", "96k", 1.76), ("llama-3.1-8b", "120k", 3.26), ("llama-2-7b", "16k", 3.38), ("codellama-13b", "16k", 4.99)])
     func readmeChartSpeedup(_ model: String, _ ctx: String, _ published: Double) throws {
-        let request = try PlanOptions.parse([
-            "--hw", "l20-2s-8563c", "--engine", "magicpig", "--baseline-engine", "magicpig", "--model", model, "--ctx", ctx,
-            "--k", "10", "--l", "150", "--attention", "lsh",
-        ]).request()
-        let report = try Planner.plan(request)
+        let report = try chartReport(model, ctx)
         let gpuOnly = try #require(report.bestByKind.first { $0.name == .gpuOnly }?.tokensPerSecond)
         let speedup = report.prediction.tokensPerSecond / gpuOnly
         testLog("README chart, \(model) \(ctx): predicted \(speedup)x vs \(published)x published (\(100 * (speedup / published - 1))%)")

@@ -230,9 +230,9 @@ struct CPUSide: Sendable {
     /// bandwidth those threads reach); else max(bytes / (0.8 x bandwidth), 2 B P / FLOP/s).
     func projectionSeconds(_ p: Projection, batch: Double) -> Double {
         if let linearTable, let measured = hardware.calibration?.cpu {
-            let perCall = measured.linearSecondsPerCall ?? 0
-            let bandwidthRatio = bandwidth(threads: measured.threads, sockets: hardware.sockets, fraction: 1)
-                / bandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 1)
+            let perCall = hardware.threads == 1 ? measured.linearSecondsPerCallOneThread ?? measured.linearSecondsPerCall ?? 0
+                : measured.linearSecondsPerCall ?? 0
+            let bandwidthRatio = linearStreamRate(threads: measured.threads, measured) / linearStreamRate(threads: hardware.threads, measured)
             let rowRatio = Double(measured.threads) / Double(hardware.threads)
             let perRow = linearRowTable.map { max(0, $0(batch)) } ?? 0
             return p.executorCalls * perCall + p.rows * perRow * rowRatio + p.bytes * linearTable(batch) * bandwidthRatio
@@ -240,6 +240,18 @@ struct CPUSide: Sendable {
         let memory = p.bytes / bandwidth(threads: hardware.threads, sockets: hardware.sockets, fraction: 0.8)
         let compute = 2 * batch * p.parameters / (Double(hardware.threads) * hardware.cpu.flopsPerSecondPerCore)
         return max(memory, compute)
+    }
+
+    /// Weight bytes per second the executor's product streams with `threads`: with the measured
+    /// one-thread rate r1 and all-thread rate rT (T threads), min(threads x r1, C), where C is rT
+    /// when T threads already fell short of T x r1 (something they share binds) and otherwise
+    /// the memory's read bandwidth; without them, the read bandwidth those threads reach.
+    func linearStreamRate(threads: Int, _ measured: CPUKernelCosts) -> Double {
+        guard let one = measured.linearBytesPerSecondOneThread, let all = measured.linearBytesPerSecond, one > 0, all > 0 else {
+            return bandwidth(threads: threads, sockets: hardware.sockets, fraction: 1)
+        }
+        let shared = all < 0.95 * Double(measured.threads) * one ? all : socketBandwidth(sockets: hardware.sockets, fraction: 1)
+        return min(Double(threads) * one, max(shared, one))
     }
 
     /// Multiply-adds on all the machine's cores.

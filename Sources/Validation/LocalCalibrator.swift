@@ -48,9 +48,38 @@ public struct LocalCalibrator: Sendable {
         return s
     }
 
-    public func request(_ mode: AttentionMode, batch: Int, context: Int, steps: Int) -> ExecutorRequest {
+    public func request(_ mode: AttentionMode, batch: Int, context: Int, steps: Int, threads runThreads: Int? = nil) -> ExecutorRequest {
         ExecutorRequest(weights: .synthetic(shape: shape, layers: layers, seed: seed), prompt: .syntheticTokens(count: context),
-                        batch: batch, decodeSteps: steps, attention: mode, threads: threads, seed: seed, prefill: .syntheticCache)
+                        batch: batch, decodeSteps: steps, attention: mode, threads: runThreads ?? threads, seed: seed,
+                        prefill: .syntheticCache)
+    }
+
+    /// One-thread runs: what one thread of the executor's attention kernels does per row, apart
+    /// from what the threads share (the all-thread runs then give only the cap).
+    public struct OneThreadRuns: Sendable {
+        public var dense: ExecutorReport
+        public var lsh: ExecutorReport
+        public init(dense: ExecutorReport, lsh: ExecutorReport) { self.dense = dense; self.lsh = lsh }
+    }
+
+    /// The executor's product at batch 1 over matrices larger than the caches: bytes/s with one
+    /// thread and with all, and the cost of a call with one thread.
+    public struct LinearRates: Sendable {
+        public var bytesPerSecondOneThread: Double
+        public var bytesPerSecond: Double
+        public var secondsPerCallOneThread: Double
+        public init(bytesPerSecondOneThread: Double, bytesPerSecond: Double, secondsPerCallOneThread: Double) {
+            self.bytesPerSecondOneThread = bytesPerSecondOneThread
+            self.bytesPerSecond = bytesPerSecond
+            self.secondsPerCallOneThread = secondsPerCallOneThread
+        }
+    }
+
+    /// Bytes per second of a 2304 x 4096 binary16 product at batch 1 (eight of them, 151 MB, so
+    /// the weights come from memory as a decode step's do).
+    static func linearStreamBytesPerSecond(threads: Int, quick: Bool) -> Double {
+        let seconds = LinearKernelBench.secondsPerProduct(rows: 2304, columns: 4096, batch: 1, threads: threads, matrices: quick ? 8 : 16)
+        return Double(2304 * 4096 * 2) / seconds
     }
 
     public func run(progress: (String) -> Void) throws -> Result {
@@ -69,8 +98,11 @@ public struct LocalCalibrator: Sendable {
             rowSeconds[batch] = Self.secondsPerRow(batch: batch, threads: threads, matrices: quick ? 4 : 8)
         }
 
-        progress("linear kernel cost per call")
+        progress("linear kernel cost per call, and its stream with 1 and \(threads) threads")
         let callSeconds = Self.secondsPerCall(threads: threads)
+        let linearRates = LinearRates(bytesPerSecondOneThread: Self.linearStreamBytesPerSecond(threads: 1, quick: quick),
+                                      bytesPerSecond: Self.linearStreamBytesPerSecond(threads: threads, quick: quick),
+                                      secondsPerCallOneThread: Self.secondsPerCall(threads: 1))
 
         progress("prefill matrix product (\(Self.prefillChunkTokens) tokens)")
         let prefillFlops = Self.prefillFlopsPerSecondPerCore(threads: threads)
@@ -92,12 +124,18 @@ public struct LocalCalibrator: Sendable {
             progress("LSH decode \(i + 1)/\(lshGrid.count): \(p), batch \(batch), context \(context)")
             lsh.append(try Executor.run(request(.lshSampled(p), batch: batch, context: context, steps: steps), reusing: &cache))
         }
+        progress("dense and LSH decode with one thread")
+        let single = OneThreadRuns(
+            dense: try Executor.run(request(.dense, batch: 1, context: 4096, steps: steps, threads: 1), reusing: &cache),
+            lsh: try Executor.run(request(.lshSampled(.magicPIGDefault), batch: 1, context: 8192, steps: steps, threads: 1),
+                                  reusing: &cache))
         cache = nil
         progress("fitting")
         let result = fit(dense: dense, lsh: lsh, readAll: allThreads, readOne: oneThread, host: hostName,
                          memoryBytes: Executor.memoryInfoBytes("MemTotal") ?? 16e9, linearRowSeconds: rowSeconds,
-                         linearCallSeconds: callSeconds, prefillFlopsPerSecondPerCore: prefillFlops)
-        return Result(cpu: result.cpu, system: result.system, runs: dense.count + lsh.count, seconds: Clock.now() - started)
+                         linearCallSeconds: callSeconds, prefillFlopsPerSecondPerCore: prefillFlops,
+                         oneThread: single, linearRates: linearRates)
+        return Result(cpu: result.cpu, system: result.system, runs: dense.count + lsh.count + 2, seconds: Clock.now() - started)
     }
 
     /// Seconds per output row of the executor's product at `batch`: 16384 rows of 576 columns
@@ -133,7 +171,8 @@ public struct LocalCalibrator: Sendable {
     /// taken off the measured projections before the per-call and per-byte fit).
     public func fit(dense: [ExecutorReport], lsh: [ExecutorReport], readAll: Double, readOne: Double, host: String,
                     memoryBytes memory: Double, linearRowSeconds: [Int: Double] = [:], linearCallSeconds: Double? = nil,
-                    prefillFlopsPerSecondPerCore: Double? = nil) -> (cpu: CPUProfile, system: SystemProfile)
+                    prefillFlopsPerSecondPerCore: Double? = nil, oneThread: OneThreadRuns? = nil,
+                    linearRates: LinearRates? = nil) -> (cpu: CPUProfile, system: SystemProfile)
     {
         let s = runShape
         let cpu = CPUProfile(
@@ -148,6 +187,7 @@ public struct LocalCalibrator: Sendable {
             threadScalingEfficiency: 1, computesExactPart: true)
         var costs = CPUKernelCosts(readBytesPerSecond: readAll, readBytesPerSecondOneThread: readOne, threads: threads)
         func model(_ r: ExecutorReport, engine: EngineParameters, cpuProfile: CPUProfile = cpu) -> (DecodeCostModel, DecodeConfiguration) {
+            let threads = r.threads
             let hw = Hardware(name: "local", gpu: nil, cpu: cpuProfile, sockets: 1, threads: threads, cpuMemoryBytes: memory,
                               gpuMemoryBytes: 0, numaLocal: true, link: nil,
                               calibration: Calibration(source: "fit", cpu: costs))
@@ -186,12 +226,51 @@ public struct LocalCalibrator: Sendable {
         costs.otherSecondsPerElement = CalibrationFit.median(all.map {
             $0.measured.breakdown[.overhead] / (Double($0.batch) * s.otherElementsPerSequence)
         })
-        // Dense attention (all layers of the dense runs, the dense layers of the LSH runs).
-        let denseBasis = all.map { r in let (m, c) = model(r, engine: unit); return m.cpuAttentionSeconds(c, batch: Double(r.batch)) }
-        let denseFraction = CalibrationFit.fraction(basis: denseBasis, measured: all.map { $0.measured.breakdown[.cpuAttention] })
-        // Sampled attention, retrieval and hashing from the LSH runs.
-        let sampledBasis = lsh.map { r in let (m, c) = model(r, engine: unit); return m.sampledAttentionSeconds(c, batch: Double(r.batch)) }
-        let sampledFraction = CalibrationFit.fraction(basis: sampledBasis, measured: lsh.map { $0.measured.breakdown[.sampledAttention] })
+        // Dense attention (all layers of the dense runs, the dense layers of the LSH runs) and
+        // sampled attention (the LSH runs). With one-thread runs: one thread's time per row from
+        // them, and from the all-thread runs only the bandwidth cap; without: a fraction of the
+        // read bandwidth for both.
+        var denseFraction: Double, sampledFraction: Double
+        var denseRow: Double? = nil, sampledRow: Double? = nil
+        if let oneThread {
+            var denseUnit = unit, sampledUnit = unit
+            denseUnit.denseRowSecondsPerThread = 1
+            sampledUnit.sampledRowSecondsPerThread = 1
+            let (dm, dc) = model(oneThread.dense, engine: denseUnit)
+            denseRow = CalibrationFit.fraction(basis: [oneThread.dense.measured.breakdown[.cpuAttention]],
+                                               measured: [dm.cpuAttentionSeconds(dc, batch: Double(oneThread.dense.batch))])
+            let (sm, sc) = model(oneThread.lsh, engine: sampledUnit)
+            sampledRow = CalibrationFit.fraction(basis: [oneThread.lsh.measured.breakdown[.sampledAttention]],
+                                                 measured: [sm.sampledAttentionSeconds(sc, batch: Double(oneThread.lsh.batch))])
+            if !(denseRow.map { $0.isFinite && $0 > 0 } ?? false) { denseRow = nil }
+            if !(sampledRow.map { $0.isFinite && $0 > 0 } ?? false) { sampledRow = nil }
+            // The cap: a run slower than its threads' rows alone is held by what they share; its
+            // bytes over its time are the fraction of the read bandwidth it reached.
+            func cap(_ runs: [ExecutorReport], _ term: StepTerm, row: Double?, set: (inout EngineParameters, Double) -> Void,
+                     seconds: (DecodeCostModel, DecodeConfiguration, Double) -> Double) -> Double {
+                guard let row else { return .nan }
+                var rows = unit, capOnly = unit
+                set(&rows, row)
+                set(&capOnly, 1e-30)
+                let capped = runs.compactMap { r -> Double? in
+                    let measured = r.measured.breakdown[term], b = Double(r.batch)
+                    let (m, c) = model(r, engine: rows), (k, kc) = model(r, engine: capOnly)
+                    guard measured > 1.02 * seconds(m, c, b) else { return nil }
+                    return seconds(k, kc, b) / measured
+                }
+                return capped.isEmpty ? 1 : min(1, CalibrationFit.median(capped))
+            }
+            denseFraction = cap(dense, .cpuAttention, row: denseRow, set: { $0.denseRowSecondsPerThread = $1 },
+                                seconds: { $0.cpuAttentionSeconds($1, batch: $2) })
+            sampledFraction = cap(lsh, .sampledAttention, row: sampledRow, set: { $0.sampledRowSecondsPerThread = $1 },
+                                  seconds: { $0.sampledAttentionSeconds($1, batch: $2) })
+        } else {
+            let denseBasis = all.map { r in let (m, c) = model(r, engine: unit); return m.cpuAttentionSeconds(c, batch: Double(r.batch)) }
+            denseFraction = CalibrationFit.fraction(basis: denseBasis, measured: all.map { $0.measured.breakdown[.cpuAttention] })
+            let sampledBasis = lsh.map { r in let (m, c) = model(r, engine: unit); return m.sampledAttentionSeconds(c, batch: Double(r.batch)) }
+            sampledFraction = CalibrationFit.fraction(basis: sampledBasis, measured: lsh.map { $0.measured.breakdown[.sampledAttention] })
+        }
+        // Retrieval and hashing from the LSH runs.
         var walkOnly = unit, candidateOnly = unit
         walkOnly.retrievalSecondsPerTableWalk = 1
         candidateOnly.retrievalSecondsPerCandidate = 1
@@ -211,6 +290,13 @@ public struct LocalCalibrator: Sendable {
             denseAttentionBandwidthFraction: denseFraction.isFinite ? denseFraction : 0.8, gqaSharedReads: true,
             retrievalSecondsPerTableWalk: walk, retrievalSecondsPerCandidate: candidate,
             roundTripOverheadSecondsPerLayer: 0, threadScalingEfficiency: 1, computesExactPart: true)
+        costs.engine?.denseRowSecondsPerThread = denseRow
+        costs.engine?.sampledRowSecondsPerThread = sampledRow
+        if let linearRates {
+            costs.linearBytesPerSecondOneThread = linearRates.bytesPerSecondOneThread
+            costs.linearBytesPerSecond = linearRates.bytesPerSecond
+            costs.linearSecondsPerCallOneThread = linearRates.secondsPerCallOneThread
+        }
         var fractions: [SampledFractionPoint] = []
         for (p, group) in Dictionary(grouping: lsh.filter { $0.attention.lsh != nil }, by: { $0.attention.lsh! }) {
             let values = group.compactMap { $0.measured.sampledFraction?.mean }

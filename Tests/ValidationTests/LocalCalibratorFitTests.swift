@@ -80,6 +80,74 @@ import Validation
         }
     }
 
+    /// With one-thread runs the fit takes one thread's time per row of dense and sampled
+    /// attention from them and, from the all-thread runs, only the bandwidth cap they hit: a
+    /// known truth whose caps bind at two threads comes back, and a one-thread prediction uses
+    /// the one-thread rows (not the cap divided among fewer threads).
+    @Test func oneThreadRunsGiveRowsAndTheCap() throws {
+        let shape = ModelShape(name: "tiny", layerCount: 3, hiddenSize: 128, intermediateSize: 256, queryHeadCount: 4,
+                               kvHeadCount: 2, headDim: 32, vocabSize: 300, denseLayers: [0])
+        let calibrator = LocalCalibrator(shape: shape, layers: 3, threads: 2, quick: true)
+        var cache: Executor.LoadedWeights? = nil
+        var dense: [ExecutorReport] = [], lsh: [ExecutorReport] = []
+        for (batch, context) in [(1, 1024), (2, 2048), (4, 2048)] {
+            dense.append(try Executor.run(calibrator.request(.dense, batch: batch, context: context, steps: 2), reusing: &cache))
+        }
+        for (k, l, batch) in [(6, 40, 2), (7, 60, 4)] {
+            let mode = AttentionMode.lshSampled(LSHParameters(hashBitsPerTable: k, tableCount: l))
+            lsh.append(try Executor.run(calibrator.request(mode, batch: batch, context: 2048, steps: 2), reusing: &cache))
+        }
+        var single = LocalCalibrator.OneThreadRuns(
+            dense: try Executor.run(calibrator.request(.dense, batch: 1, context: 2048, steps: 2, threads: 1), reusing: &cache),
+            lsh: try Executor.run(calibrator.request(.lshSampled(LSHParameters(hashBitsPerTable: 6, tableCount: 40)), batch: 1,
+                                                     context: 2048, steps: 2, threads: 1), reusing: &cache))
+        var truth = EngineParameters(sampledAttentionBandwidthFraction: 0.15, denseAttentionBandwidthFraction: 0.3, gqaSharedReads: true,
+                                     retrievalSecondsPerTableWalk: 80e-9, retrievalSecondsPerCandidate: 4e-9,
+                                     roundTripOverheadSecondsPerLayer: 0, threadScalingEfficiency: 1, computesExactPart: true)
+        truth.denseRowSecondsPerThread = 2e-8
+        truth.sampledRowSecondsPerThread = 5e-8
+        let readAll = 30e9, readOne = 16e9
+        let cpu = CPUProfile(name: "local-cpu", displayName: "t", coresPerSocket: 2, maxSockets: 1,
+                             dramBandwidthBytesPerSecondPerSocket: readAll / 0.8, streamEfficiency: 0.8, perCoreReadBytesPerSecond: readOne,
+                             remoteBandwidthFraction: 0.33, defaultMemoryBytesPerSocket: 8e9, flopsPerSecondPerCore: 10e9,
+                             vectorISA: [], source: "t")
+        func model(_ r: ExecutorReport) -> (DecodeCostModel, DecodeConfiguration) {
+            let costs = CPUKernelCosts(readBytesPerSecond: readAll, readBytesPerSecondOneThread: readOne, threads: 2)
+            let hardware = Hardware(name: "local", gpu: nil, cpu: cpu, sockets: 1, threads: r.threads, cpuMemoryBytes: 8e9, gpuMemoryBytes: 0,
+                                    numaLocal: true, link: nil, calibration: Calibration(source: "t", cpu: costs))
+            let m = DecodeCostModel(hardware: hardware, workload: Workload(model: calibrator.runShape, contextTokens: r.promptTokens,
+                                                                          generatedTokens: r.decodeSteps),
+                                    engine: truth, fractions: SampledFractionModel(override: r.measured.sampledFraction?.mean))
+            return (m, DecodeConfiguration(batch: r.batch, attention: r.attention, placement: Placement(kvDevice: .cpu, cpuThreads: r.threads)))
+        }
+        func synthesize(_ r: inout ExecutorReport) {
+            let (m, c) = model(r)
+            let b = Double(r.batch)
+            r.measured.breakdown[.cpuAttention] = m.cpuAttentionSeconds(c, batch: b)
+            r.measured.breakdown[.sampledAttention] = m.sampledAttentionSeconds(c, batch: b)
+            r.measured.breakdown[.retrieval] = m.retrievalSeconds(c, batch: b)
+            r.measured.breakdown[.hashing] = m.hashingSeconds(c, batch: b)
+        }
+        for i in dense.indices { synthesize(&dense[i]) }
+        for i in lsh.indices { synthesize(&lsh[i]) }
+        synthesize(&single.dense)
+        synthesize(&single.lsh)
+        // Two threads are held by the caps: their rows alone would be faster.
+        let (heldModel, heldConfig) = model(dense[2])
+        let rowsAlone: Double = 4 * 2 * 2048 * 2e-8 / 2 * 3
+        #expect(heldModel.cpuAttentionSeconds(heldConfig, batch: 4) > rowsAlone)
+        let (_, system) = calibrator.fit(dense: dense, lsh: lsh, readAll: readAll, readOne: readOne, host: "test", memoryBytes: 8e9,
+                                         oneThread: single)
+        let engine = try #require(system.calibration?.cpu?.engine)
+        func close(_ a: Double?, _ b: Double, _ what: String) {
+            #expect(abs((a ?? .nan) / b - 1) < 1e-6, "\(what): fitted \(a ?? .nan), true \(b)")
+        }
+        close(engine.denseRowSecondsPerThread, 2e-8, "dense row per thread")
+        close(engine.sampledRowSecondsPerThread, 5e-8, "sampled row per thread")
+        close(engine.denseAttentionBandwidthFraction, 0.3, "dense cap")
+        close(engine.sampledAttentionBandwidthFraction, 0.15, "sampled cap")
+    }
+
     /// A CPU-only system's prefill is its FLOPs (projections, causal attention, the LM head once)
     /// at the calibrated prefill rate per thread, plus each token's vector work at the calibrated
     /// cost per element; at the CPU profile's FLOP/s without a calibration.

@@ -15,6 +15,8 @@ import Glibc
 /// Inputs a hostile or careless user gives: each gets a message naming the input, never a trap,
 /// and nothing but a regular file is ever replaced.
 @Suite struct HostileInputTests {
+    init() { quietProfileWarnings() }
+
     /// A profile as a JSON object, edited, as file text.
     func edited<T: Encodable>(_ profile: T, _ change: (inout [String: Any]) -> Void) throws -> String {
         var object = try JSONSerialization.jsonObject(with: Data(try ProfileStore.prettyJSON(profile).utf8)) as! [String: Any]

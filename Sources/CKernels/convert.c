@@ -1,56 +1,10 @@
+// binary16 array conversions (AVX-512 and AVX2 + F16C paths, scalar tails) and GGUF
+// dequantisation (plain C).
 #include "internal.h"
 
-
-float pp_f16_to_f32_scalar(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1F;
-    uint32_t man = h & 0x3FF;
-    uint32_t bits;
-    if (exp == 0) {
-        if (man == 0) {
-            bits = sign;
-        } else { // subnormal: normalise
-            int e = -1;
-            do { man <<= 1; e++; } while ((man & 0x400) == 0);
-            man &= 0x3FF;
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | (man << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7F800000u | (man << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-uint16_t pp_f32_to_f16_scalar(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
-    uint32_t absx = x & 0x7FFFFFFFu;
-    if (absx >= 0x7F800000u) // inf or NaN
-        return sign | 0x7C00 | (absx > 0x7F800000u ? 0x200 : 0);
-    if (absx >= 0x477FF000u) // rounds to >= 65520: overflow
-        return sign | 0x7C00;
-    int32_t e = (int32_t)(absx >> 23) - 127 + 15;
-    uint32_t man = absx & 0x7FFFFF;
-    if (e <= 0) { // subnormal or zero in half
-        if (e < -10) return sign;
-        man |= 0x800000;
-        uint32_t shift = (uint32_t)(14 - e);
-        uint32_t half = man >> shift;
-        uint32_t rem = man & ((1u << shift) - 1);
-        uint32_t mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1))) half++;
-        return sign | (uint16_t)half;
-    }
-    uint32_t half = ((uint32_t)e << 10) | (man >> 13);
-    uint32_t rem = man & 0x1FFF;
-    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) half++; // may carry into exponent: fine
-    return sign | (uint16_t)half;
-}
+// The public scalar conversions are the inline ones of binary16_internal.h.
+float pp_f16_to_f32_scalar(uint16_t h) { return pp_h2f(h); }
+uint16_t pp_f32_to_f16_scalar(float f) { return pp_f2h(f); }
 
 #if PP_X86
 PP_AVX512 static void h2f_avx512(const uint16_t *src, float *dst, size_t n) {
@@ -121,8 +75,6 @@ size_t pp_ggml_block_bytes(int type) {
     }
 }
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
 int pp_dequantize(int type, const void *src, float *dst, size_t n) {
     size_t be = pp_ggml_block_elements(type);
     if (be == 0 || n % be != 0) return -1;
@@ -133,17 +85,17 @@ int pp_dequantize(int type, const void *src, float *dst, size_t n) {
         memcpy(dst, src, n * 4);
         return 0;
     case PP_GGML_F16:
-        for (size_t i = 0; i < n; i++) dst[i] = pp_h2f(rd16(p + 2 * i));
+        for (size_t i = 0; i < n; i++) dst[i] = pp_h2f(pp_rd16(p + 2 * i));
         return 0;
     case PP_GGML_BF16:
         for (size_t i = 0; i < n; i++) {
-            uint32_t bits = (uint32_t)rd16(p + 2 * i) << 16;
+            uint32_t bits = (uint32_t)pp_rd16(p + 2 * i) << 16;
             memcpy(dst + i, &bits, 4);
         }
         return 0;
     case PP_GGML_Q4_0:
         for (size_t b = 0; b < blocks; b++, p += 18, dst += 32) {
-            float d = pp_h2f(rd16(p));
+            float d = pp_h2f(pp_rd16(p));
             for (int j = 0; j < 16; j++) {
                 dst[j] = (float)((p[2 + j] & 0xF) - 8) * d;
                 dst[j + 16] = (float)((p[2 + j] >> 4) - 8) * d;
@@ -152,7 +104,7 @@ int pp_dequantize(int type, const void *src, float *dst, size_t n) {
         return 0;
     case PP_GGML_Q4_1:
         for (size_t b = 0; b < blocks; b++, p += 20, dst += 32) {
-            float d = pp_h2f(rd16(p)), m = pp_h2f(rd16(p + 2));
+            float d = pp_h2f(pp_rd16(p)), m = pp_h2f(pp_rd16(p + 2));
             for (int j = 0; j < 16; j++) {
                 dst[j] = (float)(p[4 + j] & 0xF) * d + m;
                 dst[j + 16] = (float)(p[4 + j] >> 4) * d + m;
@@ -161,7 +113,7 @@ int pp_dequantize(int type, const void *src, float *dst, size_t n) {
         return 0;
     case PP_GGML_Q8_0:
         for (size_t b = 0; b < blocks; b++, p += 34, dst += 32) {
-            float d = pp_h2f(rd16(p));
+            float d = pp_h2f(pp_rd16(p));
             for (int j = 0; j < 32; j++) dst[j] = (float)(int8_t)p[2 + j] * d;
         }
         return 0;

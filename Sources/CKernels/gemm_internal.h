@@ -1,7 +1,8 @@
-// The packed GEMM shared by the linear layers (linear.c) and prefill attention (prefill.c), AVX2:
-// outputs in the 8 lanes of two vectors (a panel of 16), tokens broadcast from a packed copy of
-// their inputs, so that no horizontal sums are needed. A register tile is 6 tokens x 16 outputs:
-// 12 accumulators, 2 panel vectors and a broadcast (94% of the FMA peak in L1 on Zen 3).
+// The packed GEMM shared by the linear layers (linear_avx2.c, quant_avx2.c) and prefill attention
+// (prefill_avx2.c), AVX2: outputs in the 8 lanes of two vectors (a panel of 16), tokens broadcast
+// from a packed copy of their inputs, so that no horizontal sums are needed. A register tile is
+// 6 tokens x 16 outputs: 12 accumulators, 2 panel vectors and a broadcast (94% of the FMA peak in
+// L1 on Zen 3).
 #ifndef PIGPLAN_CKERNELS_GEMM_INTERNAL_H
 #define PIGPLAN_CKERNELS_GEMM_INTERNAL_H
 #include "internal.h"

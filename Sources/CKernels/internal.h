@@ -1,8 +1,11 @@
-// Internal helpers shared by the kernel files (not part of the public header).
+// Internal helpers shared by the kernel files (not part of the public header): the ISA level
+// macros and the per-thread level, the 8-lane AVX2 helpers and the scalar element loaders.
+// Scalar binary16 conversions come from binary16_internal.h, which depends on nothing.
 #ifndef PIGPLAN_CKERNELS_INTERNAL_H
 #define PIGPLAN_CKERNELS_INTERNAL_H
 
 #include "CKernels.h"
+#include "binary16_internal.h"
 #include <math.h>
 #include <string.h>
 
@@ -69,8 +72,6 @@ static inline int pp_use_avx512(void) { return (pp_thread_level >= 0 ? pp_thread
 /// collection, binary16 arrays).
 static inline int pp_use_avx2(void) { return (pp_thread_level >= 0 ? pp_thread_level : pp_level) >= 1; }
 
-static inline float pp_h2f(uint16_t h) { return pp_f16_to_f32_scalar(h); }
-static inline uint16_t pp_f2h(float f) { return pp_f32_to_f16_scalar(f); }
 /// One weight as a float, by storage type: the scalar twins of pp_ld8_f32/f16/bf16.
 static inline float pp_ld1_f32(const float *p) { return *p; }
 static inline float pp_ld1_f16(const uint16_t *p) { return pp_h2f(*p); }

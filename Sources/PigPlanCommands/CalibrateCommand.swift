@@ -46,7 +46,7 @@ public struct CalibrateCommand: ParsableCommand {
             let dir = try outputDirectory()
             // The output folder may not exist yet: then only the built-in profiles are read.
             let exists = FileManager.default.fileExists(atPath: dir)
-            let store = try ProfileStore.load(directory: exists ? dir : nil, environment: [:])
+            let store = try Self.loadStore(exists ? dir : nil)
             let tables = try GPUKernelTables.load(path: importFile)
             let system = try store.system(into, mergingCalibration: tables, source: "imported from \(importFile)")
             let path = try Self.writeSystem(system, to: dir)
@@ -74,7 +74,9 @@ public struct CalibrateCommand: ParsableCommand {
             }
         }
         let exists = FileManager.default.fileExists(atPath: dir)
-        let store = try ProfileStore.load(directory: exists ? dir : nil, environment: [:])
+        // A broken profile of the folder (a local profile a busy machine once measured wrong) is
+        // skipped, so that measuring again can replace it.
+        let store = try Self.loadStore(exists ? dir : nil)
         let shape = try store.model(model).shape
         let calibrator = LocalCalibrator(shape: shape, layers: layers, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                          quick: quick)
@@ -108,6 +110,13 @@ public struct CalibrateCommand: ParsableCommand {
             ("wrote", "\(cpuPath), \(systemPath)"),
         ]), terminator: "")
         print("next: pigplan validate\(profiles.profilesDirectory.map { " --profiles-dir \($0)" } ?? "")   and   pigplan --hw local --model smollm2-135m --ctx 8k")
+    }
+
+    /// The built-in profiles and `dir`'s, broken files skipped with a warning.
+    static func loadStore(_ dir: String?) throws -> ProfileStore {
+        let store = try ProfileStore.loadSkippingBroken(directory: dir, environment: [:])
+        BrokenProfileWarnings.print(store.brokenProfiles)
+        return store
     }
 
     /// Writes `DIR/KIND/NAME.json` atomically.

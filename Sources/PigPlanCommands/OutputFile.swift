@@ -10,7 +10,9 @@ import Darwin
 /// Every file a command writes goes through here: only a new path or an existing regular file is
 /// (re)placed, through a temporary file in the same folder renamed over it, so no partial file is
 /// ever left and nothing that is not a regular file (a device, a FIFO, a symbolic link, a folder)
-/// is replaced. Errors name the option, the path and the reason in words.
+/// is replaced. A replaced file keeps its permission bits (and owner, where allowed); a new one
+/// gets the default mode, 0666 less the umask. Errors name the option, the path and the reason in
+/// words.
 public enum OutputFile {
     /// Writes `text` to `path`, given on the command line as `option` (for messages).
     public static func write(_ text: String, to path: String, option: String) throws {
@@ -45,7 +47,8 @@ public enum OutputFile {
         // The temporary name stays within NAME_MAX (255 bytes) whatever the file's own length.
         let stem = String(decoding: Array(url.lastPathComponent.utf8.prefix(200)), as: UTF8.self)
         let temporary = folder + "/.\(stem).pigplan-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        // A new path gets the mode any new file gets (0666 less the umask), not mkstemp's 0600.
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o666)
         guard fd >= 0 else { throw failure(option, path, "cannot create a file in \(folder): \(posixReason(errno))") }
         let bytes = Array(text.utf8)
         var written = 0
@@ -59,12 +62,34 @@ public enum OutputFile {
             }
             written += n
         }
+        if let problem = keepMode(of: path, on: fd) {
+            close(fd)
+            unlink(temporary)
+            throw failure(option, path, problem)
+        }
         if fsync(fd) != 0 || close(fd) != 0 {
             let e = errno
             unlink(temporary)
             throw failure(option, path, "writing failed: \(posixReason(e))")
         }
         return temporary
+    }
+
+    /// When `path` is an existing regular file, gives the open file `fd` (its replacement) the
+    /// same permission bits, and its owner and group where this user may (root, or a group of
+    /// the user's): replacing a 0600 file must not widen it, nor a 0644 one narrow it. Returns
+    /// why the bits could not be set, nil when done or nothing was there.
+    static func keepMode(of path: String, on fd: Int32) -> String? {
+        var old = stat()
+        guard lstat(path, &old) == 0, old.st_mode & S_IFMT == S_IFREG else { return nil }
+        var new = stat()
+        if fstat(fd, &new) == 0, new.st_uid != old.st_uid || new.st_gid != old.st_gid {
+            _ = fchown(fd, old.st_uid, old.st_gid)  // best effort: only root may give a file away
+        }
+        guard fchmod(fd, old.st_mode & 0o777) == 0 else {
+            return "cannot give the new file the old one's mode \(String(old.st_mode & 0o777, radix: 8)): \(posixReason(errno))"
+        }
+        return nil
     }
 
     /// Refuses paths that name a folder or an existing non-regular file, or whose folder is missing.

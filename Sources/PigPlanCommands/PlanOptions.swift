@@ -111,6 +111,11 @@ extension DecisionOptions {
     /// the reference chosen by default, pigplan's kernels are predicted beside it as a what-if.
     func request(store: ProfileStore, hardware hw: Hardware, model: ModelProfile, workload: Workload,
                  threads: Int?, sockets: Int?, defaultEngine: String? = nil, lshOnly: Bool = false) throws -> PlanRequest {
+        // Broken profile files are skipped when the profiles load; a plan that would read one
+        // fails with its error instead of quietly planning without it: the model's quality
+        // profile, and the default baseline engine on a GPU.
+        if let problem = store.problem(of: .quality, named: model.shape.name) { throw problem }
+        if hw.gpu != nil, baselineEngine == nil, let problem = store.problem(of: .engine, named: "vllm") { throw problem }
         var d = planDecisions(threads: threads, sockets: sockets)
         if lshOnly { d.lshOnly = true }
         var model = model, workload = workload

@@ -14,16 +14,25 @@ extension ProfilesCommand {
         public init() {}
 
         public func run() throws {
-            print(Self.table(try options.loadStore()), terminator: "")
+            // Broken files are rows of the listing, not warnings.
+            print(Self.table(try options.loadStore(warnings: false)), terminator: "")
         }
 
-        /// The listing: a header and one aligned row (kind, name, summary) per profile.
+        /// The listing: a header and one aligned row (kind, name, summary) per profile; a profile
+        /// skipped as broken reads `BROKEN: ` and its error, after the others of its kind (a file
+        /// in no profile folder: kind `-`, named by its path).
         public static func table(_ store: ProfileStore) -> String {
             var rows: [[String]] = [["KIND", "NAME", "SUMMARY"]]
             for kind in ProfileKind.allCases {
                 for name in store.names(of: kind) {
                     rows.append([kind.rawValue, name, summary(of: kind, named: name, in: store)])
                 }
+                for broken in store.brokenProfiles where broken.kind == kind {
+                    rows.append([kind.rawValue, broken.name, "BROKEN: \(broken.error)"])
+                }
+            }
+            for broken in store.brokenProfiles where broken.kind == nil {
+                rows.append(["-", broken.name, "BROKEN: \(broken.error)"])
             }
             return PlanRenderer.columns(rows)
         }

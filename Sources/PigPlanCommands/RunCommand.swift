@@ -201,6 +201,9 @@ public struct RunCommand: ParsableCommand {
     func predictor() throws -> (Hardware, EngineParameters)? {
         guard predict || plan != nil else { return nil }
         let store = try profiles.loadStore()
+        // A calibrated system whose file is broken: --predict needs it; a plan's run goes on
+        // unpredicted (the warning above names the file).
+        if predict, let problem = store.problem(of: .system, named: system) { throw problem }
         guard store.names(of: .system).contains(system) else {
             if predict { throw ValidationError("--predict needs the calibrated system '\(system)': run `pigplan calibrate` first (or pass --system NAME)") }
             FileHandle.standardError.write(Data("note: no calibrated system '\(system)' on this machine: the run is not predicted (run `pigplan calibrate`)\n".utf8))

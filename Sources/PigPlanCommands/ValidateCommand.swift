@@ -51,6 +51,7 @@ public struct ValidateCommand: ParsableCommand {
 
     public func run() throws {
         let store = try profiles.loadStore()
+        if let problem = store.problem(of: .system, named: hw) { throw problem }
         guard store.systems[hw] != nil else {
             throw ValidationError("no system profile '\(hw)': run `pigplan calibrate` first (it writes systems/local.json to ~/.pigplan/profiles or --profiles-dir)")
         }

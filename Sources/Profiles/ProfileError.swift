@@ -16,6 +16,25 @@ public enum ProfileError: Error, Sendable, Hashable {
     case ambiguous(name: String, kinds: [ProfileKind])
     /// A command-line override that does not fit the machine.
     case invalidOverride(option: String, reason: String, fix: String)
+    /// The profile `kind`/`name` (nil kind: a file in no profile folder) was skipped when the
+    /// profiles loaded: `problem` is what is wrong with its file, or, when `needs` names another
+    /// profile, with that one's; `repair` adds the other ways out (delete the file, measure again).
+    indirect case broken(kind: ProfileKind?, name: String, problem: ProfileError, repair: String, needs: String?)
+}
+
+/// A profile file set aside when the profiles loaded (`ProfileStore.loadSkippingBroken`).
+public struct BrokenProfile: Sendable, Hashable {
+    /// Its kind and name; nil kind for a file in no profile folder (the name is then its path).
+    public var kind: ProfileKind?
+    public var name: String
+    /// The file at fault as shown in messages: its own, or that of the broken profile it needs.
+    public var file: String
+    /// What is wrong with that file (what a strict load throws).
+    public var problem: ProfileError
+    /// What a command that needs this profile fails with: the file, the problem, the fix.
+    public var error: ProfileError
+    /// The line printed on standard error when a command skips it.
+    public var warning: String
 }
 
 extension ProfileError: LocalizedError {
@@ -42,6 +61,10 @@ extension ProfileError: LocalizedError {
                 + kinds.sorted().map(\.rawValue).joined(separator: " or --kind ")
         case .invalidOverride(let option, let reason, let fix):
             return "\(option): \(reason); \(fix)"
+        case .broken(let kind, let name, let problem, let repair, let needs):
+            let cause = "\(problem.description); \(repair)"
+            guard let needs, let kind else { return cause }
+            return "\(kind.rawValue) '\(name)' needs \(needs), which cannot be used: \(cause)"
         }
     }
 }

@@ -13,7 +13,8 @@ extension ProfileStore {
     /// - `gpuMemoryBytes`: a cap in (0, device memory]; only with a GPU.
     /// - `cpuMemoryBytes`: > 0; default the system's value, else sockets x the CPU's default.
     /// NUMA-locality is the system's `numaLocal` when given, else true on one socket and false
-    /// on more (a GPU or CPU name alone).
+    /// on more (a GPU or CPU name alone). A name whose profile was skipped as broken throws that
+    /// profile's error (a broken system is not replaced by the GPU of the same name).
     public func resolveHardware(name: String, cpu cpuOverride: String? = nil, sockets socketsOverride: Int? = nil,
                                 threads threadsOverride: Int? = nil, gpuMemoryBytes gpuMemoryOverride: Double? = nil,
                                 cpuMemoryBytes cpuMemoryOverride: Double? = nil) throws(ProfileError) -> Hardware {
@@ -41,12 +42,18 @@ extension ProfileStore {
             numaLocal = system.numaLocal
             link = system.link ?? gpu?.link
             calibration = system.calibration
+        } else if let problem = problem(of: .system, named: name) {
+            throw problem
         } else if let g = gpus[name] {
             gpu = g
             cpuName = g.defaultHost
             link = g.link
+        } else if let problem = problem(of: .gpu, named: name) {
+            throw problem
         } else if cpus[name] != nil {
             cpuName = name
+        } else if let problem = problem(of: .cpu, named: name) {
+            throw problem
         } else {
             throw ProfileError.unknownName(name: name, searched: [
                 .system: names(of: .system), .gpu: names(of: .gpu), .cpu: names(of: .cpu),

@@ -3,7 +3,10 @@ import Foundation
 
 /// Every profile pigplan knows: the built-in files (Profiles/ at the package root, compiled into
 /// the binary), overlaid by a user directory of the same layout. All files are decoded and
-/// validated when the store is loaded, so lookups never fail on a bad file later.
+/// validated when the store is loaded. `load` refuses a folder holding a broken file;
+/// `loadSkippingBroken` (what commands use) sets broken files aside in `brokenProfiles`, so that
+/// one bad file does not stop the commands that do not read it, and every lookup of a broken
+/// profile throws its error (the file, the problem and how to repair it).
 public struct ProfileStore: Sendable {
     /// The environment variable naming a profiles directory (used when no `--profiles-dir`).
     public static let environmentVariable = "PIGPLAN_PROFILES_DIR"
@@ -20,20 +23,35 @@ public struct ProfileStore: Sendable {
     /// Where each profile came from, as shown in messages (`Profiles/gpus/h200.json (built in)`
     /// or the user file's path).
     private var origins: [ProfileKind: [String: String]] = [:]
+    /// Files that could not be used, in the order found: each broken file first, then the
+    /// profiles that need one of them.
+    public private(set) var brokenProfiles: [BrokenProfile] = []
+    /// The root problem of each broken file (the error `load` throws), in the order found.
+    private var problems: [ProfileError] = []
 
-    /// One profile file: its path relative to the profiles folder and its text.
+    /// One profile file: its path relative to the profiles folder and its text, or why it could
+    /// not be read.
     struct SourceFile: Sendable {
         var relativePath: String
         var displayPath: String
         var text: String
+        var unreadable: ProfileError? = nil
     }
 
     /// Loads the built-in profiles, then the files of `directory` (a `--profiles-dir`) or, when
     /// it is nil, of the directory named by `PIGPLAN_PROFILES_DIR` in `environment`, or else of
     /// `~/.pigplan/profiles` when it exists. A user file
     /// replaces the built-in file with the same relative path (e.g. `gpus/h200.json`).
+    /// Throws the first problem of any file.
     public static func load(directory: String? = nil, environment: [String: String] = [:]) throws(ProfileError) -> ProfileStore {
         try ProfileStore(files: try sourceFiles(overlay: overlayDirectory(directory: directory, environment: environment, existing: true)))
+    }
+
+    /// The same profiles, with each broken file (and each profile that needs one) set aside in
+    /// `brokenProfiles` instead of refusing them all. Throws only when the folder itself cannot
+    /// be listed.
+    public static func loadSkippingBroken(directory: String? = nil, environment: [String: String] = [:]) throws(ProfileError) -> ProfileStore {
+        ProfileStore(skippingBroken: try sourceFiles(overlay: overlayDirectory(directory: directory, environment: environment, existing: true)))
     }
 
     /// The built-in files overlaid by `overlay`'s (a user file replaces the built-in one with the
@@ -53,12 +71,25 @@ public struct ProfileStore: Sendable {
         return files.values.sorted { $0.relativePath < $1.relativePath }
     }
 
-    /// Checks that the profiles would still load with `files` (relative path -> JSON text)
-    /// added to the built-in ones and `directory`'s: a command writes profiles only after this
-    /// passes, so it never leaves a folder every later command refuses.
+    /// Checks that `files` (relative path -> JSON text) load when added to the built-in ones and
+    /// `directory`'s, and break no profile that loads today: a command writes profiles only after
+    /// this passes, so it never leaves a file later commands refuse. A file of `directory` that is
+    /// already broken is no obstacle (so calibrate can replace a broken profile of its own), unless
+    /// a file added needs it.
     public static func checkLoads(adding files: [String: String], directory: String?) throws(ProfileError) {
         let existing = directory.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-        _ = try ProfileStore(files: try sourceFiles(overlay: existing, adding: files, addedUnder: directory))
+        let before = ProfileStore(skippingBroken: try sourceFiles(overlay: existing))
+        let after = ProfileStore(skippingBroken: try sourceFiles(overlay: existing, adding: files, addedUnder: directory))
+        let wasBroken = Set(before.brokenProfiles.map { "\($0.kind?.folder ?? "")/\($0.name)" })
+        let added = Set(files.keys.map { $0.hasSuffix(".json") ? String($0.dropLast(5)) : $0 })
+        for broken in after.brokenProfiles {
+            let key = "\(broken.kind?.folder ?? "")/\(broken.name)"
+            guard added.contains(key) || !wasBroken.contains(key) else { continue }
+            // A file added that is wrong itself: its problem (nothing is written, so no repair);
+            // one that needs a broken file, or a profile it breaks: who needs what.
+            if case .broken(_, _, _, _, let needs?) = broken.error, needs.isEmpty == false { throw broken.error }
+            throw broken.problem
+        }
     }
 
     /// `~/.pigplan/profiles`: where `pigplan calibrate` writes by default, read when it exists
@@ -80,82 +111,180 @@ public struct ProfileStore: Sendable {
     /// The built-in profiles only.
     public static func builtIn() throws(ProfileError) -> ProfileStore { try load(directory: nil, environment: [:]) }
 
+    /// Strict: throws the first problem of any file.
     init(files: [SourceFile]) throws(ProfileError) {
+        self.init(skippingBroken: files)
+        if let first = problems.first { throw first }
+    }
+
+    /// Every file that loads; the others (and the profiles needing them) in `brokenProfiles`.
+    init(skippingBroken files: [SourceFile]) {
         var calibrationFrom: [String: (source: String, file: ProfileDecoder)] = [:]
         for file in files {
             let parts = file.relativePath.split(separator: "/").map(String.init)
             guard parts.count == 2, let kind = ProfileKind(folder: parts[0]), parts[1].hasSuffix(".json") else {
                 let folders = ProfileKind.allCases.map { $0.folder + "/" }.joined(separator: ", ")
-                throw ProfileError.invalidFile(file: file.displayPath, keyPath: nil, reason: "is not in a profile folder",
-                                               fix: "move it into one of \(folders)")
+                setAside(nil, file.relativePath, file: file.displayPath,
+                         file.unreadable ?? ProfileError.invalidFile(file: file.displayPath, keyPath: nil, reason: "is not in a profile folder",
+                                                                      fix: "move it into one of \(folders)"))
+                continue
             }
             let name = String(parts[1].dropLast(".json".count))
-            let decoder = ProfileDecoder(file: file.displayPath, kind: kind, name: name)
-            var document = try decoder.parse(file.text)
-            let validator = ProfileValidator(decoder: decoder)
-            switch kind {
-            case .gpu:
-                let p = try decoder.decode(GPUProfile.self, from: document)
-                try validator.check(p)
-                gpus[name] = p
-            case .cpu:
-                let p = try decoder.decode(CPUProfile.self, from: document)
-                try validator.check(p)
-                cpus[name] = p
-            case .system:
-                if case .object(var o) = document, let from = o.removeValue(forKey: "calibrationFrom") {
-                    guard let source = from.stringValue else {
-                        throw decoder.invalid("calibrationFrom", "expected a string, found \(from.description)",
-                                              "name the system whose calibration this one shares")
-                    }
-                    guard o["calibration"] == nil else {
-                        throw decoder.invalid("calibrationFrom", "cannot be combined with 'calibration'",
-                                              "keep one of the two keys")
-                    }
-                    calibrationFrom[name] = (source, decoder)
-                    document = .object(o)
-                }
-                let p = try decoder.decode(SystemProfile.self, from: document)
-                try validator.check(p)
-                systems[name] = p
-            case .model:
-                let p = try decoder.decode(ModelProfile.self, from: document)
-                try validator.check(p)
-                models[name] = p
-            case .engine:
-                let p = try decoder.decode(EngineProfile.self, from: document)
-                try validator.check(p)
-                engines[name] = p
-            case .quality:
-                let p = try decoder.decode(QualityProfile.self, from: document)
-                try validator.check(p)
-                qualities[name] = p
+            do throws(ProfileError) {
+                if let unreadable = file.unreadable { throw unreadable }
+                try add(file, kind: kind, name: name, calibrationFrom: &calibrationFrom)
+            } catch {
+                setAside(kind, name, file: file.displayPath, error)
             }
-            origins[kind, default: [:]][name] = file.displayPath
         }
         // A system may share another system's measured tables instead of repeating them.
         for name in calibrationFrom.keys.sorted() {
             let (source, decoder) = calibrationFrom[name]!
+            if let broken = brokenProfile(.system, source) {
+                setAside(.system, name, needing: broken)
+                continue
+            }
             guard let calibration = systems[source]?.calibration, calibrationFrom[source] == nil else {
                 let withTables = systems.values.filter { $0.calibration != nil && calibrationFrom[$0.name] == nil }.map(\.name).sorted()
-                throw decoder.invalid("calibrationFrom", "'\(source)' is not a system with its own calibration",
-                                      "name one of: \(withTables.isEmpty ? "(none)" : withTables.joined(separator: ", "))")
+                setAside(.system, name, file: decoder.file,
+                         decoder.invalid("calibrationFrom", "'\(source)' is not a system with its own calibration",
+                                         "name one of: \(withTables.isEmpty ? "(none)" : withTables.joined(separator: ", "))"))
+                continue
             }
             systems[name]?.calibration = calibration
         }
-        try checkReferences()
+        checkReferences()
     }
 
-    private func checkReferences() throws(ProfileError) {
+    /// Decodes and checks one file and adds its profile.
+    private mutating func add(_ file: SourceFile, kind: ProfileKind, name: String,
+                              calibrationFrom: inout [String: (source: String, file: ProfileDecoder)]) throws(ProfileError) {
+        let decoder = ProfileDecoder(file: file.displayPath, kind: kind, name: name)
+        var document = try decoder.parse(file.text)
+        let validator = ProfileValidator(decoder: decoder)
+        switch kind {
+        case .gpu:
+            let p = try decoder.decode(GPUProfile.self, from: document)
+            try validator.check(p)
+            gpus[name] = p
+        case .cpu:
+            let p = try decoder.decode(CPUProfile.self, from: document)
+            try validator.check(p)
+            cpus[name] = p
+        case .system:
+            var sharedFrom: String?
+            if case .object(var o) = document, let from = o.removeValue(forKey: "calibrationFrom") {
+                guard let source = from.stringValue else {
+                    throw decoder.invalid("calibrationFrom", "expected a string, found \(from.description)",
+                                          "name the system whose calibration this one shares")
+                }
+                guard o["calibration"] == nil else {
+                    throw decoder.invalid("calibrationFrom", "cannot be combined with 'calibration'",
+                                          "keep one of the two keys")
+                }
+                sharedFrom = source
+                document = .object(o)
+            }
+            let p = try decoder.decode(SystemProfile.self, from: document)
+            try validator.check(p)
+            systems[name] = p
+            if let sharedFrom { calibrationFrom[name] = (sharedFrom, decoder) }
+        case .model:
+            let p = try decoder.decode(ModelProfile.self, from: document)
+            try validator.check(p)
+            models[name] = p
+        case .engine:
+            let p = try decoder.decode(EngineProfile.self, from: document)
+            try validator.check(p)
+            engines[name] = p
+        case .quality:
+            let p = try decoder.decode(QualityProfile.self, from: document)
+            try validator.check(p)
+            qualities[name] = p
+        }
+        origins[kind, default: [:]][name] = file.displayPath
+    }
+
+    /// Profiles naming others: a GPU's default host, a system's GPU, CPU and reference model.
+    /// One naming a broken profile is set aside with it; one naming none, or not fitting it, is
+    /// broken itself.
+    private mutating func checkReferences() {
         for name in gpus.keys.sorted() {
-            let validator = ProfileValidator(decoder: ProfileDecoder(file: origins[.gpu]![name]!, kind: .gpu, name: name))
-            try validator.reference(gpus[name]!.defaultHost, "defaultHost", kind: .cpu, known: Array(cpus.keys))
+            let file = origins[.gpu]![name]!
+            let host = gpus[name]!.defaultHost
+            if let broken = brokenProfile(.cpu, host) { setAside(.gpu, name, needing: broken); continue }
+            let validator = ProfileValidator(decoder: ProfileDecoder(file: file, kind: .gpu, name: name))
+            do throws(ProfileError) {
+                try validator.reference(host, "defaultHost", kind: .cpu, known: Array(cpus.keys))
+            } catch {
+                setAside(.gpu, name, file: file, error)
+            }
         }
         for name in systems.keys.sorted() {
-            let validator = ProfileValidator(decoder: ProfileDecoder(file: origins[.system]![name]!, kind: .system, name: name))
-            try validator.checkReferences(systems[name]!, gpus: gpus, cpus: cpus, models: models)
+            let file = origins[.system]![name]!
+            let system = systems[name]!
+            let needed: [(ProfileKind, String?)] = [(.gpu, system.gpu), (.cpu, system.cpu), (.model, system.calibration?.referenceModel)]
+            let broken = needed.compactMap { kind, n in n.flatMap { brokenProfile(kind, $0) } }.first
+            if let broken {
+                setAside(.system, name, needing: broken)
+                continue
+            }
+            let validator = ProfileValidator(decoder: ProfileDecoder(file: file, kind: .system, name: name))
+            do throws(ProfileError) {
+                try validator.checkReferences(system, gpus: gpus, cpus: cpus, models: models)
+            } catch {
+                setAside(.system, name, file: file, error)
+            }
         }
     }
+
+    /// Records `problem` of `file` (the profile `kind`/`name`; nil kind: a file in no profile
+    /// folder, named by its path) and drops the profile.
+    private mutating func setAside(_ kind: ProfileKind?, _ name: String, file: String, _ problem: ProfileError) {
+        problems.append(problem)
+        let repair: String
+        switch kind {
+        case .system?, .cpu?: repair = "or delete the file, or re-run `pigplan calibrate` if it wrote the file"
+        case .quality?: repair = "or delete the file, or re-run `pigplan quality` if it wrote the file"
+        default: repair = "or delete the file"
+        }
+        let error = ProfileError.broken(kind: kind, name: name, problem: problem, repair: repair, needs: nil)
+        let warning = "warning: skipped \(error)"
+            + (kind.map { "; commands that need \($0.rawValue) '\(name)' fail until it is repaired" } ?? "")
+        brokenProfiles.append(BrokenProfile(kind: kind, name: name, file: file, problem: problem, error: error, warning: warning))
+        if let kind { drop(kind, name) }
+    }
+
+    /// Sets aside the profile `kind`/`name` because it needs `broken`.
+    private mutating func setAside(_ kind: ProfileKind, _ name: String, needing broken: BrokenProfile) {
+        let needed = "\(broken.kind?.rawValue ?? "file") '\(broken.name)'"
+        var repair = "or delete the file"
+        if case .broken(_, _, _, let r, _) = broken.error { repair = r }
+        let error = ProfileError.broken(kind: kind, name: name, problem: broken.problem, repair: repair, needs: needed)
+        let warning = "warning: \(kind.rawValue) '\(name)' is skipped too: it needs \(needed) (\(broken.file))"
+        brokenProfiles.append(BrokenProfile(kind: kind, name: name, file: broken.file, problem: broken.problem, error: error, warning: warning))
+        drop(kind, name)
+    }
+
+    private mutating func drop(_ kind: ProfileKind, _ name: String) {
+        switch kind {
+        case .gpu: gpus[name] = nil
+        case .cpu: cpus[name] = nil
+        case .system: systems[name] = nil
+        case .model: models[name] = nil
+        case .engine: engines[name] = nil
+        case .quality: qualities[name] = nil
+        }
+        origins[kind]?[name] = nil
+    }
+
+    private func brokenProfile(_ kind: ProfileKind, _ name: String) -> BrokenProfile? {
+        brokenProfiles.first { $0.kind == kind && $0.name == name }
+    }
+
+    /// The error of the profile `kind`/`name` when its file (or one it needs) is broken; nil
+    /// when it loaded or does not exist.
+    public func problem(of kind: ProfileKind, named name: String) -> ProfileError? { brokenProfile(kind, name)?.error }
 
     /// Every `*.json` under `path`, keyed by its path relative to `path`. Hidden files and other
     /// files (a README) are skipped.
@@ -173,12 +302,17 @@ public struct ProfileStore: Sendable {
         for case let url as URL in walker where url.pathExtension == "json" {
             let full = url.standardizedFileURL.path
             let relative = full.hasPrefix(root.path + "/") ? String(full.dropFirst(root.path.count + 1)) : url.lastPathComponent
-            if let problem = inputFileProblem(full, limitBytes: 64e6) { throw ProfileError.unreadable(path: full, reason: problem) }
+            if let problem = inputFileProblem(full, limitBytes: 64e6) {
+                files.append(SourceFile(relativePath: relative, displayPath: full, text: "",
+                                        unreadable: ProfileError.unreadable(path: full, reason: problem)))
+                continue
+            }
             do {
                 let text = try String(contentsOfFile: full, encoding: .utf8)
                 files.append(SourceFile(relativePath: relative, displayPath: full, text: text))
             } catch {
-                throw ProfileError.unreadable(path: full, reason: fileFailureReason(error))
+                files.append(SourceFile(relativePath: relative, displayPath: full, text: "",
+                                        unreadable: ProfileError.unreadable(path: full, reason: fileFailureReason(error))))
             }
         }
         return files.sorted { $0.relativePath < $1.relativePath }
@@ -186,7 +320,7 @@ public struct ProfileStore: Sendable {
 
     // MARK: Lookups
 
-    /// The names of every profile of `kind`, sorted.
+    /// The names of every profile of `kind` that loaded, sorted (broken ones: `brokenProfiles`).
     public func names(of kind: ProfileKind) -> [String] {
         switch kind {
         case .gpu: return gpus.keys.sorted()
@@ -211,19 +345,23 @@ public struct ProfileStore: Sendable {
     public func quality(forModel model: String) -> QualityProfile? { qualities[model] }
 
     private func find<T>(_ table: [String: T], _ kind: ProfileKind, _ name: String) throws(ProfileError) -> T {
-        guard let value = table[name] else { throw ProfileError.unknown(kind: kind, name: name, known: names(of: kind)) }
+        guard let value = table[name] else {
+            throw problem(of: kind, named: name) ?? ProfileError.unknown(kind: kind, name: name, known: names(of: kind))
+        }
         return value
     }
 
-    /// The kinds that have a profile called `name`.
+    /// The kinds that have a profile called `name` (loaded or broken: looking a broken one up
+    /// throws its error).
     public func kinds(named name: String) -> [ProfileKind] {
-        ProfileKind.allCases.filter { names(of: $0).contains(name) }
+        ProfileKind.allCases.filter { names(of: $0).contains(name) || problem(of: $0, named: name) != nil }
     }
 
     /// The kind of the profile `name`, or `kind` when given and it exists. Throws when no kind
     /// has it, or when several do and `kind` is nil.
     public func kind(of name: String, preferring kind: ProfileKind? = nil) throws(ProfileError) -> ProfileKind {
         if let kind {
+            if let problem = problem(of: kind, named: name) { throw problem }
             guard names(of: kind).contains(name) else {
                 throw ProfileError.unknown(kind: kind, name: name, known: names(of: kind))
             }

@@ -15,6 +15,8 @@ import Glibc
 /// Inputs a hostile or careless user gives: each gets a message naming the input, never a trap,
 /// and nothing but a regular file is ever replaced.
 @Suite struct HostileInputTests {
+    init() { quietProfileWarnings() }
+
     /// A profile as a JSON object, edited, as file text.
     func edited<T: Encodable>(_ profile: T, _ change: (inout [String: Any]) -> Void) throws -> String {
         var object = try JSONSerialization.jsonObject(with: Data(try ProfileStore.prettyJSON(profile).utf8)) as! [String: Any]
@@ -265,6 +267,46 @@ import Glibc
             let tables = message { try CalibrateCommand.parse(["--import", path, "--into", "h200", "--profiles-dir", dir.path]).run() }
             #expect(tables?.contains(what) == true, "--import \(path): \(tables ?? "no error")")
         }
+    }
+
+    /// A replaced output keeps the permission bits of the file it replaces (a 0600 plan file is
+    /// not widened to 0644, a 0644 one not narrowed to mkstemp's 0600); a new one gets the mode
+    /// any new file gets under this umask.
+    @Test func replacedFilesKeepTheirModeAndNewFilesGetTheDefault() throws {
+        let dir = try makeTemporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func mode(_ path: String) -> mode_t {
+            var info = stat()
+            return lstat(path, &info) == 0 ? info.st_mode & 0o7777 : 0o7777
+        }
+        func make(_ name: String, _ bits: mode_t) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try "old".write(toFile: path, atomically: false, encoding: .utf8)
+            #expect(chmod(path, bits) == 0)
+            return path
+        }
+        for bits: mode_t in [0o600, 0o644, 0o640, 0o664, 0o755, 0o400] {
+            let path = try make("single-\(String(bits, radix: 8)).txt", bits)
+            try OutputFile.write("new", to: path, option: "--out")
+            #expect(mode(path) == bits, "\(String(bits, radix: 8)) became \(String(mode(path), radix: 8))")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
+        }
+        // Files landing together keep theirs each.
+        let a = try make("a.json", 0o600), b = try make("b.csv", 0o644)
+        try OutputFile.writeAll([("{}", a), ("x", b)], option: "--out")
+        #expect(mode(a) == 0o600 && mode(b) == 0o644)
+        // A new path: what open(2) with 0666 gives under this process's umask.
+        let reference = dir.appendingPathComponent("reference").path
+        close(open(reference, O_WRONLY | O_CREAT | O_EXCL, 0o666))
+        let fresh = dir.appendingPathComponent("fresh.json").path
+        try OutputFile.write("{}", to: fresh, option: "--out")
+        #expect(mode(fresh) == mode(reference), "\(String(mode(fresh), radix: 8)) against \(String(mode(reference), radix: 8))")
+        // Through a command: export over a private plan file keeps it private.
+        let plan = try make("plan.json", 0o600)
+        try ExportCommand.parse(["--hw", "h200", "--ctx", "8k", "--out", plan]).run()
+        #expect(mode(plan) == 0o600)
+        #expect(try PlanFile.read(path: plan).contextTokens == 8192)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasPrefix(".") }, "no temporary file left")
     }
 
     /// Several outputs of one command land together or not at all.

@@ -10,6 +10,8 @@ import Testing
 /// value made huge, tiny, zero, negative, fractional, of the wrong type, or removed) must give a
 /// typed error or a plan, never a trap, and no output may carry NaN or infinity.
 @Suite struct ProfileFuzzTests {
+    init() { quietProfileWarnings() }
+
     /// Paths to every number, string and boolean leaf of a JSON object.
     func leaves(_ value: Any, _ path: [String] = []) -> [[String]] {
         if let object = value as? [String: Any] {

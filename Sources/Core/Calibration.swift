@@ -80,13 +80,21 @@ public struct CPUKernelCosts: Codable, Sendable, Hashable {
     public var linearSecondsPerCall: Double?
     /// CPU-only machines: the same with one thread (no hand-off), seconds; nil: not measured.
     public var linearSecondsPerCallOneThread: Double?
-    /// CPU-only machines: weight bytes per second the executor's product streams at batch 1 with
+    /// CPU-only machines: weight bytes per second the executor's product streams, by batch, with
     /// one thread and with `threads` (binary16 matrices larger than the caches). A product's
-    /// thread is slower than a plain read (it widens and multiplies what it reads), so these, not
-    /// the read bandwidths, carry the measured per-byte rows to other thread counts; nil: not
-    /// measured (older calibrations), the read bandwidths stand in.
-    public var linearBytesPerSecondOneThread: Double?
-    public var linearBytesPerSecond: Double?
+    /// thread is slower than a plain read (it widens and multiplies what it reads, more so at a
+    /// larger batch), so these, not the read bandwidths, carry the measured per-byte rows to
+    /// other thread counts; nil: not measured (older calibrations), the read bandwidths stand in.
+    public var linearStream: [LinearStreamRow]?
+
+    public struct LinearStreamRow: Codable, Sendable, Hashable {
+        public var batch: Int
+        public var bytesPerSecondOneThread: Double
+        public var bytesPerSecond: Double
+        public init(batch: Int, bytesPerSecondOneThread: Double, bytesPerSecond: Double) {
+            self.batch = batch; self.bytesPerSecondOneThread = bytesPerSecondOneThread; self.bytesPerSecond = bytesPerSecond
+        }
+    }
     /// CPU-only machines: FLOP/s per thread of the executor's matrix product over a prefill chunk
     /// (256 tokens, binary16 weights; compute-bound), the rate prefill's projections and causal
     /// attention run at; nil: not measured (older calibrations), the CPU profile's FLOP/s is used.

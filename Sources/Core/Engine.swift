@@ -44,15 +44,16 @@ public struct EngineParameters: Codable, Sendable, Hashable {
     public var sampledRowSecondsPerThread: Double?
     /// Sampled attention: fixed cost of one call (per sparse layer and step), seconds.
     public var sampledAttentionSecondsPerCall: Double?
-    /// Dense CPU attention: seconds one thread spends per KV row (K and V of one key for one KV
-    /// head) whatever the query heads it serves (streaming and widening the row); nil derives it
-    /// from the bandwidth fraction: row bytes / (one core's read bandwidth x
-    /// denseAttentionBandwidthFraction).
-    public var denseRowSecondsPerThread: Double?
-    /// Dense CPU attention: seconds one thread spends per KV row and per query head of the group
-    /// (a dot product, its softmax and its share of the weighted V sum); nil: 0 (the row's cost
-    /// does not grow with the group).
-    public var denseRowSecondsPerQueryHead: Double?
+    /// Sampled and dense CPU attention: what one thread of the kernel reaches, as a fraction of
+    /// one core's read bandwidth over the bytes it touches (measured apart from the all-thread
+    /// cap by `pigplan calibrate`); nil: the kernel's bandwidth fraction, one number for both.
+    public var sampledThreadReadFraction: Double?
+    public var denseThreadReadFraction: Double?
+    /// Dense CPU attention: seconds one thread spends per KV row, per query head of the group and
+    /// per head dimension (the dot product, its softmax share and the weighted V sum), on top of
+    /// streaming the row (`denseThreadReadFraction`); nil: 0 (the row's cost does not grow with
+    /// the group).
+    public var denseSecondsPerQueryHeadElement: Double?
     /// How the dense CPU attention hands its (sequence, KV head) units to threads; nil: as
     /// `attentionSchedule`.
     public var denseAttentionSchedule: CPUSchedule?

@@ -29,8 +29,9 @@ public struct ResolvedEngine: Sendable, Hashable {
     /// figure, or row bytes / (one core's read x the sampled bandwidth fraction).
     public let sampledRowSecondsPerThread: Double
     public let sampledAttentionSecondsPerCall: Double
-    /// Dense CPU attention: one thread's seconds per KV row (whatever the group) and per KV row
-    /// and query head, before thread scaling; its schedule.
+    /// Dense CPU attention: one thread's seconds per KV row (streaming it, whatever the group)
+    /// and per KV row and query head (at this model's head dimension), before thread scaling;
+    /// its schedule.
     public let denseRowSecondsPerThread: Double
     public let denseRowSecondsPerQueryHead: Double
     public let denseAttentionSchedule: CPUSchedule
@@ -67,12 +68,12 @@ public struct ResolvedEngine: Sendable, Hashable {
         retrievalSchedule = e.retrievalSchedule ?? .wholeUnits
         attentionSchedule = e.attentionSchedule ?? .pieces
         sampledRowSecondsPerThread = e.sampledRowSecondsPerThread
-            ?? DecodeCostModel.sampledRowBytes(workload.model) / (perCoreReadBytesPerSecond * e.sampledAttentionBandwidthFraction)
+            ?? DecodeCostModel.sampledRowBytes(workload.model)
+            / (perCoreReadBytesPerSecond * (e.sampledThreadReadFraction ?? e.sampledAttentionBandwidthFraction))
         sampledAttentionSecondsPerCall = e.sampledAttentionSecondsPerCall ?? 0
-        denseRowSecondsPerThread = e.denseRowSecondsPerThread
-            ?? workload.model.kvBytesPerTokenPerLayer / Double(workload.model.kvHeadCount)
-            / (perCoreReadBytesPerSecond * e.denseAttentionBandwidthFraction)
-        denseRowSecondsPerQueryHead = e.denseRowSecondsPerQueryHead ?? 0
+        denseRowSecondsPerThread = workload.model.kvBytesPerTokenPerLayer / Double(workload.model.kvHeadCount)
+            / (perCoreReadBytesPerSecond * (e.denseThreadReadFraction ?? e.denseAttentionBandwidthFraction))
+        denseRowSecondsPerQueryHead = Double(workload.model.headDim) * (e.denseSecondsPerQueryHeadElement ?? 0)
         denseAttentionSchedule = e.denseAttentionSchedule ?? e.attentionSchedule ?? .pieces
         oversubscriptionWorkShare = e.oversubscriptionWorkShare ?? 0
         memoryPlacement = e.memoryPlacement ?? (hardware.numaLocal ? .partitioned : .interleaved)

@@ -232,7 +232,8 @@ struct CPUSide: Sendable {
         if let linearTable, let measured = hardware.calibration?.cpu {
             let perCall = hardware.threads == 1 ? measured.linearSecondsPerCallOneThread ?? measured.linearSecondsPerCall ?? 0
                 : measured.linearSecondsPerCall ?? 0
-            let bandwidthRatio = linearStreamRate(threads: measured.threads, measured) / linearStreamRate(threads: hardware.threads, measured)
+            let bandwidthRatio = linearStreamRate(threads: measured.threads, batch: batch, measured)
+                / linearStreamRate(threads: hardware.threads, batch: batch, measured)
             let rowRatio = Double(measured.threads) / Double(hardware.threads)
             let perRow = linearRowTable.map { max(0, $0(batch)) } ?? 0
             return p.executorCalls * perCall + p.rows * perRow * rowRatio + p.bytes * linearTable(batch) * bandwidthRatio
@@ -242,14 +243,18 @@ struct CPUSide: Sendable {
         return max(memory, compute)
     }
 
-    /// Weight bytes per second the executor's product streams with `threads`: with the measured
-    /// one-thread rate r1 and all-thread rate rT (T threads), min(threads x r1, C), where C is rT
-    /// when T threads already fell short of T x r1 (something they share binds) and otherwise
-    /// the memory's read bandwidth; without them, the read bandwidth those threads reach.
-    func linearStreamRate(threads: Int, _ measured: CPUKernelCosts) -> Double {
-        guard let one = measured.linearBytesPerSecondOneThread, let all = measured.linearBytesPerSecond, one > 0, all > 0 else {
+    /// Weight bytes per second the executor's product streams with `threads` at `batch`: with
+    /// the measured one-thread rate r1 and all-thread rate rT (T threads) at that batch
+    /// (interpolated), min(threads x r1, C), where C is rT when T threads already fell short of
+    /// T x r1 (something they share binds) and otherwise the memory's read bandwidth; without
+    /// them, the read bandwidth those threads reach.
+    func linearStreamRate(threads: Int, batch: Double, _ measured: CPUKernelCosts) -> Double {
+        guard let rows = measured.linearStream, !rows.isEmpty else {
             return bandwidth(threads: threads, sockets: hardware.sockets, fraction: 1)
         }
+        let one = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.bytesPerSecondOneThread) }, clampAbove: true)(batch)
+        let all = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.bytesPerSecond) }, clampAbove: true)(batch)
+        guard one > 0, all > 0 else { return bandwidth(threads: threads, sockets: hardware.sockets, fraction: 1) }
         let shared = all < 0.95 * Double(measured.threads) * one ? all : socketBandwidth(sockets: hardware.sockets, fraction: 1)
         return min(Double(threads) * one, max(shared, one))
     }

@@ -427,9 +427,10 @@ struct ProfileValidator {
         if let call = e.sampledAttentionSecondsPerCall {
             try nonNegative(call, key + ".sampledAttentionSecondsPerCall", unit: "seconds")
         }
-        if let row = e.denseRowSecondsPerThread { try positive(row, key + ".denseRowSecondsPerThread", unit: "seconds") }
-        if let head = e.denseRowSecondsPerQueryHead {
-            try nonNegative(head, key + ".denseRowSecondsPerQueryHead", unit: "seconds")
+        if let f = e.sampledThreadReadFraction { try positive(f, key + ".sampledThreadReadFraction", unit: "(a fraction)") }
+        if let f = e.denseThreadReadFraction { try positive(f, key + ".denseThreadReadFraction", unit: "(a fraction)") }
+        if let head = e.denseSecondsPerQueryHeadElement {
+            try nonNegative(head, key + ".denseSecondsPerQueryHeadElement", unit: "seconds")
         }
         if let threads = e.compiledThreads { try count(threads, key + ".compiledThreads") }
         if let over = e.oversubscriptionWorkShare {

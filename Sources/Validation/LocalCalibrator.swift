@@ -62,23 +62,21 @@ public struct LocalCalibrator: Sendable {
         public init(dense: ExecutorReport, lsh: ExecutorReport) { self.dense = dense; self.lsh = lsh }
     }
 
-    /// The executor's product at batch 1 over matrices larger than the caches: bytes/s with one
+    /// The executor's product over matrices larger than the caches, by batch: bytes/s with one
     /// thread and with all, and the cost of a call with one thread.
     public struct LinearRates: Sendable {
-        public var bytesPerSecondOneThread: Double
-        public var bytesPerSecond: Double
+        public var stream: [CPUKernelCosts.LinearStreamRow]
         public var secondsPerCallOneThread: Double
-        public init(bytesPerSecondOneThread: Double, bytesPerSecond: Double, secondsPerCallOneThread: Double) {
-            self.bytesPerSecondOneThread = bytesPerSecondOneThread
-            self.bytesPerSecond = bytesPerSecond
+        public init(stream: [CPUKernelCosts.LinearStreamRow], secondsPerCallOneThread: Double) {
+            self.stream = stream
             self.secondsPerCallOneThread = secondsPerCallOneThread
         }
     }
 
-    /// Bytes per second of a 2304 x 4096 binary16 product at batch 1 (eight of them, 151 MB, so
+    /// Bytes per second of a 2304 x 4096 binary16 product at `batch` (eight of them, 151 MB, so
     /// the weights come from memory as a decode step's do).
-    static func linearStreamBytesPerSecond(threads: Int, quick: Bool) -> Double {
-        let seconds = LinearKernelBench.secondsPerProduct(rows: 2304, columns: 4096, batch: 1, threads: threads, matrices: quick ? 8 : 16)
+    static func linearStreamBytesPerSecond(threads: Int, batch: Int) -> Double {
+        let seconds = LinearKernelBench.secondsPerProduct(rows: 2304, columns: 4096, batch: batch, threads: threads, matrices: 8)
         return Double(2304 * 4096 * 2) / seconds
     }
 
@@ -100,9 +98,12 @@ public struct LocalCalibrator: Sendable {
 
         progress("linear kernel cost per call, and its stream with 1 and \(threads) threads")
         let callSeconds = Self.secondsPerCall(threads: threads)
-        let linearRates = LinearRates(bytesPerSecondOneThread: Self.linearStreamBytesPerSecond(threads: 1, quick: quick),
-                                      bytesPerSecond: Self.linearStreamBytesPerSecond(threads: threads, quick: quick),
-                                      secondsPerCallOneThread: Self.secondsPerCall(threads: 1))
+        let linearRates = LinearRates(
+            stream: linearBatches.map { batch in
+                CPUKernelCosts.LinearStreamRow(batch: batch, bytesPerSecondOneThread: Self.linearStreamBytesPerSecond(threads: 1, batch: batch),
+                                               bytesPerSecond: Self.linearStreamBytesPerSecond(threads: threads, batch: batch))
+            },
+            secondsPerCallOneThread: Self.secondsPerCall(threads: 1))
 
         progress("prefill matrix product (\(Self.prefillChunkTokens) tokens)")
         let prefillFlops = Self.prefillFlopsPerSecondPerCore(threads: threads)
@@ -127,7 +128,7 @@ public struct LocalCalibrator: Sendable {
         progress("dense and LSH decode with one thread")
         let single = OneThreadRuns(
             dense: try Executor.run(request(.dense, batch: 1, context: 4096, steps: steps, threads: 1), reusing: &cache),
-            lsh: try Executor.run(request(.lshSampled(.magicPIGDefault), batch: 1, context: 8192, steps: steps, threads: 1),
+            lsh: try Executor.run(request(.lshSampled(Self.lshSettings[0]), batch: 4, context: 16384, steps: steps, threads: 1),
                                   reusing: &cache))
         cache = nil
         progress("fitting")
@@ -181,7 +182,7 @@ public struct LocalCalibrator: Sendable {
             remoteBandwidthFraction: 0.33, defaultMemoryBytesPerSocket: memory, flopsPerSecondPerCore: 32e9,
             vectorISA: Executor.simdLevel >= 2 ? ["avx512f", "f16c", "fma"] : ["portable"],
             source: "pigplan calibrate, \(Self.today())")
-        let unit = EngineParameters(
+        var unit = EngineParameters(
             sampledAttentionBandwidthFraction: 1, denseAttentionBandwidthFraction: 1, gqaSharedReads: true,
             retrievalSecondsPerTableWalk: 0, retrievalSecondsPerCandidate: 0, roundTripOverheadSecondsPerLayer: 0,
             threadScalingEfficiency: 1, computesExactPart: true)
@@ -227,43 +228,54 @@ public struct LocalCalibrator: Sendable {
             $0.measured.breakdown[.overhead] / (Double($0.batch) * s.otherElementsPerSequence)
         })
         // Dense attention (all layers of the dense runs, the dense layers of the LSH runs) and
-        // sampled attention (the LSH runs). With one-thread runs: one thread's time per row from
-        // them, and from the all-thread runs only the bandwidth cap; without: a fraction of the
-        // read bandwidth for both.
-        var denseFraction: Double, sampledFraction: Double
-        var denseRow: Double? = nil, sampledRow: Double? = nil
+        // sampled attention (the LSH runs). With one-thread runs: what one thread reaches, as a
+        // fraction of one core's read bandwidth (so it carries to other head sizes), from them,
+        // and from the all-thread runs only the bandwidth cap; without: one fraction for both.
+        var denseFraction: Double, sampledFraction: Double, scaling = 1.0
+        var denseThread: Double? = nil, denseHeadElement: Double? = nil, sampledThread: Double? = nil
         if let oneThread {
-            var denseUnit = unit, sampledUnit = unit
-            denseUnit.denseRowSecondsPerThread = 1
-            sampledUnit.sampledRowSecondsPerThread = 1
-            let (dm, dc) = model(oneThread.dense, engine: denseUnit)
-            denseRow = CalibrationFit.fraction(basis: [oneThread.dense.measured.breakdown[.cpuAttention]],
-                                               measured: [dm.cpuAttentionSeconds(dc, batch: Double(oneThread.dense.batch))])
-            let (sm, sc) = model(oneThread.lsh, engine: sampledUnit)
-            sampledRow = CalibrationFit.fraction(basis: [oneThread.lsh.measured.breakdown[.sampledAttention]],
-                                                 measured: [sm.sampledAttentionSeconds(sc, batch: Double(oneThread.lsh.batch))])
-            if !(denseRow.map { $0.isFinite && $0 > 0 } ?? false) { denseRow = nil }
-            if !(sampledRow.map { $0.isFinite && $0 > 0 } ?? false) { sampledRow = nil }
-            // The cap: a run slower than its threads' rows alone is held by what they share; its
-            // bytes over its time are the fraction of the read bandwidth it reached.
-            func cap(_ runs: [ExecutorReport], _ term: StepTerm, row: Double?, set: (inout EngineParameters, Double) -> Void,
-                     seconds: (DecodeCostModel, DecodeConfiguration, Double) -> Double) -> Double {
-                guard let row else { return .nan }
-                var rows = unit, capOnly = unit
-                set(&rows, row)
-                set(&capOnly, 1e-30)
-                let capped = runs.compactMap { r -> Double? in
-                    let measured = r.measured.breakdown[term], b = Double(r.batch)
-                    let (m, c) = model(r, engine: rows), (k, kc) = model(r, engine: capOnly)
-                    guard measured > 1.02 * seconds(m, c, b) else { return nil }
-                    return seconds(k, kc, b) / measured
+            // Dense, one thread: streaming the rows at one core's read, plus what grows with the
+            // query heads and their dimensions (the dot products and V sums), when it took longer.
+            let one = oneThread.dense, oneBatch = Double(one.batch), oneMeasured = one.measured.breakdown[.cpuAttention]
+            let (sm, sc) = model(one, engine: unit)
+            let streamSeconds = sm.cpuAttentionSeconds(sc, batch: oneBatch)
+            var headOnly = unit
+            headOnly.denseThreadReadFraction = 1e30
+            headOnly.denseSecondsPerQueryHeadElement = 1
+            let (hm, hc) = model(one, engine: headOnly)
+            let headBasis = hm.cpuAttentionSeconds(hc, batch: oneBatch)
+            if oneMeasured > 0, streamSeconds > 0, headBasis > 0 {
+                if oneMeasured > streamSeconds {
+                    (denseThread, denseHeadElement) = (1, (oneMeasured - streamSeconds) / headBasis)
+                } else {
+                    (denseThread, denseHeadElement) = (streamSeconds / oneMeasured, 0)
                 }
-                return capped.isEmpty ? 1 : min(1, CalibrationFit.median(capped))
             }
-            denseFraction = cap(dense, .cpuAttention, row: denseRow, set: { $0.denseRowSecondsPerThread = $1 },
-                                seconds: { $0.cpuAttentionSeconds($1, batch: $2) })
-            sampledFraction = cap(lsh, .sampledAttention, row: sampledRow, set: { $0.sampledRowSecondsPerThread = $1 },
-                                  seconds: { $0.sampledAttentionSeconds($1, batch: $2) })
+            // Sampled, one thread: a fraction of one core's read over the bytes it touches.
+            let (lm, lc) = model(oneThread.lsh, engine: unit)
+            sampledThread = CalibrationFit.fraction(basis: [lm.sampledAttentionSeconds(lc, batch: Double(oneThread.lsh.batch))],
+                                                    measured: [oneThread.lsh.measured.breakdown[.sampledAttention]])
+            if !(sampledThread.map { $0.isFinite && $0 > 0 } ?? false) { sampledThread = nil }
+            // Scaling: the all-thread runs against their threads' one-thread rates, the median of
+            // predicted over measured across the dense and sampled runs (what a core's second
+            // thread adds where cores share execution units or caches); the cap stays at the
+            // memory's read bandwidth.
+            var rows = unit
+            rows.denseThreadReadFraction = denseThread
+            rows.denseSecondsPerQueryHeadElement = denseHeadElement
+            rows.sampledThreadReadFraction = sampledThread
+            let ratios = dense.map { r -> Double in
+                let (m, c) = model(r, engine: rows)
+                return m.cpuAttentionSeconds(c, batch: Double(r.batch)) / r.measured.breakdown[.cpuAttention]
+            } + lsh.map { r -> Double in
+                let (m, c) = model(r, engine: rows)
+                return m.sampledAttentionSeconds(c, batch: Double(r.batch)) / r.measured.breakdown[.sampledAttention]
+            }
+            let finite = ratios.filter { $0.isFinite && $0 > 0 }
+            scaling = finite.isEmpty || threads == 1 ? 1 : min(1, max(0.25, CalibrationFit.median(finite)))
+            unit.threadScalingEfficiency = scaling
+            denseFraction = denseThread == nil ? .nan : 1
+            sampledFraction = sampledThread == nil ? .nan : 1
         } else {
             let denseBasis = all.map { r in let (m, c) = model(r, engine: unit); return m.cpuAttentionSeconds(c, batch: Double(r.batch)) }
             denseFraction = CalibrationFit.fraction(basis: denseBasis, measured: all.map { $0.measured.breakdown[.cpuAttention] })
@@ -289,12 +301,12 @@ public struct LocalCalibrator: Sendable {
             sampledAttentionBandwidthFraction: sampledFraction.isFinite ? sampledFraction : 0.5,
             denseAttentionBandwidthFraction: denseFraction.isFinite ? denseFraction : 0.8, gqaSharedReads: true,
             retrievalSecondsPerTableWalk: walk, retrievalSecondsPerCandidate: candidate,
-            roundTripOverheadSecondsPerLayer: 0, threadScalingEfficiency: 1, computesExactPart: true)
-        costs.engine?.denseRowSecondsPerThread = denseRow
-        costs.engine?.sampledRowSecondsPerThread = sampledRow
+            roundTripOverheadSecondsPerLayer: 0, threadScalingEfficiency: scaling, computesExactPart: true)
+        costs.engine?.denseThreadReadFraction = denseThread
+        costs.engine?.denseSecondsPerQueryHeadElement = denseHeadElement
+        costs.engine?.sampledThreadReadFraction = sampledThread
         if let linearRates {
-            costs.linearBytesPerSecondOneThread = linearRates.bytesPerSecondOneThread
-            costs.linearBytesPerSecond = linearRates.bytesPerSecond
+            costs.linearStream = linearRates.stream
             costs.linearSecondsPerCallOneThread = linearRates.secondsPerCallOneThread
         }
         var fractions: [SampledFractionPoint] = []

@@ -81,8 +81,8 @@ import Testing
         let xs = dense.map { $0.b * 8 * $0.n / 16 }
         let perRow = zip(xs, dense).reduce(0) { $0 + $1.0 * $1.1.t } / xs.reduce(0) { $0 + $1 * $1 }
         let fixedRow = 512 / 11.4e9
-        #expect(close(engine.denseRowSecondsPerThread, fixedRow))
-        #expect(close(engine.denseRowSecondsPerQueryHead, (perRow - fixedRow) / 4))
+        #expect(engine.denseThreadReadFraction == 1)
+        #expect(close(engine.denseSecondsPerQueryHeadElement, (perRow - fixedRow) / (4 * 128)))
         #expect(engine.denseAttentionSchedule == .pieces && engine.denseAttentionBandwidthFraction == 1)
         #expect(!engine.gqaSharedReads && engine.parallelOverQueryHeads && engine.compiledThreads == 64)
         // FlashInfer's decode with one page per request: one block per (sequence, KV head).

@@ -186,16 +186,8 @@ import Testing
         for (path, text) in try Self.localCalibration(fraction: 1.3) { try Self.write(text, path, in: dir) }
         let file = dir.appendingPathComponent("systems/local.json").path
         func pigplan(_ args: [String]) throws -> (status: Int32, stderr: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ExamplesTests.binary!)
-            process.arguments = args
-            let err = Pipe()
-            process.standardError = err
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let data = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            let run = try runProcess(URL(fileURLWithPath: ExamplesTests.binary!), args, standardErrorOnly: true)
+            return (run.status, run.output)
         }
         let fine = try pigplan(["--hw", "h200", "--ctx", "8k", "--profiles-dir", dir.path])
         #expect(fine.status == 0, "\(fine.stderr)")

@@ -61,16 +61,8 @@ import Testing
             try command.run()
             return
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = args
-        let output = Pipe()
-        process.standardError = output
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(c.testDescription): \(text)")
+        let (status, text) = try runProcess(URL(fileURLWithPath: binary), args)
+        #expect(status == 0, "\(c.testDescription): \(text)")
         for fragment in c.expect {
             #expect(text.contains(fragment), "\(c.testDescription): \(text)")
         }

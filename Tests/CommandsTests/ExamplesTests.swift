@@ -41,16 +41,9 @@ import Testing
 
     func run(_ script: String) throws {
         let binary = try #require(Self.binary, "no pigplan executable beside the test bundle")
-        let process = Process()
-        process.executableURL = Self.examples.appendingPathComponent(script)
-        process.environment = ProcessInfo.processInfo.environment.merging(["PIGPLAN": binary]) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(script) exited with \(process.terminationStatus):\n\(output)")
+        let (status, output) = try runProcess(Self.examples.appendingPathComponent(script),
+                                              environment: ProcessInfo.processInfo.environment.merging(["PIGPLAN": binary]) { $1 })
+        #expect(status == 0, "\(script) exited with \(status):\n\(output)")
         let expected = Self.header(script, "expect")
         #expect(!expected.isEmpty, "\(script) promises no output")
         for line in expected { #expect(output.contains(line), "\(script): no '\(line)' in\n\(output)") }

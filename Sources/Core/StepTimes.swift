@@ -47,9 +47,9 @@ public struct StepTimes: Sendable, Hashable {
     /// Sum of all terms.
     public var totalSeconds: Double { seconds.reduce(0, +) }
     /// Work on the GPU side (or the linear-layer device), including copies.
-    public var gpuSideSeconds: Double { sum(StepTerm.allCases.filter { !$0.isCPUSide }) }
+    public var gpuSideSeconds: Double { sum(StepTerm.gpuSideTerms) }
     /// Work on the CPU attention side.
-    public var cpuSideSeconds: Double { sum(StepTerm.allCases.filter(\.isCPUSide)) }
+    public var cpuSideSeconds: Double { sum(StepTerm.cpuSideTerms) }
 
     /// Term-wise sum; a term is present in the result when it is present in either.
     public static func + (a: StepTimes, b: StepTimes) -> StepTimes {
@@ -117,5 +117,9 @@ extension StepTerm {
 
     /// The terms of attention work on the CPU executor (everything but the projections and the
     /// rest of the step).
+    /// The terms of each side (a step's sides are summed for every evaluation the optimizer makes).
+    static let gpuSideTerms = allCases.filter { !$0.isCPUSide }
+    static let cpuSideTerms = allCases.filter(\.isCPUSide)
+
     public static let attentionTerms: [StepTerm] = [.hashing, .retrieval, .sampledAttention, .exactPart, .cpuAttention]
 }

@@ -27,6 +27,9 @@ public struct FittedCalibration: Sendable {
     /// CPU-only executor: seconds per weight byte and per output row by batch.
     let cpuLinearTable: PiecewiseLinear?
     let cpuLinearRowTable: PiecewiseLinear?
+    /// CPU-only executor: the product's weight stream by batch with one thread and with all.
+    let cpuLinearStreamOneThread: PiecewiseLinear?
+    let cpuLinearStreamAll: PiecewiseLinear?
 
     public init(hardware: Hardware, calibrationShape: ModelShape?, model: ModelShape) {
         self.hardware = hardware
@@ -75,6 +78,13 @@ public struct FittedCalibration: Sendable {
         } else {
             cpuLinearTable = nil
             cpuLinearRowTable = nil
+        }
+        if let rows = calibration?.cpu?.linearStream, !rows.isEmpty {
+            cpuLinearStreamOneThread = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.bytesPerSecondOneThread) }, clampAbove: true)
+            cpuLinearStreamAll = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.bytesPerSecond) }, clampAbove: true)
+        } else {
+            cpuLinearStreamOneThread = nil
+            cpuLinearStreamAll = nil
         }
     }
 

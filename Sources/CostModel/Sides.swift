@@ -111,6 +111,8 @@ struct CPUSide: Sendable {
     /// CPU-only executor calibration: per byte and per output row by batch.
     let linearTable: PiecewiseLinear?
     let linearRowTable: PiecewiseLinear?
+    let linearStreamOneThread: PiecewiseLinear?
+    let linearStreamAll: PiecewiseLinear?
 
     init(hardware: Hardware, engine: ResolvedEngine, model: ModelShape, fits: FittedCalibration) {
         self.hardware = hardware
@@ -119,6 +121,8 @@ struct CPUSide: Sendable {
         perCoreReadBytesPerSecond = Self.perCoreReadBytesPerSecond(hardware)
         linearTable = fits.cpuLinearTable
         linearRowTable = fits.cpuLinearRowTable
+        linearStreamOneThread = fits.cpuLinearStreamOneThread
+        linearStreamAll = fits.cpuLinearStreamAll
     }
 
     static func perCoreReadBytesPerSecond(_ hardware: Hardware) -> Double {
@@ -249,11 +253,10 @@ struct CPUSide: Sendable {
     /// T x r1 (something they share binds) and otherwise the memory's read bandwidth; without
     /// them, the read bandwidth those threads reach.
     func linearStreamRate(threads: Int, batch: Double, _ measured: CPUKernelCosts) -> Double {
-        guard let rows = measured.linearStream, !rows.isEmpty else {
+        guard let oneTable = linearStreamOneThread, let allTable = linearStreamAll else {
             return bandwidth(threads: threads, sockets: hardware.sockets, fraction: 1)
         }
-        let one = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.bytesPerSecondOneThread) }, clampAbove: true)(batch)
-        let all = PiecewiseLinear(points: rows.map { (Double($0.batch), $0.bytesPerSecond) }, clampAbove: true)(batch)
+        let one = oneTable(batch), all = allTable(batch)
         guard one > 0, all > 0 else { return bandwidth(threads: threads, sockets: hardware.sockets, fraction: 1) }
         let shared = all < 0.95 * Double(measured.threads) * one ? all : socketBandwidth(sockets: hardware.sockets, fraction: 1)
         return min(Double(threads) * one, max(shared, one))

@@ -14,6 +14,7 @@
 // 4. Linear layers of 2 synthetic llama-3.1-8b layers (binary16 weights, 872 MB): one step's
 //    projections at batch 1, 4, 8, 16, 64, each against batch 1 and against the weight-bytes
 //    roofline (weight bytes / STREAM of the same round). `--linear` runs only this part.
+// `--stream` prints only (1) as `stream_read_bytes_per_second N` (for side_by_side.py).
 import CKernels
 import Core
 import Executor
@@ -38,6 +39,11 @@ func gbps(_ b: Double) -> String { String(format: "%.1f GB/s", b / 1e9) }
 line("executor-bench: \(threads) threads, SIMD level \(Executor.simdLevel)")
 let stream = MemoryBandwidth.measureRead(bytes: quick ? 1 << 28 : 1 << 30, threads: threads)
 line("STREAM-like read bandwidth: \(gbps(stream))")
+if CommandLine.arguments.contains("--stream") {
+    // For scripts (side_by_side.py): this run's all-thread read bandwidth, one machine-readable line.
+    line("stream_read_bytes_per_second \(stream)")
+    exit(0)
+}
 do {
     let t0 = Clock.now()
     for _ in 0..<2000 { runner.forEach(threads * 4) { _, _ in } }

@@ -6,12 +6,15 @@ int pp_level = -1;
 _Thread_local int pp_thread_level = -1;
 
 int pp_simd_level_supported(void) {
-#if PP_X86
+#if PP_X86 && defined(PP_EMULATE_AVX512)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma") ? 3 : 0;
+#elif PP_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("f16c") &&
         __builtin_cpu_supports("fma"))
-        return 2;
+        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16") ? 3 : 2;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma"))
         return 1;
 #endif
@@ -19,12 +22,12 @@ int pp_simd_level_supported(void) {
 }
 
 // Lazily initialised: constructors run before any kernel call.
-// PIGPLAN_SIMD_LEVEL=0|1|2 caps the level for the whole process (to compare paths or to work around
+// PIGPLAN_SIMD_LEVEL=0|1|2|3 caps the level for the whole process (to compare paths or to work around
 // a CPU problem); it can only lower what the CPU supports.
 __attribute__((constructor)) static void pp_init_level(void) {
     int best = pp_simd_level_supported();
     const char *cap = getenv("PIGPLAN_SIMD_LEVEL");
-    if (cap && cap[0] >= '0' && cap[0] <= '2' && cap[1] == 0 && cap[0] - '0' < best) best = cap[0] - '0';
+    if (cap && cap[0] >= '0' && cap[0] <= '3' && cap[1] == 0 && cap[0] - '0' < best) best = cap[0] - '0';
     pp_level = best;
 }
 
@@ -38,6 +41,16 @@ int pp_set_simd_level(int level) {
     int l = level < best ? (level < 0 ? 0 : level) : best;
     pp_thread_level = l;
     return l;
+}
+
+const char *pp_simd_level_name(int level) {
+    switch (level) {
+    case 0: return "portable C";
+    case 1: return "AVX2 + FMA + F16C";
+    case 2: return "AVX-512 (F, BW, VL) + FMA + F16C";
+    case 3: return "AVX-512 with VNNI and BF16";
+    default: return "unknown";
+    }
 }
 
 long pp_atomic_fetch_add(long *counter, long value) {

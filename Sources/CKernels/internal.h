@@ -12,8 +12,24 @@
 #if (defined(__x86_64__) || defined(_M_X64)) && !defined(PP_FORCE_PORTABLE)
 #define PP_X86 1
 #include <immintrin.h>
+#if defined(PP_EMULATE_AVX512)
+// scripts/check-avx512-kernels: every file built for an AVX2 CPU with the AVX-512 intrinsics
+// supplied by SIMDe (scripts/avx512-emulation/emulation.h, forced in first), to check levels 2
+// and 3 against the portable kernels on machines without AVX-512. Never the package build.
+#define PP_AVX512
+#define PP_AVX512X
+#define PP_BH512(v) (v)
+#define PP_BH256(v) (v)
+#else
+/// Integer vectors read as bf16 vectors and back (plain vector casts; the identity under
+/// emulation, where the bf16 types are integer vectors).
+#define PP_BH512(v) ((__m512bh)(v))
+#define PP_BH256(v) ((__m256i)(v))
 /// Functions compiled for AVX-512 (F, BW, VL), F16C and FMA; only called when pp_level >= 2.
 #define PP_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+/// Level 3: AVX-512 with VNNI (vpdpbusd) and BF16 (vdpbf16ps); only called when pp_level >= 3.
+#define PP_AVX512X __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16,f16c,fma")))
+#endif
 /// Functions compiled for AVX2, F16C and FMA; only called when pp_level >= 1.
 #define PP_AVX2 __attribute__((target("avx2,f16c,fma")))
 
@@ -67,6 +83,7 @@ extern int pp_level;
 extern _Thread_local int pp_thread_level;
 
 /// The calling thread's override (tests) or the CPU's best level.
+static inline int pp_use_avx512x(void) { return (pp_thread_level >= 0 ? pp_thread_level : pp_level) >= 3; }
 static inline int pp_use_avx512(void) { return (pp_thread_level >= 0 ? pp_thread_level : pp_level) >= 2; }
 /// Level 1 and up: AVX2 + F16C + FMA (linear layers, projections, codes, attention, row
 /// collection, binary16 arrays).

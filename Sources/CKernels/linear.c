@@ -4,7 +4,8 @@
 // - linear_avx512.c (level 2): register tiles of 4 output rows x 4 tokens;
 // - linear_avx2.c (level 1): dot-product tiles of 3 rows x 4 tokens for decode batches, and from
 //   PP_PACKED_MIN_TOKENS tokens (prefill chunks) the packed GEMM of gemm_internal.h;
-// - bf16 weights have no level-2 path: the level-1 one serves both.
+// - bf16 weights: level 3 (AVX-512 BF16) has vdpbf16ps tiles for decode batches
+//   (linear_avx512.c); level 2 and prefill chunks use the level-1 path.
 #include "linear_internal.h"
 
 static void matmul_scalar_f32(const float *W, size_t in, const float *x, size_t ldx, float *y,
@@ -81,7 +82,9 @@ void pp_matmul_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, flo
 void pp_matmul_bf16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y, size_t ldy,
                     size_t M, size_t o0, size_t o1) {
 #if PP_X86
-    // The AVX2 tiles also serve AVX-512 CPUs (no separate AVX-512 bf16 path yet).
+    // Level 3 (AVX-512 BF16) has its own tiles below the packed GEMM's size; level 2 and prefill
+    // chunks take the level-1 path.
+    if (pp_use_avx512x() && M < PP_PACKED_MIN_TOKENS && pp_linear_bf16_avx512x(W, in, x, ldx, y, ldy, M, o0, o1)) return;
     if (pp_use_avx2()) { pp_linear_avx2_bf16(W, in, x, ldx, y, ldy, M, o0, o1); return; }
 #endif
     matmul_scalar_bf16(W, in, x, ldx, y, ldy, M, o0, o1);

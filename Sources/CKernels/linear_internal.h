@@ -40,6 +40,10 @@ PP_AVX512 void pp_linear_avx512_f32(const float *W, size_t in, const float *x, s
     size_t M, size_t o0, size_t o1);
 PP_AVX512 void pp_linear_avx512_f16(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y,
     size_t ldy, size_t M, size_t o0, size_t o1);
+/// bf16 weights at level 3 (vdpbf16ps, inputs split into two bf16 halves; linear_avx512.c says
+/// the rounding); 0 when its scratch could not be allocated.
+PP_AVX512X int pp_linear_bf16_avx512x(const uint16_t *W, size_t in, const float *x, size_t ldx, float *y,
+    size_t ldy, size_t M, size_t o0, size_t o1);
 PP_AVX512 void pp_linear_t_avx512(const float *Wt, size_t in, size_t out, const float *x, size_t ldx, float *y,
     size_t ldy, size_t M, size_t o0, size_t o1);
 #endif

@@ -6,7 +6,7 @@
 //   Q4_1: w = q d + m             -> dw dx sum(qw qx) + m (dx sum qx)
 // where dx sum qx is kept with each input block (its field s).
 // This file: input quantisation, the portable product and the dispatch; quant_avx2.c holds the
-// AVX2 tiles (which also serve AVX-512 CPUs) and the packed GEMM for prefill chunks.
+// AVX2 tiles and the packed GEMM for prefill chunks, quant_avx512.c the tiles of levels 2 and 3.
 #include "quant_internal.h"
 
 size_t pp_q8x_row_bytes(size_t n) { return n / 32 * sizeof(pp_q8x_block); }
@@ -75,7 +75,8 @@ int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, si
     const uint8_t *w = (const uint8_t *)W;
     const pp_q8x_block *x = (const pp_q8x_block *)xq;
 #if PP_X86
-    // The AVX2 tiles also serve AVX-512 CPUs (no separate AVX-512 path yet).
+    if (pp_use_avx512x()) { pp_quant_vnni(type, w, in, x, y, ldy, M, o0, o1); return 0; }
+    if (pp_use_avx512()) { pp_quant_avx512(type, w, in, x, y, ldy, M, o0, o1); return 0; }
     if (pp_use_avx2()) { pp_quant_avx2(type, w, in, x, y, ldy, M, o0, o1); return 0; }
 #endif
     matmul_q_portable(type, w, in, x, y, ldy, M, o0, o1);

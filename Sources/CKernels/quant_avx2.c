@@ -1,6 +1,7 @@
-// Quantised linear layers, AVX2 path (level 1; AVX-512 CPUs use it too): integer tiles of one
-// weight row x 4 tokens for 8-bit inputs (pp_matmul_q), and for prefill chunks each panel of rows
-// dequantised into the packed GEMM of gemm_internal.h (pp_matmul_q_wide).
+// Quantised linear layers, AVX2 path (level 1): integer tiles of one weight row x 4 tokens for
+// 8-bit inputs (pp_matmul_q; levels 2 and 3 have theirs in quant_avx512.c), and for prefill
+// chunks each panel of rows dequantised into the packed GEMM of gemm_internal.h
+// (pp_matmul_q_wide, at every level from 1).
 #include "gemm_internal.h"
 #include "quant_internal.h"
 
@@ -18,9 +19,6 @@ PP_AVX2 static inline float h2f_fast(const uint8_t *p) { return _cvtsh_ss(pp_rd1
 // unsigned x signed byte multiply-add (vpmaddubsw; Q8_0 moves the weight's sign onto the input
 // first), a widening add to 8 int32 lanes, and one FMA by dw dx into f32 accumulators. The
 // Q4 offsets (-8 dw or m) times the input block's s go to scalar sums.
-#ifndef PP_Q_PREFETCH
-#define PP_Q_PREFETCH 2048
-#endif
 PP_AVX2 static inline __attribute__((always_inline)) void
 q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float *y, size_t ldy,
        size_t o, size_t m, size_t b0, size_t b1, const int C) {
@@ -65,9 +63,8 @@ q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float
 }
 
 /// One weight row at a time (rows stream one after another; 2-row tiles measured 15-30% slower
-/// here, their accumulators and offsets spill), in spans of 32 weight blocks (1024 inputs) that
-/// stay in L1 while every group of 4 tokens passes over them (one or two tokens: rows whole).
-#define PP_QKB 32
+/// here, their accumulators and offsets spill), in spans of PP_QKB weight blocks that stay in L1
+/// while every group of 4 tokens passes over them (one or two tokens: rows whole).
 PP_AVX2 static inline __attribute__((always_inline)) void
 matmul_q_avx2_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
                     size_t ldy, size_t M, size_t o0, size_t o1) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Executor
 import Foundation
 import Profiles
 import Validation
@@ -99,7 +100,9 @@ public struct CalibrateCommand: ParsableCommand {
         try OutputFile.writeAll([(cpuText, cpuPath), (systemText, systemPath)], option: "--profiles-dir")
         let costs = result.system.calibration?.cpu
         let engine = costs?.engine
+        let kernels = "level \(Executor.simdLevel): \(Executor.simdLevelName) (PIGPLAN_SIMD_LEVEL=0...3 caps it)"
         print(PlanRenderer.aligned([
+            ("kernels", kernels),
             ("measured", "\(result.runs) executor runs in \(Format.seconds(result.seconds)) (\(calibrator.threads) threads, \(shape.name) x \(calibrator.runShape.layerCount) layers)"),
             ("read bandwidth", "\(Format.bytes(costs?.readBytesPerSecond ?? 0))/s with \(calibrator.threads) threads, \(Format.bytes(costs?.readBytesPerSecondOneThread ?? 0))/s with 1"),
             ("linear layers", (costs?.linearLayers ?? []).map { "batch \($0.batch): \(Format.bytes(1 / $0.secondsPerByte))/s" }.joined(separator: ", ")),

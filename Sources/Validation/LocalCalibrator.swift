@@ -180,7 +180,7 @@ public struct LocalCalibrator: Sendable {
             name: "local-cpu", displayName: "This machine's CPU (\(host), measured)", coresPerSocket: threads, maxSockets: 1,
             dramBandwidthBytesPerSecondPerSocket: readAll / 0.8, streamEfficiency: 0.8, perCoreReadBytesPerSecond: readOne,
             remoteBandwidthFraction: 0.33, defaultMemoryBytesPerSocket: memory, flopsPerSecondPerCore: 32e9,
-            vectorISA: Executor.simdLevel >= 2 ? ["avx512f", "f16c", "fma"] : ["portable"],
+            vectorISA: Executor.vectorISA,
             source: "pigplan calibrate, \(Self.today())")
         var unit = EngineParameters(
             sampledAttentionBandwidthFraction: 1, denseAttentionBandwidthFraction: 1, gqaSharedReads: true,

@@ -6,8 +6,9 @@ import Testing
 
 /// C kernels against plain Swift references in Double, and the SIMD path against the portable one.
 @Suite struct KernelTests {
-    /// Portable C, AVX2 (linear layers and attention) and AVX-512, as far as this CPU goes.
-    static let levels: [Int32] = Array(Set([0, min(1, pp_simd_level_supported()), pp_simd_level_supported()])).sorted()
+    /// Portable C, AVX2, AVX-512 and AVX-512 VNNI + BF16, as far as this CPU goes
+    /// (`levelsAboveThisCPU` shows the rest as skipped; scripts/check-avx512-kernels emulates them).
+    static let levels: [Int32] = Array(0...pp_simd_level_supported())
 
     func gaussians(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
         var g = SplitMix64Test(seed: seed)
@@ -56,7 +57,7 @@ import Testing
     func matmulMatchesReference(level: Int32) {
         defer { pp_set_simd_level(99) }
         pp_set_simd_level(level)
-        var worst = 0.0
+        var worst = 0.0, worstSplitBF16 = 0.0
         var cases = [(16, 4, 4), (37, 9, 5), (64, 3, 1), (100, 17, 6), (576, 8, 3), (2100, 7, 9), (1024, 5, 2), (600, 21, 20), (1030, 35, 64), (0, 3, 17), (530, 33, 50), (261, 16, 48), (300, 7, 270)]
         cases += (1...64).map { (72, 5, $0) }
         for (inW, rows, m) in cases {
@@ -73,11 +74,16 @@ import Testing
                 // The weights as each kernel sees them, widened; f32 rounding scales with the sum of
                 // |terms|, not with |sum|.
                 let widened = kind == 0 ? W : kind == 1 ? W16.map { pp_f16_to_f32_scalar($0) } : Wb.map { Float(bitPattern: UInt32($0) << 16) }
-                worst = max(worst, worstF32Error(y, weights: widened, inputs: x, columns: inW, rows: rows, tokens: m, outputs: 0..<rows))
+                let e = worstF32Error(y, weights: widened, inputs: x, columns: inW, rows: rows, tokens: m, outputs: 0..<rows)
+                // Level 3's bf16 tiles (under 48 tokens) split each input into two bf16 halves
+                // (linear_avx512.c): about 2^-16 of the sum of |terms|, not f32's 2^-24.
+                if kind == 2 && level >= 3 && m < Int(PP_PACKED_MIN_TOKENS) { worstSplitBF16 = max(worstSplitBF16, e) } else { worst = max(worst, e) }
             }
         }
-        testLog("matmul level \(level): max error over (1 + sum of |terms|) \(worst) (tolerance 2e-6)")
+        testLog("matmul level \(level): max error over (1 + sum of |terms|) \(worst) (tolerance 2e-6)"
+                + (level >= 3 ? ", bf16 with split inputs \(worstSplitBF16) (tolerance 3e-5)" : ""))
         #expect(worst < 2e-6)
+        #expect(worstSplitBF16 < 3e-5)
     }
 
     /// Prefill's causal attention (one KV head, a block of rows at positions p0 + r) against a
@@ -528,6 +534,15 @@ import Testing
 
     /// The kernels the tests check are the optimised ones the binary ships (Package.swift builds
     /// CKernels at -O2 in debug too).
+    /// The levels this CPU cannot run show as a skipped test, not as a pass: their kernels are
+    /// checked here only by scripts/check-avx512-kernels, under SIMDe emulation (CI runs it).
+    @Test(.enabled(if: pp_simd_level_supported() >= 3,
+                   "this CPU runs up to level \(pp_simd_level_supported()) (\(String(cString: pp_simd_level_name(pp_simd_level_supported())))); levels above it are checked under emulation by scripts/check-avx512-kernels"))
+    func levelsAboveThisCPU() {
+        #expect(Self.levels == [0, 1, 2, 3])
+        #expect(String(cString: pp_simd_level_name(3)) == "AVX-512 with VNNI and BF16")
+    }
+
     @Test func kernelsAreCompiledOptimised() {
         #expect(pp_kernels_optimized() == 1)
     }

@@ -22,8 +22,11 @@ extern "C" {
 
 /// Level used by kernels called on this thread: 0: portable C, 1: AVX2 + F16C + FMA (linear
 /// layers, SimHash projections and codes, attention and scores, row collection, binary16 arrays;
-/// the table build and the bucket walks are portable at every level), 2: AVX-512 + F16C + FMA.
+/// the table build and the bucket walks are portable at every level), 2: AVX-512 + F16C + FMA,
+/// 3: level 2 with AVX-512 VNNI and BF16 (8-bit products in one instruction, bf16 dot products).
 int pp_simd_level(void);
+/// What a level means, for reports ("AVX2 + FMA + F16C"); "unknown" outside 0...3.
+const char *pp_simd_level_name(int level);
 /// Best level this CPU supports (what every thread uses unless overridden).
 int pp_simd_level_supported(void);
 /// 1 when these kernels were compiled with optimisation (Package.swift asks for -O2 in every

@@ -320,8 +320,20 @@ public enum Executor {
 public typealias ExecutorProgressHandler = (_ phase: String, _ done: Int, _ total: Int) -> Void
 
 extension Executor {
-    /// Kernel path in use: 0 portable C, 1 AVX2 + F16C + FMA, 2 AVX-512 + F16C + FMA.
+    /// Kernel path in use: 0 portable C, 1 AVX2 + F16C + FMA, 2 AVX-512 + F16C + FMA, 3 AVX-512
+    /// with VNNI and BF16.
     public static var simdLevel: Int { Int(pp_simd_level()) }
+    /// What `simdLevel` means, for reports ("AVX2 + FMA + F16C").
+    public static var simdLevelName: String { String(cString: pp_simd_level_name(pp_simd_level())) }
+    /// The instruction-set extensions the kernels of `simdLevel` use (a CPU profile's `vectorISA`).
+    public static var vectorISA: [String] {
+        switch simdLevel {
+        case 0: ["portable"]
+        case 1: ["avx2", "fma", "f16c"]
+        case 2: ["avx512f", "avx512bw", "avx512vl", "fma", "f16c"]
+        default: ["avx512f", "avx512bw", "avx512vl", "avx512vnni", "avx512bf16", "fma", "f16c"]
+        }
+    }
     /// Gather-kernel tuning (benchmarks): rows prefetched ahead, bytes between prefetches in a row.
     public static func setGatherTuning(ahead: Int32, prefetchStride: Int32) {
         pp_set_gather_tuning(ahead, prefetchStride)

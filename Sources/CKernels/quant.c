@@ -4,7 +4,8 @@
 //   Q8_0: w = q d                 -> dw dx sum(qw qx)
 //   Q4_0: w = (q - 8) d           -> dw dx sum(qw qx) - 8 dw (dx sum qx)
 //   Q4_1: w = q d + m             -> dw dx sum(qw qx) + m (dx sum qx)
-// where dx sum qx is kept with each input block (its field s).
+// where dx sum qx is kept with each input block (its field s). The SIMD tiles compute Q4_0 as
+// dw dx sum((qw - 8) qx) instead, the same integer, with no offset to carry.
 // This file: input quantisation, the portable product and the dispatch; quant_avx2.c holds the
 // AVX2 tiles and the packed GEMM for prefill chunks, quant_avx512.c the tiles of levels 2 and 3.
 #include "quant_internal.h"

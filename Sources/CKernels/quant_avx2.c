@@ -16,9 +16,9 @@ PP_AVX2 static inline __m256i unpack_nibbles(const uint8_t *p) {
 PP_AVX2 static inline float h2f_fast(const uint8_t *p) { return _cvtsh_ss(pp_rd16(p)); }
 
 // Tile of one weight row x C <= 4 tokens over weight blocks [b0, b1): per block pair one
-// unsigned x signed byte multiply-add (vpmaddubsw; Q8_0 moves the weight's sign onto the input
-// first), a widening add to 8 int32 lanes, and one FMA by dw dx into f32 accumulators. The
-// Q4 offsets (-8 dw or m) times the input block's s go to scalar sums.
+// unsigned x signed byte multiply-add (vpmaddubsw; Q8_0 and Q4_0, whose codes are made signed,
+// move the weight's sign onto the input first), a widening add to 8 int32 lanes, and one FMA by
+// dw dx into f32 accumulators. Q4_1's offset m times the input block's s goes to scalar sums.
 PP_AVX2 static inline __attribute__((always_inline)) void
 q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float *y, size_t ldy,
        size_t o, size_t m, size_t b0, size_t b1, const int C) {
@@ -39,20 +39,26 @@ q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float
         if (type == PP_GGML_Q8_0) {
             wq = _mm256_loadu_si256((const __m256i *)(w + 2));
             mw = 0;
+        } else if (type == PP_GGML_Q4_0) {
+            // Codes made signed (q - 8) and taken as Q8_0's: no offset to carry. With the offset
+            // -8 dw sx summed apart, 8B-shaped Q4_0 decode ran at 22 tokens/s against 37-39.
+            wq = _mm256_sub_epi8(unpack_nibbles(w + qoff), _mm256_set1_epi8(8));
+            mw = 0;
         } else {
             wq = unpack_nibbles(w + qoff);
-            mw = type == PP_GGML_Q4_1 ? h2f_fast(w + 2) : -8 * dw;
+            mw = h2f_fast(w + 2);
         }
+        // Signed codes: |w| (unsigned) against x carrying w's sign, for vpmaddubsw.
+        const __m256i wu = type == PP_GGML_Q4_1 ? wq : _mm256_sign_epi8(wq, wq);
         for (int c = 0; c < C; c++) {
             const pp_q8x_block *xb = x + (m + c) * nb + b;
             __m256i xq = _mm256_loadu_si256((const __m256i *)xb->q);
             const float dx = xb->d, sx = xb->s;
-            __m256i p16 = type == PP_GGML_Q8_0
-                              ? _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq))
-                              : _mm256_maddubs_epi16(wq, xq);
+            __m256i p16 = type == PP_GGML_Q4_1 ? _mm256_maddubs_epi16(wu, xq)
+                                               : _mm256_maddubs_epi16(wu, _mm256_sign_epi8(xq, wq));
             __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
             acc[c] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * dx), acc[c]);
-            if (type != PP_GGML_Q8_0) off[c] += mw * sx;
+            if (type == PP_GGML_Q4_1) off[c] += mw * sx;
         }
     }
     for (int c = 0; c < C; c++) {

@@ -2,7 +2,8 @@
 // tiles of quant_avx2.c at twice the width. One zmm holds two weight blocks (64 weights) against
 // the two matching input blocks; per token the 64 byte products become 16 int32 lanes (level 2:
 // vpmaddubsw then vpmaddwd; level 3: one vpdpbusd), lanes 0-7 from the first block and 8-15 from
-// the second, converted and multiplied by the two blocks' dw dx in one FMA. Products are exact
+// the second, converted and multiplied by the two blocks' dw dx in one FMA. Q4_0 codes are made
+// signed (q - 8) and go the way of Q8_0's, so that only Q4_1 carries an offset. Products are exact
 // integers at both levels (no pair of Q8_0 products reaches vpmaddubsw's 16-bit saturation:
 // 2 x 128 x 127 < 32767), so both equal the portable path up to the order of float additions.
 #include "quant_internal.h"
@@ -51,22 +52,24 @@ static inline float h2f_q(const uint8_t *p) { return pp_h2f(pp_rd16(p)); }
             __m512i wq;                                                                           \
             __mmask64 neg = 0;                                                                    \
             float mw0 = 0, mw1 = 0;                                                               \
-            if (type == PP_GGML_Q8_0) {                                                           \
-                __m512i raw = pair32(w + 2, w1 + 2, both);                                        \
+            if (type != PP_GGML_Q4_1) { /* signed codes (Q4_0: q - 8): |w| against x with w's sign */ \
+                __m512i raw = type == PP_GGML_Q8_0                                                \
+                                  ? pair32(w + 2, w1 + 2, both)                                   \
+                                  : _mm512_sub_epi8(pair_nibbles(w + qoff, w1 + qoff, both), _mm512_set1_epi8(8)); \
                 neg = _mm512_movepi8_mask(raw);                                                   \
                 wq = _mm512_abs_epi8(raw);                                                        \
             } else {                                                                              \
                 wq = pair_nibbles(w + qoff, w1 + qoff, both);                                     \
-                mw0 = type == PP_GGML_Q4_1 ? h2f_q(w + 2) : -8 * dw0;                             \
-                mw1 = !both ? 0 : (type == PP_GGML_Q4_1 ? h2f_q(w1 + 2) : -8 * dw1);              \
+                mw0 = h2f_q(w + 2);                                                               \
+                mw1 = both ? h2f_q(w1 + 2) : 0;                                                   \
             }                                                                                     \
             for (int c = 0; c < C; c++) {                                                         \
                 const pp_q8x_block *xb = x + (m + c) * nb + b;                                    \
                 __m512i xq = pair32((const uint8_t *)xb->q, (const uint8_t *)xb[1].q, both);      \
-                if (type == PP_GGML_Q8_0) xq = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq); \
+                if (type != PP_GGML_Q4_1) xq = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq); \
                 __m512 p = _mm512_cvtepi32_ps(DOT(wq, xq));                                       \
                 acc[c] = _mm512_fmadd_ps(p, pair_scale(dw0 * xb->d, both ? dw1 * xb[1].d : 0), acc[c]); \
-                if (type != PP_GGML_Q8_0) off[c] += mw0 * xb->s + (both ? mw1 * xb[1].s : 0);     \
+                if (type == PP_GGML_Q4_1) off[c] += mw0 * xb->s + (both ? mw1 * xb[1].s : 0);     \
             }                                                                                     \
         }                                                                                         \
         for (int c = 0; c < C; c++) {                                                             \

@@ -7,13 +7,17 @@
 // where dx sum qx is kept with each input block (its field s). The SIMD tiles compute Q4_0 as
 // dw dx sum((qw - 8) qx) instead, the same integer, with no offset to carry.
 // This file: input quantisation, the portable product and the dispatch; quant_avx2.c holds the
-// AVX2 tiles and the packed GEMM for prefill chunks, quant_avx512.c the tiles of levels 2 and 3.
+// AVX2 tiles, the Q4 integer GEMM and the packed GEMM for prefill chunks, quant_avx512.c the
+// tiles of levels 2 and 3.
 #include "quant_internal.h"
 
 size_t pp_q8x_row_bytes(size_t n) { return n / 32 * sizeof(pp_q8x_block); }
 
 void pp_quantize_q8x(const float *x, size_t n, void *dst) {
     pp_q8x_block *out = (pp_q8x_block *)dst;
+#if PP_X86
+    if (pp_use_avx2()) { pp_quantize_q8x_avx2(x, n, out); return; }
+#endif
     for (size_t b = 0; b < n / 32; b++, x += 32, out++) {
         float amax = 0;
         for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
@@ -76,6 +80,10 @@ int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, si
     const uint8_t *w = (const uint8_t *)W;
     const pp_q8x_block *x = (const pp_q8x_block *)xq;
 #if PP_X86
+    if (pp_use_avx2() && M >= PP_PACKED_MIN_TOKENS && (type == PP_GGML_Q4_0 || type == PP_GGML_Q4_1)) {
+        pp_quant_q4_gemm_avx2(type, w, in, x, y, ldy, M, o0, o1);
+        return 0;
+    }
     if (pp_use_avx512x()) { pp_quant_vnni(type, w, in, x, y, ldy, M, o0, o1); return 0; }
     if (pp_use_avx512()) { pp_quant_avx512(type, w, in, x, y, ldy, M, o0, o1); return 0; }
     if (pp_use_avx2()) { pp_quant_avx2(type, w, in, x, y, ldy, M, o0, o1); return 0; }

@@ -1,7 +1,8 @@
-// Quantised linear layers, AVX2 path (level 1): integer tiles of one weight row x 4 tokens for
-// 8-bit inputs (pp_matmul_q; levels 2 and 3 have theirs in quant_avx512.c), and for prefill
-// chunks each panel of rows dequantised into the packed GEMM of gemm_internal.h
-// (pp_matmul_q_wide, at every level from 1).
+// Quantised linear layers, AVX2 path (level 1): input quantisation, integer tiles of one weight
+// row x 4 tokens for 8-bit inputs (pp_matmul_q; levels 2 and 3 have theirs in quant_avx512.c),
+// the integer GEMM of Q4 rows for prefill chunks with 8-bit inputs, and for exact prefill each
+// panel of rows dequantised into the packed GEMM of gemm_internal.h (pp_matmul_q_wide). The
+// last three serve every level from 1.
 #include "gemm_internal.h"
 #include "quant_internal.h"
 
@@ -114,6 +115,131 @@ PP_AVX2 void pp_quant_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_b
     case PP_GGML_Q8_0: matmul_q8_0_avx2(W, in, x, y, ldy, M, o0, o1); return;
     case PP_GGML_Q4_0: matmul_q4_0_avx2(W, in, x, y, ldy, M, o0, o1); return;
     default: matmul_q4_1_avx2(W, in, x, y, ldy, M, o0, o1); return;
+    }
+}
+
+/// pp_quantize_q8x with 8 lanes: the same operations as the portable loop (the largest |x|, d =
+/// amax / 127, q = x (1 / d) rounded to nearest even, clamped), so the same bytes.
+PP_AVX2 void pp_quantize_q8x_avx2(const float *x, size_t n, pp_q8x_block *out) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (size_t b = 0; b < n / 32; b++, x += 32, out++) {
+        __m256 v[4], amax = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+        const float d = _mm_cvtss_f32(m4) / 127, id = d > 0 ? 1 / d : 0;
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m256i r = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], _mm256_set1_ps(id)));
+            q[k] = _mm256_max_epi32(_mm256_min_epi32(r, _mm256_set1_epi32(127)), _mm256_set1_epi32(-127));
+        }
+        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+        // int32 -> int16 -> int8 packs work per 128-bit lane: restore the order with one permute.
+        __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
+        __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+        p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)out->q, p8);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        out->d = d;
+        out->s = d * (float)_mm_cvtsi128_si32(s4);
+    }
+}
+
+// Prefill chunks on Q4_0 / Q4_1 rows against 8-bit inputs: a GEMM with 8 output rows in the
+// lanes. Per span of PP_QKB blocks, each panel of 8 rows is repacked so that 32-bit lane r of
+// step s holds row r's codes 4s..4s+3 of a block; a token's 4 matching input bytes are broadcast
+// to every lane, and vpmaddubsw (codes 0..15 unsigned, inputs signed) adds pairs into 16-bit
+// lanes. Eight steps (one block) of at most 2 x 15 x 127 each stay below 32767, so a block's
+// products add up in 16 bits and widen once (vpmaddwd), then scale by the rows' dw times the
+// token's dx; the offsets (-8 dw for Q4_0, m for Q4_1) meet the input block's s = dx sum qx in one
+// more FMA. About 2.5 vector operations per 32 multiply-adds against the f32 GEMM's 4.
+#define PP_QG_ROWS 8
+PP_AVX2 static void q4_pack_panel(const int type, const uint8_t *W, size_t ldw, size_t o, int nr, size_t b0,
+                                  size_t nbs, uint8_t *codes, float *scales, float *offsets) {
+    const size_t bb = type == PP_GGML_Q4_0 ? 18 : 20, qoff = type == PP_GGML_Q4_1 ? 4 : 2;
+    for (size_t j = 0; j < nbs; j++)
+        for (int r = 0; r < PP_QG_ROWS; r++) {
+            uint8_t q[32] = {0};
+            float dw = 0, mw = 0;
+            if (r < nr) {
+                const uint8_t *blk = W + (o + r) * ldw + (b0 + j) * bb;
+                dw = h2f_fast(blk);
+                mw = type == PP_GGML_Q4_1 ? h2f_fast(blk + 2) : -8 * dw;
+                for (int i = 0; i < 16; i++) { q[i] = blk[qoff + i] & 0x0F; q[i + 16] = blk[qoff + i] >> 4; }
+            }
+            for (int st = 0; st < 8; st++) memcpy(codes + (j * 8 + st) * 32 + r * 4, q + 4 * st, 4);
+            scales[j * PP_QG_ROWS + r] = dw;
+            offsets[j * PP_QG_ROWS + r] = mw;
+        }
+}
+
+PP_AVX2 static inline __attribute__((always_inline)) void
+q4_gemm_tile(const uint8_t *codes, const float *scales, const float *offsets, size_t nbs, const pp_q8x_block *x,
+             size_t nbx, size_t b0, size_t m, const int C, float *y, size_t ldy, size_t o, int nr, int first) {
+    __m256 facc[4];
+    for (int c = 0; c < C; c++) facc[c] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (size_t j = 0; j < nbs; j++) {
+        const pp_q8x_block *xb[4];
+        __m256i i16[4];
+        for (int c = 0; c < C; c++) { xb[c] = x + (m + c) * nbx + b0 + j; i16[c] = _mm256_setzero_si256(); }
+        const uint8_t *cw = codes + j * 256;
+        for (int st = 0; st < 8; st++) {
+            __m256i wv = _mm256_loadu_si256((const __m256i *)(cw + 32 * st));
+            for (int c = 0; c < C; c++) {
+                int32_t four;
+                memcpy(&four, xb[c]->q + 4 * st, 4);
+                i16[c] = _mm256_add_epi16(i16[c], _mm256_maddubs_epi16(wv, _mm256_set1_epi32(four)));
+            }
+        }
+        __m256 sv = _mm256_loadu_ps(scales + j * PP_QG_ROWS), mv = _mm256_loadu_ps(offsets + j * PP_QG_ROWS);
+        for (int c = 0; c < C; c++) {
+            __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(i16[c], ones));
+            facc[c] = _mm256_fmadd_ps(p, _mm256_mul_ps(sv, _mm256_set1_ps(xb[c]->d)), facc[c]);
+            facc[c] = _mm256_fmadd_ps(mv, _mm256_set1_ps(xb[c]->s), facc[c]);
+        }
+    }
+    for (int c = 0; c < C; c++) {
+        float *dst = y + (m + c) * ldy + o;
+        if (nr == PP_QG_ROWS) {
+            _mm256_storeu_ps(dst, first ? facc[c] : _mm256_add_ps(_mm256_loadu_ps(dst), facc[c]));
+        } else {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, facc[c]);
+            for (int r = 0; r < nr; r++) dst[r] = first ? lanes[r] : dst[r] + lanes[r];
+        }
+    }
+}
+
+PP_AVX2 void pp_quant_q4_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
+                                   size_t ldy, size_t M, size_t o0, size_t o1) {
+    const size_t nb = in / 32, ldw = nb * (type == PP_GGML_Q4_0 ? 18 : 20);
+    if (nb == 0) {
+        for (size_t m = 0; m < M; m++)
+            for (size_t o = o0; o < o1; o++) y[m * ldy + o] = 0;
+        return;
+    }
+    uint8_t codes[PP_QKB * 256];
+    float scales[PP_QKB * PP_QG_ROWS], offsets[PP_QKB * PP_QG_ROWS];
+    for (size_t b0 = 0; b0 < nb; b0 += PP_QKB) {
+        size_t nbs = nb - b0 < PP_QKB ? nb - b0 : PP_QKB;
+        for (size_t o = o0; o < o1; o += PP_QG_ROWS) {
+            int nr = o1 - o < PP_QG_ROWS ? (int)(o1 - o) : PP_QG_ROWS, first = b0 == 0;
+            q4_pack_panel(type, W, ldw, o, nr, b0, nbs, codes, scales, offsets);
+            size_t m = 0;
+            for (; m + 4 <= M; m += 4) q4_gemm_tile(codes, scales, offsets, nbs, x, nb, b0, m, 4, y, ldy, o, nr, first);
+            switch (M - m) {
+            case 3: q4_gemm_tile(codes, scales, offsets, nbs, x, nb, b0, m, 3, y, ldy, o, nr, first); break;
+            case 2: q4_gemm_tile(codes, scales, offsets, nbs, x, nb, b0, m, 2, y, ldy, o, nr, first); break;
+            case 1: q4_gemm_tile(codes, scales, offsets, nbs, x, nb, b0, m, 1, y, ldy, o, nr, first); break;
+            }
+        }
     }
 }
 

@@ -310,11 +310,19 @@ import Testing
         #expect(worst < 2e-6, "exact-input quantised product at level \(level): \(worst) of 1 + sum |terms|")
     }
 
-    /// Input quantisation: q d within d / 2 of x, |q| <= 127, s = d sum q.
-    @Test func inputQuantizationKeepsItsInvariants() {
+    /// Input quantisation: q d within d / 2 of x, |q| <= 127, s = d sum q; every level writes the
+    /// portable path's bytes (ties, huge and tiny values included).
+    @Test(arguments: levels)
+    func inputQuantizationKeepsItsInvariants(level: Int32) {
+        defer { pp_set_simd_level(99) }
         let x = gaussians(320, seed: 12) + [Float](repeating: 0, count: 32)
-        var xq = [UInt8](repeating: 0, count: pp_q8x_row_bytes(x.count))
+            + (0..<32).map { Float($0) - 15.5 } + (0..<32).map { $0 == 3 ? 1e30 : Float($0) * 1e-30 }
+        var xq = [UInt8](repeating: 0, count: pp_q8x_row_bytes(x.count)), portable = xq
+        pp_set_simd_level(0)
+        pp_quantize_q8x(x, x.count, &portable)
+        pp_set_simd_level(level)
         pp_quantize_q8x(x, x.count, &xq)
+        #expect(xq == portable, "level \(level) quantises inputs differently from the portable path")
         var bad = 0
         xq.withUnsafeBytes { raw in
             for b in 0..<(x.count / 32) {

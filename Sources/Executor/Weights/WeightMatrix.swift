@@ -77,8 +77,16 @@ public struct WeightMatrix: Sendable {
     /// by output rows.
     ///
     /// Quantised rows take 8-bit inputs (rounded per block of 32) below `PP_PACKED_MIN_TOKENS`
-    /// tokens unless `exactInputs`: then, as for prefill chunks, each panel of rows is
-    /// dequantised exactly and multiplied in f32 (quality measurements isolate the attention).
+    /// tokens, and Q4_0 / Q4_1 rows at any count (their integer GEMM), unless `exactInputs`: then,
+    /// as for other prefill chunks, each panel of rows is dequantised exactly and multiplied in
+    /// f32 (quality measurements isolate the attention).
+    /// Q4_0 and Q4_1 rows have an integer GEMM for prefill chunks against 8-bit inputs (AVX2 and
+    /// up; quant_avx2.c), faster than widening them to f32 (8B-shaped Q4_0 prompt at 512 tokens:
+    /// docs/measurements/2026-12-07); other types, and exact inputs, take the f32 packed GEMM.
+    static func hasInteger8BitGEMM(_ type: Int32) -> Bool {
+        pp_simd_level() >= 1 && (type == Int32(PP_GGML_Q4_0) || type == Int32(PP_GGML_Q4_1))
+    }
+
     public func apply(_ x: UnsafePointer<Float>, ldx: Int, tokens: Int, into y: UnsafeMutablePointer<Float>,
                       ldy: Int, runner: ParallelRunner, exactInputs: Bool = false) {
         let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ys = SendablePointer(y)
@@ -120,7 +128,7 @@ public struct WeightMatrix: Sendable {
                 }
                 return
             }
-            if tokens >= Int(PP_PACKED_MIN_TOKENS) {
+            if tokens >= Int(PP_PACKED_MIN_TOKENS) && (exactInputs || !Self.hasInteger8BitGEMM(type)) {
                 // Prefill chunks: each panel of rows dequantised and multiplied in f32 (the GEMM's
                 // rate, and no rounding of the inputs); a piece that cannot (no AVX2, no scratch)
                 // takes the 8-bit path below.
@@ -150,7 +158,17 @@ public struct WeightMatrix: Sendable {
             let bytes = max(1, tokens * rowBytes)
             withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { raw in
                 let base = raw.baseAddress!.bindMemory(to: UInt8.self, capacity: bytes)
-                for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, base + m * rowBytes) }
+                if tokens >= 4 * runner.threads && runner.threads > 1 {
+                    // Prefill chunks: the inputs quantised by every thread, a run of tokens each.
+                    let out = SendablePointer(base), per = (tokens + runner.threads - 1) / runner.threads
+                    runner.forEach(runner.threads) { t, _ in
+                        for m in (t * per)..<min(tokens, (t + 1) * per) {
+                            pp_quantize_q8x(xs.p + m * ldx, cols, out.p + m * rowBytes)
+                        }
+                    }
+                } else {
+                    for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, base + m * rowBytes) }
+                }
                 let qp = SendablePointer(base), only = declinedPieces
                 runner.forEach(only?.count ?? pieces) { j, _ in
                     let o0 = (only?[j] ?? j) * grain, o1 = min(rows, o0 + grain)

@@ -80,8 +80,8 @@ int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, si
     const uint8_t *w = (const uint8_t *)W;
     const pp_q8x_block *x = (const pp_q8x_block *)xq;
 #if PP_X86
-    if (pp_use_avx2() && M >= PP_PACKED_MIN_TOKENS && (type == PP_GGML_Q4_0 || type == PP_GGML_Q4_1)) {
-        pp_quant_q4_gemm_avx2(type, w, in, x, y, ldy, M, o0, o1);
+    if (pp_use_avx2() && M >= PP_PACKED_MIN_TOKENS) {
+        pp_quant_gemm_avx2(type, w, in, x, y, ldy, M, o0, o1);
         return 0;
     }
     if (pp_use_avx512x()) { pp_quant_vnni(type, w, in, x, y, ldy, M, o0, o1); return 0; }

@@ -151,18 +151,20 @@ PP_AVX2 void pp_quantize_q8x_avx2(const float *x, size_t n, pp_q8x_block *out) {
     }
 }
 
-// Prefill chunks on Q4_0 / Q4_1 rows against 8-bit inputs: a GEMM with 8 output rows in the
-// lanes. Per span of PP_QKB blocks, each panel of 8 rows is repacked so that 32-bit lane r of
-// step s holds row r's codes 4s..4s+3 of a block; a token's 4 matching input bytes are broadcast
-// to every lane, and vpmaddubsw (codes 0..15 unsigned, inputs signed) adds pairs into 16-bit
-// lanes. Eight steps (one block) of at most 2 x 15 x 127 each stay below 32767, so a block's
-// products add up in 16 bits and widen once (vpmaddwd), then scale by the rows' dw times the
-// token's dx; the offsets (-8 dw for Q4_0, m for Q4_1) meet the input block's s = dx sum qx in one
-// more FMA. About 2.5 vector operations per 32 multiply-adds against the f32 GEMM's 4.
+// Prefill chunks on quantised rows against 8-bit inputs: a GEMM with 8 output rows in the lanes.
+// Per span of PP_QKB blocks, each panel of 8 rows is repacked so that 32-bit lane r of step s
+// holds row r's codes 4s..4s+3 of a block, and a token's 4 matching input bytes are broadcast to
+// every lane. Q4_0 / Q4_1 codes (0..15) meet the signed inputs directly in vpmaddubsw; eight
+// steps (one block) of at most 2 x 15 x 127 each stay below 32767, so a block's products add up
+// in 16 bits and widen once (vpmaddwd), and the offsets (-8 dw for Q4_0, m for Q4_1) meet the
+// input block's s = dx sum qx in one more FMA. Q8_0 codes are signed: |w| against the input
+// carrying w's sign (pairs up to 2 x 128 x 127), widened to 32 bits every step. Each block's sum
+// is scaled by the rows' dw times the token's dx. The integer pipes carry the work that the f32
+// GEMM gives to the two FMA pipes.
 #define PP_QG_ROWS 8
-PP_AVX2 static void q4_pack_panel(const int type, const uint8_t *W, size_t ldw, size_t o, int nr, size_t b0,
-                                  size_t nbs, uint8_t *codes, float *scales, float *offsets) {
-    const size_t bb = type == PP_GGML_Q4_0 ? 18 : 20, qoff = type == PP_GGML_Q4_1 ? 4 : 2;
+PP_AVX2 static void q_pack_panel(const int type, const uint8_t *W, size_t ldw, size_t o, int nr, size_t b0,
+                                 size_t nbs, uint8_t *codes, float *scales, float *offsets) {
+    const size_t bb = pp_q_block_bytes(type), qoff = type == PP_GGML_Q4_1 ? 4 : 2;
     for (size_t j = 0; j < nbs; j++)
         for (int r = 0; r < PP_QG_ROWS; r++) {
             uint8_t q[32] = {0};
@@ -170,8 +172,12 @@ PP_AVX2 static void q4_pack_panel(const int type, const uint8_t *W, size_t ldw, 
             if (r < nr) {
                 const uint8_t *blk = W + (o + r) * ldw + (b0 + j) * bb;
                 dw = h2f_fast(blk);
-                mw = type == PP_GGML_Q4_1 ? h2f_fast(blk + 2) : -8 * dw;
-                for (int i = 0; i < 16; i++) { q[i] = blk[qoff + i] & 0x0F; q[i + 16] = blk[qoff + i] >> 4; }
+                if (type == PP_GGML_Q8_0) {
+                    memcpy(q, blk + 2, 32);
+                } else {
+                    mw = type == PP_GGML_Q4_1 ? h2f_fast(blk + 2) : -8 * dw;
+                    for (int i = 0; i < 16; i++) { q[i] = blk[qoff + i] & 0x0F; q[i + 16] = blk[qoff + i] >> 4; }
+                }
             }
             for (int st = 0; st < 8; st++) memcpy(codes + (j * 8 + st) * 32 + r * 4, q + 4 * st, 4);
             scales[j * PP_QG_ROWS + r] = dw;
@@ -180,29 +186,35 @@ PP_AVX2 static void q4_pack_panel(const int type, const uint8_t *W, size_t ldw, 
 }
 
 PP_AVX2 static inline __attribute__((always_inline)) void
-q4_gemm_tile(const uint8_t *codes, const float *scales, const float *offsets, size_t nbs, const pp_q8x_block *x,
-             size_t nbx, size_t b0, size_t m, const int C, float *y, size_t ldy, size_t o, int nr, int first) {
+q_gemm_tile(const int type, const uint8_t *codes, const float *scales, const float *offsets, size_t nbs,
+            const pp_q8x_block *x, size_t nbx, size_t b0, size_t m, const int C, float *y, size_t ldy, size_t o,
+            int nr, int first) {
     __m256 facc[4];
     for (int c = 0; c < C; c++) facc[c] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);
     for (size_t j = 0; j < nbs; j++) {
         const pp_q8x_block *xb[4];
-        __m256i i16[4];
-        for (int c = 0; c < C; c++) { xb[c] = x + (m + c) * nbx + b0 + j; i16[c] = _mm256_setzero_si256(); }
+        __m256i isum[4]; // Q4: 16-bit lanes over the block; Q8_0: 32-bit lanes
+        for (int c = 0; c < C; c++) { xb[c] = x + (m + c) * nbx + b0 + j; isum[c] = _mm256_setzero_si256(); }
         const uint8_t *cw = codes + j * 256;
         for (int st = 0; st < 8; st++) {
             __m256i wv = _mm256_loadu_si256((const __m256i *)(cw + 32 * st));
+            __m256i wa = type == PP_GGML_Q8_0 ? _mm256_sign_epi8(wv, wv) : wv;
             for (int c = 0; c < C; c++) {
                 int32_t four;
                 memcpy(&four, xb[c]->q + 4 * st, 4);
-                i16[c] = _mm256_add_epi16(i16[c], _mm256_maddubs_epi16(wv, _mm256_set1_epi32(four)));
+                __m256i xv = _mm256_set1_epi32(four);
+                if (type == PP_GGML_Q8_0)
+                    isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(xv, wv)), ones));
+                else
+                    isum[c] = _mm256_add_epi16(isum[c], _mm256_maddubs_epi16(wa, xv));
             }
         }
         __m256 sv = _mm256_loadu_ps(scales + j * PP_QG_ROWS), mv = _mm256_loadu_ps(offsets + j * PP_QG_ROWS);
         for (int c = 0; c < C; c++) {
-            __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(i16[c], ones));
+            __m256 p = _mm256_cvtepi32_ps(type == PP_GGML_Q8_0 ? isum[c] : _mm256_madd_epi16(isum[c], ones));
             facc[c] = _mm256_fmadd_ps(p, _mm256_mul_ps(sv, _mm256_set1_ps(xb[c]->d)), facc[c]);
-            facc[c] = _mm256_fmadd_ps(mv, _mm256_set1_ps(xb[c]->s), facc[c]);
+            if (type != PP_GGML_Q8_0) facc[c] = _mm256_fmadd_ps(mv, _mm256_set1_ps(xb[c]->s), facc[c]);
         }
     }
     for (int c = 0; c < C; c++) {
@@ -217,9 +229,10 @@ q4_gemm_tile(const uint8_t *codes, const float *scales, const float *offsets, si
     }
 }
 
-PP_AVX2 void pp_quant_q4_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
-                                   size_t ldy, size_t M, size_t o0, size_t o1) {
-    const size_t nb = in / 32, ldw = nb * (type == PP_GGML_Q4_0 ? 18 : 20);
+PP_AVX2 static inline __attribute__((always_inline)) void
+q_gemm_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy, size_t M,
+             size_t o0, size_t o1) {
+    const size_t nb = in / 32, ldw = nb * pp_q_block_bytes(type);
     if (nb == 0) {
         for (size_t m = 0; m < M; m++)
             for (size_t o = o0; o < o1; o++) y[m * ldy + o] = 0;
@@ -231,15 +244,24 @@ PP_AVX2 void pp_quant_q4_gemm_avx2(int type, const uint8_t *W, size_t in, const 
         size_t nbs = nb - b0 < PP_QKB ? nb - b0 : PP_QKB;
         for (size_t o = o0; o < o1; o += PP_QG_ROWS) {
             int nr = o1 - o < PP_QG_ROWS ? (int)(o1 - o) : PP_QG_ROWS, first = b0 == 0;
-            q4_pack_panel(type, W, ldw, o, nr, b0, nbs, codes, scales, offsets);
+            q_pack_panel(type, W, ldw, o, nr, b0, nbs, codes, scales, offsets);
             size_t m = 0;
-            for (; m + 4 <= M; m += 4) q4_gemm_tile(codes, scales, offsets, nbs, x, nb, b0, m, 4, y, ldy, o, nr, first);
+            for (; m + 4 <= M; m += 4) q_gemm_tile(type, codes, scales, offsets, nbs, x, nb, b0, m, 4, y, ldy, o, nr, first);
             switch (M - m) {
-            case 3: q4_gemm_tile(codes, scales, offsets, nbs, x, nb, b0, m, 3, y, ldy, o, nr, first); break;
-            case 2: q4_gemm_tile(codes, scales, offsets, nbs, x, nb, b0, m, 2, y, ldy, o, nr, first); break;
-            case 1: q4_gemm_tile(codes, scales, offsets, nbs, x, nb, b0, m, 1, y, ldy, o, nr, first); break;
+            case 3: q_gemm_tile(type, codes, scales, offsets, nbs, x, nb, b0, m, 3, y, ldy, o, nr, first); break;
+            case 2: q_gemm_tile(type, codes, scales, offsets, nbs, x, nb, b0, m, 2, y, ldy, o, nr, first); break;
+            case 1: q_gemm_tile(type, codes, scales, offsets, nbs, x, nb, b0, m, 1, y, ldy, o, nr, first); break;
             }
         }
+    }
+}
+
+PP_AVX2 void pp_quant_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
+                                size_t ldy, size_t M, size_t o0, size_t o1) {
+    switch (type) {
+    case PP_GGML_Q8_0: q_gemm_typed(PP_GGML_Q8_0, W, in, x, y, ldy, M, o0, o1); return;
+    case PP_GGML_Q4_0: q_gemm_typed(PP_GGML_Q4_0, W, in, x, y, ldy, M, o0, o1); return;
+    default: q_gemm_typed(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1); return;
     }
 }
 

@@ -30,9 +30,9 @@ PP_AVX2 void pp_quant_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_b
     size_t M, size_t o0, size_t o1);
 /// pp_quantize_q8x, the same bytes.
 PP_AVX2 void pp_quantize_q8x_avx2(const float *x, size_t n, pp_q8x_block *out);
-/// pp_matmul_q from PP_PACKED_MIN_TOKENS tokens on Q4_0 / Q4_1 rows (every level from 1): 8 rows
-/// in the lanes, a block's products summed in 16 bits.
-PP_AVX2 void pp_quant_q4_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
+/// pp_matmul_q from PP_PACKED_MIN_TOKENS tokens (every level from 1): the integer GEMM with 8
+/// rows in the lanes.
+PP_AVX2 void pp_quant_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
     size_t ldy, size_t M, size_t o0, size_t o1);
 /// pp_matmul_q_wide's packed GEMM (in > 0); 0 when its scratch could not be allocated.
 PP_AVX2 int pp_quant_wide_avx2(int type, const void *W, size_t in, const float *x, size_t ldx, float *y,

@@ -178,6 +178,9 @@ import Testing
         var worstExact = 0.0, worstOverBound = 0.0
         var cases = [(32, 1, 1), (64, 3, 4), (1088, 5, 6), (96, 7, 9), (2048, 2, 3)]
         cases += (1...64).map { (96, 3, $0) }
+        // The integer GEMM of prefill chunks (48 tokens and up): several spans of 32 blocks, whole
+        // and partial panels of 8 rows, token counts not a multiple of 4.
+        cases += [(1088, 19, 50), (2080, 16, 48), (160, 9, 61)]
         for type in [PP_GGML_Q8_0, PP_GGML_Q4_0, PP_GGML_Q4_1].map({ Int32($0) }) {
             for (inW, rows, m) in cases {
                 let W = quantizedBlocks(type: type, blocks: rows * inW / 32, seed: UInt64(inW * 31 + rows * 7 + m) ^ UInt64(type))

@@ -94,7 +94,7 @@ int main(void) {
     static const size_t qshapes[][3] = {{32, 3, 1}, {64, 5, 3}, {96, 7, 4}, {1024, 9, 5}, {2080, 4, 8}, {3104, 6, 2}, {4096, 5, 9},
                                          /* decode on Q4 rows 8 at a time, with a tail of rows */
                                          {1024, 17, 1}, {96, 16, 2}, {2080, 24, 3}, {3104, 9, 4},
-                                         /* prefill chunks (Q4 GEMM from 48 tokens): rows not a multiple of 8 */
+                                         /* prefill chunks (the integer GEMM from 48 tokens): rows not a multiple of 8 */
                                          {96, 13, 48}, {1056, 16, 53}, {2080, 7, 64}};
     static const size_t fshapes[][3] = {{16, 3, 1}, {33, 5, 2}, {100, 7, 4}, {1030, 9, 5}, {64, 4, 9}, {4100, 6, 8}};
     const char *names[] = {"Q8_0", "Q4_0", "Q4_1"};

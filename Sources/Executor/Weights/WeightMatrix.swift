@@ -84,7 +84,7 @@ public struct WeightMatrix: Sendable {
     /// up; quant_avx2.c), faster than widening them to f32 (8B-shaped Q4_0 prompt at 512 tokens:
     /// docs/measurements/2026-12-07); other types, and exact inputs, take the f32 packed GEMM.
     static func hasInteger8BitGEMM(_ type: Int32) -> Bool {
-        pp_simd_level() >= 1 && (type == Int32(PP_GGML_Q4_0) || type == Int32(PP_GGML_Q4_1))
+        pp_simd_level() >= 1 && (type == Int32(PP_GGML_Q4_0) || type == Int32(PP_GGML_Q4_1) || type == Int32(PP_GGML_Q8_0))
     }
 
     public func apply(_ x: UnsafePointer<Float>, ldx: Int, tokens: Int, into y: UnsafeMutablePointer<Float>,

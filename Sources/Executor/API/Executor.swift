@@ -276,10 +276,15 @@ public enum Executor {
                                     capacity: v.capacity, denseLayers: Set(v.denseLayers), runner: runner, seed: request.seed)
         let prompt = v.tokens.map { Array($0.prefix(v.promptLength)) }
 
-        // Prefill and indices.
+        // Prefill and indices. A run that measures quality prefills with exact activations (f32
+        // inputs to quantised rows, not the 8-bit inputs of the integer GEMM), so that the prompt's
+        // cache, which every mode's teacher-forced pass reads, carries no rounding but the
+        // attention's; its prefill time is then the exact path's.
+        session.decoder.exactActivations = request.measureQuality
         let (first, prefillSeconds) = Clock.measure {
             session.prefill(prompts: prompt, synthetic: request.prefill == .syntheticCache, seed: request.seed, progress: progress)
         }
+        session.decoder.exactActivations = false
         let attention = session.makeAttention(request.attention)
         let indexSeconds = session.buildIndices(attention, progress: progress)
 

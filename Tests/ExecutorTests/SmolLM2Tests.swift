@@ -22,6 +22,26 @@ import Core
         }
     }
 
+    /// Timed runs prefill quantised rows with 8-bit inputs unless asked for exact ones: with
+    /// `exactPrefill` the first token (from the prefill alone) is the f32 weights' on every golden
+    /// prompt, and each report says which activations its prefill used.
+    @Test(.enabled(if: TestFiles.smolLM2 != nil, "needs the SmolLM2 GGUF (scripts/fetch-smollm2)"))
+    func exactPrefillIsTheF32Prefill() throws {
+        let path = try #require(TestFiles.smolLM2)
+        let golden = try SmolLM2Golden.load()
+        for g in golden.greedy {
+            func run(_ precision: WeightPrecision, exact: Bool) throws -> ExecutorReport {
+                try Executor.run(ExecutorRequest(weights: .gguf(path: path), prompt: .text(g.prompt), decodeSteps: 1,
+                                                 attention: .dense, seed: 1, weightPrecision: precision, exactPrefill: exact))
+            }
+            let wide = try run(.f32, exact: false), exact = try run(.native, exact: true), rounded = try run(.native, exact: false)
+            #expect(exact.generatedTokens[0].first == wide.generatedTokens[0].first)
+            #expect(exact.measured.prefillExactActivations == true)
+            #expect(rounded.measured.prefillExactActivations == false)
+            #expect(wide.measured.prefillExactActivations == nil, "f32 weights have no quantised rows")
+        }
+    }
+
     /// First-step logits against the numpy reference: tolerance 0.02 absolute (f32 accumulation
     /// order differs; K/V are f16 in both).
     @Test(.enabled(if: TestFiles.smolLM2 != nil, "needs the SmolLM2 GGUF (scripts/fetch-smollm2)"))

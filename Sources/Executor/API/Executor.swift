@@ -280,7 +280,8 @@ public enum Executor {
         // inputs to quantised rows, not the 8-bit inputs of the integer GEMM), so that the prompt's
         // cache, which every mode's teacher-forced pass reads, carries no rounding but the
         // attention's; its prefill time is then the exact path's.
-        session.decoder.exactActivations = request.measureQuality
+        let exactPrefill = request.measureQuality || request.exactPrefill
+        session.decoder.exactActivations = exactPrefill
         let (first, prefillSeconds) = Clock.measure {
             session.prefill(prompts: prompt, synthetic: request.prefill == .syntheticCache, seed: request.seed, progress: progress)
         }
@@ -300,6 +301,7 @@ public enum Executor {
         let measured = ExecutorReport.Measured(
             tokensPerSecond: run.seconds > 0 ? Double(request.batch * run.timedSteps) / run.seconds : 0,
             stepSeconds: run.seconds / steps, breakdown: perStep, prefillSeconds: prefillSeconds,
+            prefillExactActivations: weights.hasQuantizedLayerRows ? exactPrefill : nil,
             indexBuildSeconds: indexSeconds, sampledFraction: sampled,
             keysTouchedPerQuery: stats.queries > 0 ? (stats.selectedKeys.reduce(0, +) + stats.exactKeys) / stats.queries : nil,
             selectedKeysPerQuery: stats.queries > 0 ? stats.selectedKeys.reduce(0, +) / stats.queries : nil,

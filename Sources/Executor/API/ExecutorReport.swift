@@ -41,6 +41,9 @@ public struct ExecutorReport: Codable, Sendable {
         /// Mean seconds per decode step by term.
         public var breakdown: StepTimes
         public var prefillSeconds: Double
+        /// Whether the prefill fed quantised rows exact f32 activations (quality runs and
+        /// `exactPrefill`) or 8-bit ones; nil without quantised rows (and in older reports).
+        public var prefillExactActivations: Bool?
         /// Hash tables / Quest metadata for all hashed layers.
         public var indexBuildSeconds: Double
         /// Fraction of hashed-span keys sampled (LSH) or selected (TopK/Quest); nil for dense.

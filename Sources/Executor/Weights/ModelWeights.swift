@@ -57,6 +57,15 @@ public struct ModelWeights: Sendable {
     /// The matrix the logits come from.
     public var outputMatrix: WeightMatrix { lmHead ?? embedding }
 
+    /// Whether any layer matrix is kept block-quantised (and so takes 8-bit inputs unless exact).
+    public var hasQuantizedLayerRows: Bool {
+        layers.contains { l in
+            [l.query, l.key, l.value, l.output, l.gate, l.up, l.down].contains {
+                if case .quantized = $0.storage { return true } else { return false }
+            }
+        }
+    }
+
     public var bytes: Int {
         var b = embedding.bytes + finalNorm.bytes + (lmHead?.bytes ?? 0)
         for l in layers {

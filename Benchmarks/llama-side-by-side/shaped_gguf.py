@@ -52,8 +52,7 @@ def random_blocks(np, rng, rows, cols, kind):
 
 
 def copy_tokenizer(gguf, reader, writer):
-    """Every tokenizer.* field of the source, with its value type."""
-    copied = 0
+    """Every tokenizer.* field of the source, with its value type; the vocabulary size."""
     for key, field in reader.fields.items():
         if not key.startswith("tokenizer."):
             continue
@@ -62,10 +61,6 @@ def copy_tokenizer(gguf, reader, writer):
             writer.add_key_value(key, field.contents(), vtype, sub_type=field.types[-1])
         else:
             writer.add_key_value(key, field.contents(), vtype)
-        copied += 1
-    if "tokenizer.ggml.tokens" not in reader.fields:
-        sys.exit(f"error: {reader.data.filename if hasattr(reader.data, 'filename') else 'the source'} has no "
-                 "tokenizer.ggml.tokens; pass --tokenizer-from a GGUF that carries a tokenizer")
     return len(reader.fields["tokenizer.ggml.tokens"].contents())
 
 
@@ -96,6 +91,9 @@ def main():
     h, f, hd = s["hidden"], s["ffn"], s["head_dim"]
     qw, kw = s["heads"] * hd, s["kv_heads"] * hd
     reader = gguf.GGUFReader(a.tokenizer_from)
+    if "tokenizer.ggml.tokens" not in reader.fields:
+        sys.exit(f"error: --tokenizer-from {a.tokenizer_from} has no tokenizer.ggml.tokens; pass a GGUF that "
+                 "carries a tokenizer")
     rng = np.random.default_rng(a.seed)
     qtype = {"q4_0": gguf.GGMLQuantizationType.Q4_0, "q8_0": gguf.GGMLQuantizationType.Q8_0}[a.type]
 

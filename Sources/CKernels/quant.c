@@ -7,8 +7,8 @@
 // where dx sum qx is kept with each input block (its field s). The SIMD tiles compute Q4_0 as
 // dw dx sum((qw - 8) qx) instead, the same integer, with no offset to carry.
 // This file: input quantisation, the portable product and the dispatch; quant_avx2.c holds the
-// AVX2 tiles, the Q4 integer GEMM and the packed GEMM for prefill chunks, quant_avx512.c the
-// tiles of levels 2 and 3.
+// AVX2 tiles, the integer GEMM and the packed GEMM for prefill chunks, quant_avx512.c the tiles
+// of levels 2 and 3.
 #include "quant_internal.h"
 
 size_t pp_q8x_row_bytes(size_t n) { return n / 32 * sizeof(pp_q8x_block); }
@@ -79,6 +79,11 @@ int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, si
     if (pp_q_block_bytes(type) == 0 || in % 32 != 0) return -1;
     const uint8_t *w = (const uint8_t *)W;
     const pp_q8x_block *x = (const pp_q8x_block *)xq;
+    if (in == 0) { // no blocks: every level's loops assume at least one
+        for (size_t m = 0; m < M; m++)
+            for (size_t o = o0; o < o1; o++) y[m * ldy + o] = 0;
+        return 0;
+    }
 #if PP_X86
     if (pp_use_avx2() && M >= PP_PACKED_MIN_TOKENS) {
         pp_quant_gemm_avx2(type, w, in, x, y, ldy, M, o0, o1);

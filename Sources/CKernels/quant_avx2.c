@@ -1,8 +1,8 @@
 // Quantised linear layers, AVX2 path (level 1): input quantisation, integer tiles of one weight
 // row x 4 tokens for 8-bit inputs (pp_matmul_q; levels 2 and 3 have theirs in quant_avx512.c),
-// the integer GEMM of Q4 rows for prefill chunks with 8-bit inputs, and for exact prefill each
-// panel of rows dequantised into the packed GEMM of gemm_internal.h (pp_matmul_q_wide). The
-// last three serve every level from 1.
+// the integer GEMM of quantised rows for prefill chunks with 8-bit inputs, and for exact prefill
+// each panel of rows dequantised into the packed GEMM of gemm_internal.h (pp_matmul_q_wide).
+// All but the tiles serve every level from 1.
 #include "gemm_internal.h"
 #include "quant_internal.h"
 
@@ -14,7 +14,6 @@ PP_AVX2 static inline __m256i unpack_nibbles(const uint8_t *p) {
     __m128i lo = _mm_and_si128(b, mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
     return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
 }
-PP_AVX2 static inline float h2f_fast(const uint8_t *p) { return _cvtsh_ss(pp_rd16(p)); }
 
 // Tile of one weight row x C <= 4 tokens over weight blocks [b0, b1): per block pair one
 // unsigned x signed byte multiply-add (vpmaddubsw; Q8_0 and Q4_0, whose codes are made signed,
@@ -34,7 +33,7 @@ q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float
         // Rows are short streams (a few hundred bytes to a few KiB): fetch ahead of the
         // hardware prefetcher, which starts late on each.
         _mm_prefetch((const char *)w + PP_Q_PREFETCH, _MM_HINT_T0);
-        const float dw = h2f_fast(w);
+        const float dw = pp_q_h2f(w);
         __m256i wq;
         float mw;
         if (type == PP_GGML_Q8_0) {
@@ -47,7 +46,7 @@ q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float
             mw = 0;
         } else {
             wq = unpack_nibbles(w + qoff);
-            mw = h2f_fast(w + 2);
+            mw = pp_q_h2f(w + 2);
         }
         // Signed codes: |w| (unsigned) against x carrying w's sign, for vpmaddubsw.
         const __m256i wu = type == PP_GGML_Q4_1 ? wq : _mm256_sign_epi8(wq, wq);
@@ -69,31 +68,10 @@ q_tile(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float
     }
 }
 
-/// One weight row at a time (rows stream one after another; 2-row tiles measured 15-30% slower
-/// here, their accumulators and offsets spill), in spans of PP_QKB weight blocks that stay in L1
-/// while every group of 4 tokens passes over them (one or two tokens: rows whole).
 PP_AVX2 static inline __attribute__((always_inline)) void
 matmul_q_avx2_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
                     size_t ldy, size_t M, size_t o0, size_t o1) {
-    size_t nb = in / 32, kb = M <= 2 ? nb : PP_QKB;
-    if (nb == 0) {
-        for (size_t m = 0; m < M; m++)
-            for (size_t o = o0; o < o1; o++) y[m * ldy + o] = 0;
-        return;
-    }
-    for (size_t o = o0; o < o1; o++) {
-        size_t b0 = 0;
-        do {
-            size_t b1 = nb - b0 < kb ? nb : b0 + kb, m = 0;
-            for (; m + 4 <= M; m += 4) q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 4);
-            switch (M - m) {
-            case 3: q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 3); break;
-            case 2: q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 2); break;
-            case 1: q_tile(type, W, nb, x, y, ldy, o, m, b0, b1, 1); break;
-            }
-            b0 = b1;
-        } while (b0 < nb);
-    }
+    PP_Q_ROW_SPANS(q_tile, type, W, in, x, y, ldy, M, o0, o1);
 }
 
 PP_AVX2 static void matmul_q8_0_avx2(const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
@@ -171,11 +149,11 @@ PP_AVX2 static void q_pack_panel(const int type, const uint8_t *W, size_t ldw, s
             float dw = 0, mw = 0;
             if (r < nr) {
                 const uint8_t *blk = W + (o + r) * ldw + (b0 + j) * bb;
-                dw = h2f_fast(blk);
+                dw = pp_q_h2f(blk);
                 if (type == PP_GGML_Q8_0) {
                     memcpy(q, blk + 2, 32);
                 } else {
-                    mw = type == PP_GGML_Q4_1 ? h2f_fast(blk + 2) : -8 * dw;
+                    mw = type == PP_GGML_Q4_1 ? pp_q_h2f(blk + 2) : -8 * dw;
                     for (int i = 0; i < 16; i++) { q[i] = blk[qoff + i] & 0x0F; q[i + 16] = blk[qoff + i] >> 4; }
                 }
             }
@@ -233,11 +211,6 @@ PP_AVX2 static inline __attribute__((always_inline)) void
 q_gemm_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy, size_t M,
              size_t o0, size_t o1) {
     const size_t nb = in / 32, ldw = nb * pp_q_block_bytes(type);
-    if (nb == 0) {
-        for (size_t m = 0; m < M; m++)
-            for (size_t o = o0; o < o1; o++) y[m * ldy + o] = 0;
-        return;
-    }
     uint8_t codes[PP_QKB * 256];
     float scales[PP_QKB * PP_QG_ROWS], offsets[PP_QKB * PP_QG_ROWS];
     for (size_t b0 = 0; b0 < nb; b0 += PP_QKB) {

@@ -30,8 +30,6 @@ PP_AVX512 static inline __m512 pair_scale(float s0, float s1) {
     return _mm512_mask_blend_ps((__mmask16)0xFF00, _mm512_set1_ps(s0), _mm512_set1_ps(s1));
 }
 
-static inline float h2f_q(const uint8_t *p) { return pp_h2f(pp_rd16(p)); }
-
 // One weight row x C <= 4 tokens over weight blocks [b0, b1), two blocks per step. DOT(u, s) is
 // the level's sum of four unsigned x signed byte products per int32 lane.
 #define PP_DEFINE_Q512_TILE(NAME, ATTR, DOT)                                                       \
@@ -48,7 +46,7 @@ static inline float h2f_q(const uint8_t *p) { return pp_h2f(pp_rd16(p)); }
             const uint8_t *w = W + (o * nb + b) * bb, *w1 = w + bb;                               \
             _mm_prefetch((const char *)w + PP_Q_PREFETCH, _MM_HINT_T0);                           \
             _mm_prefetch((const char *)w + PP_Q_PREFETCH + 64, _MM_HINT_T0);                      \
-            const float dw0 = h2f_q(w), dw1 = both ? h2f_q(w1) : 0;                               \
+            const float dw0 = pp_q_h2f(w), dw1 = both ? pp_q_h2f(w1) : 0;                               \
             __m512i wq;                                                                           \
             __mmask64 neg = 0;                                                                    \
             float mw0 = 0, mw1 = 0;                                                               \
@@ -60,8 +58,8 @@ static inline float h2f_q(const uint8_t *p) { return pp_h2f(pp_rd16(p)); }
                 wq = _mm512_abs_epi8(raw);                                                        \
             } else {                                                                              \
                 wq = pair_nibbles(w + qoff, w1 + qoff, both);                                     \
-                mw0 = h2f_q(w + 2);                                                               \
-                mw1 = both ? h2f_q(w1 + 2) : 0;                                                   \
+                mw0 = pp_q_h2f(w + 2);                                                               \
+                mw1 = both ? pp_q_h2f(w1 + 2) : 0;                                                   \
             }                                                                                     \
             for (int c = 0; c < C; c++) {                                                         \
                 const pp_q8x_block *xb = x + (m + c) * nb + b;                                    \
@@ -85,31 +83,12 @@ static inline float h2f_q(const uint8_t *p) { return pp_h2f(pp_rd16(p)); }
 PP_DEFINE_Q512_TILE(q_tile_avx512, PP_AVX512, PP_DOT_MADDUBS)
 PP_DEFINE_Q512_TILE(q_tile_vnni, PP_AVX512X, PP_DOT_VNNI)
 
-// As quant_avx2.c: one weight row at a time, in spans of PP_QKB blocks that stay in L1 while
-// every group of 4 tokens passes over them (rows whole for one or two tokens).
+// The loop of quant_avx2.c (PP_Q_ROW_SPANS) around each level's tile.
 #define PP_DEFINE_Q512_MATMUL(NAME, ATTR, TILE)                                                    \
     ATTR static inline __attribute__((always_inline)) void                                        \
     NAME(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,\
          size_t M, size_t o0, size_t o1) {                                                        \
-        size_t nb = in / 32, kb = M <= 2 ? nb : PP_QKB;                                           \
-        if (nb == 0) {                                                                            \
-            for (size_t m = 0; m < M; m++)                                                        \
-                for (size_t o = o0; o < o1; o++) y[m * ldy + o] = 0;                              \
-            return;                                                                               \
-        }                                                                                         \
-        for (size_t o = o0; o < o1; o++) {                                                        \
-            size_t b0 = 0;                                                                        \
-            do {                                                                                  \
-                size_t b1 = nb - b0 < kb ? nb : b0 + kb, m = 0;                                   \
-                for (; m + 4 <= M; m += 4) TILE(type, W, nb, x, y, ldy, o, m, b0, b1, 4);         \
-                switch (M - m) {                                                                  \
-                case 3: TILE(type, W, nb, x, y, ldy, o, m, b0, b1, 3); break;                     \
-                case 2: TILE(type, W, nb, x, y, ldy, o, m, b0, b1, 2); break;                     \
-                case 1: TILE(type, W, nb, x, y, ldy, o, m, b0, b1, 1); break;                     \
-                }                                                                                 \
-                b0 = b1;                                                                          \
-            } while (b0 < nb);                                                                    \
-        }                                                                                         \
+        PP_Q_ROW_SPANS(TILE, type, W, in, x, y, ldy, M, o0, o1);                                  \
     }
 
 PP_DEFINE_Q512_MATMUL(matmul_q_avx512, PP_AVX512, q_tile_avx512)

@@ -24,14 +24,40 @@ static inline size_t pp_q_block_bytes(int type) {
 /// every group of 4 tokens passes over it.
 #define PP_QKB 32
 
+/// The decode tiles' loop, one per level file (quant_avx2.c, quant_avx512.c): one weight row at
+/// a time (rows stream one after another; 2-row tiles measured 15-30% slower at level 1, their
+/// accumulators and offsets spill), in spans of PP_QKB blocks that stay in L1 while every group
+/// of 4 tokens passes over them (one or two tokens: rows whole). TILE(type, W, nb, x, y, ldy,
+/// o, m, b0, b1, C) adds tokens m ..< m + C of row o over blocks [b0, b1), C constant per call.
+/// `in` > 0 (pp_matmul_q answers in = 0 itself).
+#define PP_Q_ROW_SPANS(TILE, type, W, in, x, y, ldy, M, o0, o1)                                    \
+    do {                                                                                          \
+        size_t nb_ = (in) / 32, kb_ = (M) <= 2 ? nb_ : PP_QKB;                                    \
+        for (size_t o_ = (o0); o_ < (o1); o_++) {                                                 \
+            size_t b0_ = 0;                                                                       \
+            do {                                                                                  \
+                size_t b1_ = nb_ - b0_ < kb_ ? nb_ : b0_ + kb_, m_ = 0;                           \
+                for (; m_ + 4 <= (M); m_ += 4) TILE(type, W, nb_, x, y, ldy, o_, m_, b0_, b1_, 4); \
+                switch ((M) - m_) {                                                               \
+                case 3: TILE(type, W, nb_, x, y, ldy, o_, m_, b0_, b1_, 3); break;                \
+                case 2: TILE(type, W, nb_, x, y, ldy, o_, m_, b0_, b1_, 2); break;                \
+                case 1: TILE(type, W, nb_, x, y, ldy, o_, m_, b0_, b1_, 1); break;                \
+                }                                                                                 \
+                b0_ = b1_;                                                                        \
+            } while (b0_ < nb_);                                                                  \
+        }                                                                                         \
+    } while (0)
+
 #if PP_X86
+/// A block's binary16 scale (or Q4_1 minimum) as a float, by F16C.
+PP_AVX2 static inline float pp_q_h2f(const uint8_t *p) { return _cvtsh_ss(pp_rd16(p)); }
 /// quant_avx2.c (level 1): pp_matmul_q for a type pp_q_block_bytes takes and `in` a multiple of 32.
 PP_AVX2 void pp_quant_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
     size_t M, size_t o0, size_t o1);
 /// pp_quantize_q8x, the same bytes.
 PP_AVX2 void pp_quantize_q8x_avx2(const float *x, size_t n, pp_q8x_block *out);
 /// pp_matmul_q from PP_PACKED_MIN_TOKENS tokens (every level from 1): the integer GEMM with 8
-/// rows in the lanes.
+/// rows in the lanes, for Q8_0, Q4_0 and Q4_1.
 PP_AVX2 void pp_quant_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
     size_t ldy, size_t M, size_t o0, size_t o1);
 /// pp_matmul_q_wide's packed GEMM (in > 0); 0 when its scratch could not be allocated.

@@ -115,11 +115,11 @@ extension StepTerm {
         }
     }
 
-    /// The terms of attention work on the CPU executor (everything but the projections and the
-    /// rest of the step).
     /// The terms of each side (a step's sides are summed for every evaluation the optimizer makes).
     static let gpuSideTerms = allCases.filter { !$0.isCPUSide }
     static let cpuSideTerms = allCases.filter(\.isCPUSide)
 
+    /// The terms of attention work on the CPU executor (everything but the projections and the
+    /// rest of the step).
     public static let attentionTerms: [StepTerm] = [.hashing, .retrieval, .sampledAttention, .exactPart, .cpuAttention]
 }

@@ -76,17 +76,10 @@ public struct WeightMatrix: Sendable {
     /// y[m * ldy + o] = sum_i W[o][i] x[m * ldx + i] for m < tokens, o < rows; split over threads
     /// by output rows.
     ///
-    /// Quantised rows take 8-bit inputs (rounded per block of 32) below `PP_PACKED_MIN_TOKENS`
-    /// tokens, and Q4_0 / Q4_1 rows at any count (their integer GEMM), unless `exactInputs`: then,
-    /// as for other prefill chunks, each panel of rows is dequantised exactly and multiplied in
-    /// f32 (quality measurements isolate the attention).
-    /// Q4_0 and Q4_1 rows have an integer GEMM for prefill chunks against 8-bit inputs (AVX2 and
-    /// up; quant_avx2.c), faster than widening them to f32 (8B-shaped Q4_0 prompt at 512 tokens:
-    /// docs/measurements/2026-12-07); other types, and exact inputs, take the f32 packed GEMM.
-    static func hasInteger8BitGEMM(_ type: Int32) -> Bool {
-        pp_simd_level() >= 1 && (type == Int32(PP_GGML_Q4_0) || type == Int32(PP_GGML_Q4_1) || type == Int32(PP_GGML_Q8_0))
-    }
-
+    /// Quantised rows take 8-bit inputs (rounded per block of 32), at every token count (from
+    /// `PP_PACKED_MIN_TOKENS` tokens the kernels' integer GEMM), unless `exactInputs`: then the
+    /// rows are dequantised exactly and multiplied in f32 (quality measurements isolate the
+    /// attention; `--exact-prefill`).
     public func apply(_ x: UnsafePointer<Float>, ldx: Int, tokens: Int, into y: UnsafeMutablePointer<Float>,
                       ldy: Int, runner: ParallelRunner, exactInputs: Bool = false) {
         let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ys = SendablePointer(y)
@@ -117,39 +110,28 @@ public struct WeightMatrix: Sendable {
             }
         case .quantized(let type, let w):
             let wp = SendablePointer(w.pointer)
-            var declinedPieces: [Int]? = nil // nil: all pieces take the 8-bit path
-            if exactInputs && tokens < Int(PP_PACKED_MIN_TOKENS) {
-                // Exact inputs for a few tokens (quality passes): each piece's rows dequantised
-                // into f32 once and multiplied by the f32 kernel; the packed GEMM's panel packing
-                // would cost more than the product at this batch.
-                runner.forEach(pieces) { i, _ in
-                    let o0 = i * grain, o1 = min(rows, o0 + grain)
+            if exactInputs {
+                // Prefill chunks: each panel of rows dequantised and multiplied in f32 by the
+                // packed GEMM. A piece it declines (no AVX2, no scratch), and every piece of a few
+                // tokens (the panel packing would cost more than the product at that batch): its
+                // rows dequantised into f32 once and multiplied by the f32 kernel.
+                var rest = Array(0..<pieces)
+                if tokens >= Int(PP_PACKED_MIN_TOKENS) {
+                    let declined = Buffer<UInt8>(count: pieces), dp = SendablePointer(declined.pointer)
+                    runner.forEach(pieces) { i, _ in
+                        let o0 = i * grain, o1 = min(rows, o0 + grain)
+                        let rc = pp_matmul_q_wide(type, wp.p, cols, xs.p, ldx, ys.p, ldy, tokens, o0, o1)
+                        precondition(rc >= 0, "quantised weights of type \(type) with \(cols) columns")
+                        dp.p[i] = rc == 0 ? 0 : 1
+                    }
+                    rest = rest.filter { declined[$0] != 0 }
+                }
+                let only = rest
+                runner.forEach(only.count) { j, _ in
+                    let o0 = only[j] * grain, o1 = min(rows, o0 + grain)
                     Self.dequantizedProduct(type: type, wp.p, rows: o0..<o1, columns: cols, xs.p, ldx: ldx, tokens: tokens, ys.p, ldy: ldy)
                 }
                 return
-            }
-            if tokens >= Int(PP_PACKED_MIN_TOKENS) && (exactInputs || !Self.hasInteger8BitGEMM(type)) {
-                // Prefill chunks: each panel of rows dequantised and multiplied in f32 (the GEMM's
-                // rate, and no rounding of the inputs); a piece that cannot (no AVX2, no scratch)
-                // takes the 8-bit path below.
-                let declined = Buffer<UInt8>(count: pieces), dp = SendablePointer(declined.pointer)
-                runner.forEach(pieces) { i, _ in
-                    let o0 = i * grain, o1 = min(rows, o0 + grain)
-                    let rc = pp_matmul_q_wide(type, wp.p, cols, xs.p, ldx, ys.p, ldy, tokens, o0, o1)
-                    precondition(rc >= 0, "quantised weights of type \(type) with \(cols) columns")
-                    dp.p[i] = rc == 0 ? 0 : 1
-                }
-                declinedPieces = (0..<pieces).filter { declined[$0] != 0 }
-                if declinedPieces!.isEmpty { return }
-                if exactInputs {
-                    // No wide path on this CPU: the declined pieces exactly, row by row in f32.
-                    let only = declinedPieces!
-                    runner.forEach(only.count) { j, _ in
-                        let o0 = only[j] * grain, o1 = min(rows, o0 + grain)
-                        Self.dequantizedProduct(type: type, wp.p, rows: o0..<o1, columns: cols, xs.p, ldx: ldx, tokens: tokens, ys.p, ldy: ldy)
-                    }
-                    return
-                }
             }
             // The inputs quantised once per call (8 bits per block of 32), then shared by all
             // threads; scratch on the stack where it is small (decode), so that a step does not
@@ -169,9 +151,9 @@ public struct WeightMatrix: Sendable {
                 } else {
                     for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, base + m * rowBytes) }
                 }
-                let qp = SendablePointer(base), only = declinedPieces
-                runner.forEach(only?.count ?? pieces) { j, _ in
-                    let o0 = (only?[j] ?? j) * grain, o1 = min(rows, o0 + grain)
+                let qp = SendablePointer(base)
+                runner.forEach(pieces) { i, _ in
+                    let o0 = i * grain, o1 = min(rows, o0 + grain)
                     let rc = pp_matmul_q(type, wp.p, cols, qp.p, ys.p, ldy, tokens, o0, o1)
                     precondition(rc == 0, "quantised weights of type \(type) with \(cols) columns")
                 }

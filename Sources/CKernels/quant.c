@@ -8,7 +8,7 @@
 // dw dx sum((qw - 8) qx) instead, the same integer, with no offset to carry.
 // This file: input quantisation, the portable product and the dispatch; quant_avx2.c holds the
 // AVX2 tiles, the integer GEMM and the packed GEMM for prefill chunks, quant_avx512.c the tiles
-// of levels 2 and 3.
+// and the integer GEMM of levels 2 and 3.
 #include "quant_internal.h"
 
 size_t pp_q8x_row_bytes(size_t n) { return n / 32 * sizeof(pp_q8x_block); }
@@ -85,9 +85,10 @@ int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, si
         return 0;
     }
 #if PP_X86
-    if (pp_use_avx2() && M >= PP_PACKED_MIN_TOKENS) {
-        pp_quant_gemm_avx2(type, w, in, x, y, ldy, M, o0, o1);
-        return 0;
+    if (M >= PP_PACKED_MIN_TOKENS) { // prefill chunks: the integer GEMM of the widest level
+        if (pp_use_avx512x()) { pp_quant_gemm_vnni(type, w, in, x, y, ldy, M, o0, o1); return 0; }
+        if (pp_use_avx512()) { pp_quant_gemm_avx512(type, w, in, x, y, ldy, M, o0, o1); return 0; }
+        if (pp_use_avx2()) { pp_quant_gemm_avx2(type, w, in, x, y, ldy, M, o0, o1); return 0; }
     }
     if (pp_use_avx512x()) { pp_quant_vnni(type, w, in, x, y, ldy, M, o0, o1); return 0; }
     if (pp_use_avx512()) { pp_quant_avx512(type, w, in, x, y, ldy, M, o0, o1); return 0; }

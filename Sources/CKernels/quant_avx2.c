@@ -2,7 +2,7 @@
 // row x 4 tokens for 8-bit inputs (pp_matmul_q; levels 2 and 3 have theirs in quant_avx512.c),
 // the integer GEMM of quantised rows for prefill chunks with 8-bit inputs, and for exact prefill
 // each panel of rows dequantised into the packed GEMM of gemm_internal.h (pp_matmul_q_wide).
-// All but the tiles serve every level from 1.
+// The input quantisation, the panel packing and the packed GEMM serve every level from 1.
 #include "gemm_internal.h"
 #include "quant_internal.h"
 
@@ -142,7 +142,6 @@ PP_AVX2 void pp_quantize_q8x_avx2(const float *x, size_t n, pp_q8x_block *out) {
 // sign, widened every step, took three of them per step and the planes take two: on one core
 // (M = 256 tokens, 4096 x 4096) 43 -> 46 G multiply-adds/s, and packing with an 8 x 8 transpose
 // instead of byte copies took Q4_0 from 62 to 70.
-#define PP_QG_ROWS 8
 /// Bytes of one packed block step: one code plane, two for Q8_0.
 #define PP_QG_STEP(type) ((type) == PP_GGML_Q8_0 ? 64 : 32)
 
@@ -165,12 +164,11 @@ PP_AVX2 static inline void q_transpose8(__m256i *v) {
     }
 }
 
-/// Rows o ..< o + nr (nr <= 8; missing rows are zero), blocks b0 ..< b0 + nbs, into the panel
-/// layout above: per block, PP_QG_STEP bytes per step (Q8_0: the l plane, then the h plane),
-/// and per block 8 scales and 8 offsets.
-PP_AVX2 static void q_pack_panel(const int type, const uint8_t *W, size_t ldw, size_t o, int nr, size_t b0,
-                                 size_t nbs, uint8_t *codes, float *scales, float *offsets) {
-    const size_t bb = pp_q_block_bytes(type), qoff = type == PP_GGML_Q4_1 ? 4 : 2, step = PP_QG_STEP(type);
+PP_AVX2 void pp_q_pack_panel8(int type, const uint8_t *W, size_t ldw, size_t o, int nr, size_t b0, size_t nbs,
+                              uint8_t *codes, size_t step, size_t hplane, float *scales, float *offsets,
+                              size_t sstride) {
+    const size_t bb = pp_q_block_bytes(type), qoff = type == PP_GGML_Q4_1 ? 4 : 2;
+    const int planes = type == PP_GGML_Q8_0 && hplane > 0;
     const __m256i low4 = _mm256_set1_epi8(0x0F), bias = _mm256_set1_epi8((char)0x80);
     for (size_t j = 0; j < nbs; j++) {
         __m256i lo[8], hi[8];
@@ -182,7 +180,7 @@ PP_AVX2 static void q_pack_panel(const int type, const uint8_t *W, size_t ldw, s
                 dw = pp_q_h2f(blk);
                 if (type == PP_GGML_Q8_0) {
                     __m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), bias);
-                    lo[r] = _mm256_and_si256(u, low4);
+                    lo[r] = planes ? _mm256_and_si256(u, low4) : u;
                     hi[r] = _mm256_and_si256(_mm256_srli_epi16(u, 4), low4);
                     mw = -128 * dw;
                 } else {
@@ -190,14 +188,14 @@ PP_AVX2 static void q_pack_panel(const int type, const uint8_t *W, size_t ldw, s
                     mw = type == PP_GGML_Q4_1 ? pp_q_h2f(blk + 2) : -8 * dw;
                 }
             }
-            scales[j * PP_QG_ROWS + r] = dw;
-            offsets[j * PP_QG_ROWS + r] = mw;
+            scales[j * sstride + r] = dw;
+            offsets[j * sstride + r] = mw;
         }
         q_transpose8(lo);
         for (int st = 0; st < 8; st++) _mm256_storeu_si256((__m256i *)(codes + (j * 8 + st) * step), lo[st]);
-        if (type == PP_GGML_Q8_0) {
+        if (planes) {
             q_transpose8(hi);
-            for (int st = 0; st < 8; st++) _mm256_storeu_si256((__m256i *)(codes + (j * 8 + st) * step + 32), hi[st]);
+            for (int st = 0; st < 8; st++) _mm256_storeu_si256((__m256i *)(codes + (j * 8 + st) * step + hplane), hi[st]);
         }
     }
 }
@@ -259,7 +257,7 @@ q_gemm_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x,
         size_t nbs = nb - b0 < PP_QKB ? nb - b0 : PP_QKB;
         for (size_t o = o0; o < o1; o += PP_QG_ROWS) {
             int nr = o1 - o < PP_QG_ROWS ? (int)(o1 - o) : PP_QG_ROWS, first = b0 == 0;
-            q_pack_panel(type, W, ldw, o, nr, b0, nbs, codes, scales, offsets);
+            pp_q_pack_panel8(type, W, ldw, o, nr, b0, nbs, codes, PP_QG_STEP(type), 32, scales, offsets, PP_QG_ROWS);
             size_t m = 0;
             for (; m + 4 <= M; m += 4) q_gemm_tile(type, codes, scales, offsets, nbs, x, nb, b0, m, 4, y, ldy, o, nr, first);
             switch (M - m) {

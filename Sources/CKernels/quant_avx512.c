@@ -1,5 +1,5 @@
-// Quantised linear layers for decode, AVX-512 (level 2) and AVX-512 VNNI (level 3): the integer
-// tiles of quant_avx2.c at twice the width. One zmm holds two weight blocks (64 weights) against
+// Quantised linear layers, AVX-512 (level 2) and AVX-512 VNNI (level 3): the decode tiles and
+// the prefill GEMM (below) of quant_avx2.c at twice the width. Decode tiles: One zmm holds two weight blocks (64 weights) against
 // the two matching input blocks; per token the 64 byte products become 16 int32 lanes (level 2:
 // vpmaddubsw then vpmaddwd; level 3: one vpdpbusd), lanes 0-7 from the first block and 8-15 from
 // the second, converted and multiplied by the two blocks' dw dx in one FMA. Q4_0 codes are made
@@ -93,6 +93,115 @@ PP_DEFINE_Q512_TILE(q_tile_vnni, PP_AVX512X, PP_DOT_VNNI)
 
 PP_DEFINE_Q512_MATMUL(matmul_q_avx512, PP_AVX512, q_tile_avx512)
 PP_DEFINE_Q512_MATMUL(matmul_q_vnni, PP_AVX512X, q_tile_vnni)
+
+// Prefill chunks (PP_PACKED_MIN_TOKENS tokens and more): quant_avx2.c's integer GEMM with 16
+// rows in the 32-bit lanes of a zmm, two panels of pp_q_pack_panel8 side by side in each 64-byte
+// step. Level 2 adds vpmaddubsw products in 16 bits over a block as level 1 does (Q8_0 as two
+// nibble planes); level 3 adds four products per int32 lane with vpdpbusd, so Q8_0 codes go in
+// whole as the unsigned bytes w + 128 (255 x 127 x 32 per block is far from overflow). Both are
+// exact integers until the per-block scaling, like every other level.
+#define PP_QZ_ROWS 16
+#define PP_QZ_STEP(type, planes) ((type) == PP_GGML_Q8_0 && (planes) ? 128 : 64)
+
+// PLANES: Q8_0 as two nibble planes (level 2); STEP(acc, w, x) adds one step's products of w
+// (unsigned) and x (signed) to acc; WIDEN(acc) gives a block's int32 sums.
+#define PP_DEFINE_QZ_GEMM(NAME, ATTR, PLANES, STEP, WIDEN)                                          \
+    ATTR static inline __attribute__((always_inline)) void                                        \
+    NAME##_tile(const int type, const uint8_t *codes, const float *scales, const float *offsets,   \
+                size_t nbs, const pp_q8x_block *x, size_t nbx, size_t b0, size_t m, const int C,   \
+                float *y, size_t ldy, size_t o, int nr, int first) {                              \
+        const size_t step = PP_QZ_STEP(type, PLANES);                                             \
+        const int two = type == PP_GGML_Q8_0 && (PLANES);                                         \
+        const __m512i ones = _mm512_set1_epi16(1), sixteen = _mm512_set1_epi16(16);               \
+        __m512 facc[4];                                                                           \
+        for (int c = 0; c < C; c++) facc[c] = _mm512_setzero_ps();                                \
+        for (size_t j = 0; j < nbs; j++) {                                                        \
+            const pp_q8x_block *xb[4];                                                            \
+            __m512i isum[4], hsum[4];                                                             \
+            for (int c = 0; c < C; c++) {                                                         \
+                xb[c] = x + (m + c) * nbx + b0 + j;                                               \
+                isum[c] = hsum[c] = _mm512_setzero_si512();                                       \
+            }                                                                                     \
+            const uint8_t *cw = codes + j * 8 * step;                                             \
+            for (int st = 0; st < 8; st++) {                                                      \
+                __m512i wl = _mm512_loadu_si512((const void *)(cw + step * st)), wh = wl;          \
+                if (two) wh = _mm512_loadu_si512((const void *)(cw + step * st + 64));            \
+                for (int c = 0; c < C; c++) {                                                     \
+                    int32_t four;                                                                 \
+                    memcpy(&four, xb[c]->q + 4 * st, 4);                                          \
+                    __m512i xv = _mm512_set1_epi32(four);                                         \
+                    isum[c] = STEP(isum[c], wl, xv);                                              \
+                    if (two) hsum[c] = STEP(hsum[c], wh, xv);                                     \
+                }                                                                                 \
+            }                                                                                     \
+            __m512 sv = _mm512_loadu_ps(scales + j * PP_QZ_ROWS), mv = _mm512_loadu_ps(offsets + j * PP_QZ_ROWS); \
+            for (int c = 0; c < C; c++) {                                                         \
+                __m512i s32 = WIDEN(isum[c]);                                                     \
+                if (two) s32 = _mm512_add_epi32(s32, _mm512_madd_epi16(hsum[c], sixteen));        \
+                facc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s32), _mm512_mul_ps(sv, _mm512_set1_ps(xb[c]->d)), facc[c]); \
+                facc[c] = _mm512_fmadd_ps(mv, _mm512_set1_ps(xb[c]->s), facc[c]);                \
+            }                                                                                     \
+        }                                                                                         \
+        (void)ones;                                                                               \
+        const __mmask16 k = nr >= PP_QZ_ROWS ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);   \
+        for (int c = 0; c < C; c++) {                                                             \
+            float *dst = y + (m + c) * ldy + o;                                                   \
+            __m512 v = first ? facc[c] : _mm512_add_ps(_mm512_maskz_loadu_ps(k, dst), facc[c]);   \
+            _mm512_mask_storeu_ps(dst, k, v);                                                     \
+        }                                                                                         \
+    }                                                                                             \
+    ATTR static inline __attribute__((always_inline)) void                                        \
+    NAME##_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,     \
+                 size_t ldy, size_t M, size_t o0, size_t o1) {                                    \
+        const size_t nb = in / 32, ldw = nb * pp_q_block_bytes(type), step = PP_QZ_STEP(type, PLANES); \
+        _Alignas(64) uint8_t codes[PP_QKB * 8 * 128];                                             \
+        float scales[PP_QKB * PP_QZ_ROWS], offsets[PP_QKB * PP_QZ_ROWS];                          \
+        for (size_t b0 = 0; b0 < nb; b0 += PP_QKB) {                                              \
+            size_t nbs = nb - b0 < PP_QKB ? nb - b0 : PP_QKB;                                     \
+            for (size_t o = o0; o < o1; o += PP_QZ_ROWS) {                                        \
+                int nr = o1 - o < PP_QZ_ROWS ? (int)(o1 - o) : PP_QZ_ROWS, first = b0 == 0;       \
+                for (int g = 0; g < 2; g++) {                                                     \
+                    int ng = nr - g * PP_QG_ROWS;                                                 \
+                    pp_q_pack_panel8(type, W, ldw, o + g * PP_QG_ROWS, ng < 0 ? 0 : ng, b0, nbs,  \
+                                     codes + 32 * g, step, (PLANES) ? 64 : 0, scales + g * PP_QG_ROWS, \
+                                     offsets + g * PP_QG_ROWS, PP_QZ_ROWS);                       \
+                }                                                                                 \
+                size_t m = 0;                                                                     \
+                for (; m + 4 <= M; m += 4) NAME##_tile(type, codes, scales, offsets, nbs, x, nb, b0, m, 4, y, ldy, o, nr, first); \
+                switch (M - m) {                                                                  \
+                case 3: NAME##_tile(type, codes, scales, offsets, nbs, x, nb, b0, m, 3, y, ldy, o, nr, first); break; \
+                case 2: NAME##_tile(type, codes, scales, offsets, nbs, x, nb, b0, m, 2, y, ldy, o, nr, first); break; \
+                case 1: NAME##_tile(type, codes, scales, offsets, nbs, x, nb, b0, m, 1, y, ldy, o, nr, first); break; \
+                }                                                                                 \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
+#define PP_QZ_STEP_MADDUBS(acc, w, x) _mm512_add_epi16(acc, _mm512_maddubs_epi16(w, x))
+#define PP_QZ_WIDEN_MADDUBS(acc) _mm512_madd_epi16(acc, ones)
+#define PP_QZ_STEP_VNNI(acc, w, x) _mm512_dpbusd_epi32(acc, w, x)
+#define PP_QZ_WIDEN_VNNI(acc) (acc)
+
+PP_DEFINE_QZ_GEMM(q_gemm_avx512, PP_AVX512, 1, PP_QZ_STEP_MADDUBS, PP_QZ_WIDEN_MADDUBS)
+PP_DEFINE_QZ_GEMM(q_gemm_vnni, PP_AVX512X, 0, PP_QZ_STEP_VNNI, PP_QZ_WIDEN_VNNI)
+
+PP_AVX512 void pp_quant_gemm_avx512(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
+                                    size_t ldy, size_t M, size_t o0, size_t o1) {
+    switch (type) {
+    case PP_GGML_Q8_0: q_gemm_avx512_typed(PP_GGML_Q8_0, W, in, x, y, ldy, M, o0, o1); return;
+    case PP_GGML_Q4_0: q_gemm_avx512_typed(PP_GGML_Q4_0, W, in, x, y, ldy, M, o0, o1); return;
+    default: q_gemm_avx512_typed(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1); return;
+    }
+}
+
+PP_AVX512X void pp_quant_gemm_vnni(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
+                                   size_t ldy, size_t M, size_t o0, size_t o1) {
+    switch (type) {
+    case PP_GGML_Q8_0: q_gemm_vnni_typed(PP_GGML_Q8_0, W, in, x, y, ldy, M, o0, o1); return;
+    case PP_GGML_Q4_0: q_gemm_vnni_typed(PP_GGML_Q4_0, W, in, x, y, ldy, M, o0, o1); return;
+    default: q_gemm_vnni_typed(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1); return;
+    }
+}
 
 // One instantiation per weight type, so that each inner loop is compiled for its block layout.
 PP_AVX512 void pp_quant_avx512(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,

@@ -56,10 +56,22 @@ PP_AVX2 void pp_quant_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_b
     size_t M, size_t o0, size_t o1);
 /// pp_quantize_q8x, the same bytes.
 PP_AVX2 void pp_quantize_q8x_avx2(const float *x, size_t n, pp_q8x_block *out);
-/// pp_matmul_q from PP_PACKED_MIN_TOKENS tokens (every level from 1): the integer GEMM with 8
-/// rows in the lanes, for Q8_0, Q4_0 and Q4_1.
+/// pp_matmul_q from PP_PACKED_MIN_TOKENS tokens at level 1: the integer GEMM with 8 rows in
+/// the lanes, for Q8_0, Q4_0 and Q4_1.
 PP_AVX2 void pp_quant_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
     size_t ldy, size_t M, size_t o0, size_t o1);
+/// Rows per panel of the integer prefill GEMM's packing (one 32-bit lane each in a ymm).
+#define PP_QG_ROWS 8
+/// The integer prefill GEMM's panel packing (quant_avx2.c, for every level from 1): rows
+/// o ..< o + nr of W (row stride ldw; nr <= 8, missing rows zero), blocks b0 ..< b0 + nbs. For
+/// block j and step st (the block's codes 4 st .. 4 st + 3), 32-bit lane r of the 32 bytes at
+/// codes + (j * 8 + st) * step holds row r's four codes: nibbles 0..15 (Q4_0, Q4_1), for Q8_0
+/// with hplane > 0 the l plane of w + 128 = 16 h + l there and the h plane hplane bytes further,
+/// with hplane = 0 the bytes w + 128. scales[j * sstride + r] = dw; offsets likewise: the term
+/// that meets the input block's s = dx sum qx (-8 dw for Q4_0, m for Q4_1, -128 dw for Q8_0).
+PP_AVX2 void pp_q_pack_panel8(int type, const uint8_t *W, size_t ldw, size_t o, int nr, size_t b0, size_t nbs,
+                              uint8_t *codes, size_t step, size_t hplane, float *scales, float *offsets,
+                              size_t sstride);
 /// pp_matmul_q_wide's packed GEMM (in > 0); 0 when its scratch could not be allocated.
 PP_AVX2 int pp_quant_wide_avx2(int type, const void *W, size_t in, const float *x, size_t ldx, float *y,
     size_t ldy, size_t M, size_t o0, size_t o1);
@@ -69,6 +81,12 @@ PP_AVX512 void pp_quant_avx512(int type, const uint8_t *W, size_t in, const pp_q
     size_t M, size_t o0, size_t o1);
 PP_AVX512X void pp_quant_vnni(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
     size_t M, size_t o0, size_t o1);
+/// The integer prefill GEMM with 16 rows in the lanes of a zmm: level 2 (vpmaddubsw, Q8_0 as
+/// two nibble planes) and level 3 (vpdpbusd, Q8_0 codes as the bytes w + 128).
+PP_AVX512 void pp_quant_gemm_avx512(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
+    size_t ldy, size_t M, size_t o0, size_t o1);
+PP_AVX512X void pp_quant_gemm_vnni(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
+    size_t ldy, size_t M, size_t o0, size_t o1);
 #endif
 
 #endif

@@ -106,11 +106,13 @@ PP_AVX512 void pp_linear_t_avx512(const float *Wt, size_t in, size_t out, const 
 // values below 1.2e-38 that these layers never carry). The result is the f32 dot product to
 // about 2^-16 of sum |w x|, where plain bf16 inputs (one instruction per 32 weights, twice the
 // rate) would be 2^-9: a rounding of the activations the exact path does not make.
-// Inputs are split once per call (M x in, padded to 32) into a scratch buffer, then tiles of
-// 4 rows x 4 tokens as at level 2.
-PP_AVX512X static inline void split_bf16(const float *x, size_t n, uint16_t *hi, uint16_t *lo) {
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+// Inputs are split once per call (M x in, padded to 32) into the thread's scratch buffer, then
+// tiles of 4 rows x 4 tokens as at level 2.
+/// x[0 ..< n] split into hi and lo, written up to np >= n (zeros beyond n), so that the tiles
+/// read whole vectors from a scratch buffer that is reused.
+PP_AVX512X static inline void split_bf16(const float *x, size_t n, size_t np, uint16_t *hi, uint16_t *lo) {
+    for (size_t i = 0; i < np; i += 16) {
+        __mmask16 k = i >= n ? 0 : (n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1));
         __m512 v = _mm512_maskz_loadu_ps(k, x + i);
         __m256bh h = _mm512_cvtneps_pbh(v);
         __m512 hv = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(PP_BH256(h)), 16));
@@ -118,6 +120,21 @@ PP_AVX512X static inline void split_bf16(const float *x, size_t n, uint16_t *hi,
         _mm256_storeu_si256((__m256i *)(hi + i), PP_BH256(h));
         _mm256_storeu_si256((__m256i *)(lo + i), PP_BH256(l));
     }
+}
+
+/// The calling thread's split-input scratch, at least `count` elements; grown, never shrunk
+/// (decode calls it once per projection and step: no allocation once it has its size). NULL
+/// when it cannot grow.
+static uint16_t *bf16_scratch(size_t count) {
+    static _Thread_local uint16_t *buffer;
+    static _Thread_local size_t capacity;
+    if (count > capacity) {
+        uint16_t *grown = (uint16_t *)realloc(buffer, count * sizeof(uint16_t));
+        if (!grown) return NULL;
+        buffer = grown;
+        capacity = count;
+    }
+    return buffer;
 }
 
 PP_AVX512X static inline __attribute__((always_inline)) void
@@ -147,10 +164,10 @@ PP_AVX512X int pp_linear_bf16_avx512x(const uint16_t *W, size_t in, const float 
                                       size_t ldy, size_t M, size_t o0, size_t o1) {
     // Rows of the split inputs padded to 32 (zeros), so that the tiles read whole vectors.
     size_t ldp = (in + 31) / 32 * 32;
-    uint16_t *hi = (uint16_t *)calloc(2 * M * ldp + 1, sizeof(uint16_t));
+    uint16_t *hi = bf16_scratch(2 * M * ldp + 1);
     if (!hi) return 0;
     uint16_t *lo = hi + M * ldp;
-    for (size_t m = 0; m < M; m++) split_bf16(x + m * ldx, in, hi + m * ldp, lo + m * ldp);
+    for (size_t m = 0; m < M; m++) split_bf16(x + m * ldx, in, ldp, hi + m * ldp, lo + m * ldp);
     for (size_t o = o0; o < o1; o += 4) {
         int R = o1 - o >= 4 ? 4 : (int)(o1 - o);
         size_t m = 0;
@@ -161,7 +178,6 @@ PP_AVX512X int pp_linear_bf16_avx512x(const uint16_t *W, size_t in, const float 
             for (; m < M; m++) tile_bf16(W, in, ldp, hi, lo, y, ldy, o, m, R, 1);
         }
     }
-    free(hi);
     return 1;
 }
 #endif

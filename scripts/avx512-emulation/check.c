@@ -96,7 +96,9 @@ int main(void) {
                                          {1024, 17, 1}, {96, 16, 2}, {2080, 24, 3}, {3104, 9, 4},
                                          /* prefill chunks (the integer GEMM from 48 tokens): rows not a multiple of 8 */
                                          {96, 13, 48}, {1056, 16, 53}, {2080, 7, 64}};
-    static const size_t fshapes[][3] = {{16, 3, 1}, {33, 5, 2}, {100, 7, 4}, {1030, 9, 5}, {64, 4, 9}, {4100, 6, 8}};
+    static const size_t fshapes[][3] = {{16, 3, 1}, {33, 5, 2}, {100, 7, 4}, {1030, 9, 5}, {64, 4, 9}, {4100, 6, 8},
+                                         /* a padded row after larger calls: level 3 reuses its bf16 scratch */
+                                         {40, 3, 2}};
     const char *names[] = {"Q8_0", "Q4_0", "Q4_1"};
     const int types[] = {PP_GGML_Q8_0, PP_GGML_Q4_0, PP_GGML_Q4_1};
     for (int level = 0; level <= top; level++) {

@@ -91,7 +91,7 @@ static double check_16(int bf, int level, size_t in, size_t rows, size_t M) {
 int main(void) {
     int top = pp_simd_level_supported();
     printf("check-avx512-kernels: levels 0...%d (%s at the top)\n", top, pp_simd_level_name(top));
-    static const size_t qshapes[][3] = {{32, 3, 1}, {64, 5, 3}, {96, 7, 4}, {1024, 9, 5}, {2080, 4, 8}, {3104, 6, 2}, {4096, 5, 9},
+    static const size_t qshapes[][3] = {{32, 3, 1}, {64, 5, 3}, {3104, 6, 1}, {96, 5, 1}, {96, 7, 4}, {1024, 9, 5}, {2080, 4, 8}, {3104, 6, 2}, {4096, 5, 9},
                                          /* decode on Q4 rows 8 at a time, with a tail of rows */
                                          {1024, 17, 1}, {96, 16, 2}, {2080, 24, 3}, {3104, 9, 4},
                                          /* prefill chunks (the integer GEMM from 48 tokens): rows not a multiple of 8 */

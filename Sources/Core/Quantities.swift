@@ -37,6 +37,10 @@ public enum Quantity {
         guard x > 0 else {
             throw ParseError(description: "'\(text)' must be greater than zero")
         }
+        // 1e308TB overflows to infinity and 1e-322us underflows to a denormal: neither is a size.
+        guard (x * scale).isFinite, x * scale >= Double.leastNormalMagnitude else {
+            throw ParseError(description: "'\(text)' is out of range for \(what); write e.g. \(example)")
+        }
         return x * scale
     }
 }

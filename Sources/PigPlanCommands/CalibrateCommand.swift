@@ -66,6 +66,14 @@ public struct CalibrateCommand: ParsableCommand {
         }
         if layers < 1 || layers > Limits.maxLayers { throw ValidationError("--layers \(layers): give 1 to the model's layer count") }
         let dir = try outputDirectory()
+        let exists = FileManager.default.fileExists(atPath: dir)
+        // A broken profile of the folder (a local profile a busy machine once measured wrong) is
+        // skipped, so that measuring again can replace it.
+        let store = try Self.loadStore(exists ? dir : nil)
+        let shape = try store.model(model).shape
+        guard layers <= shape.layerCount else {
+            throw ValidationError("--layers \(layers): \(shape.name) has \(shape.layerCount) layers; pass at most \(shape.layerCount)")
+        }
         // The folders must take the files before minutes are spent measuring.
         for kind in ["cpus", "systems"] {
             let folder = URL(fileURLWithPath: dir).appendingPathComponent(kind).path
@@ -74,11 +82,6 @@ public struct CalibrateCommand: ParsableCommand {
                 throw ValidationError("--profiles-dir \(dir): cannot write in \(folder) (\(String(cString: strerror(errno)).lowercased())); pass a folder you can write to")
             }
         }
-        let exists = FileManager.default.fileExists(atPath: dir)
-        // A broken profile of the folder (a local profile a busy machine once measured wrong) is
-        // skipped, so that measuring again can replace it.
-        let store = try Self.loadStore(exists ? dir : nil)
-        let shape = try store.model(model).shape
         let calibrator = LocalCalibrator(shape: shape, layers: layers, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                          quick: quick)
         let progress = Progress()

@@ -6,6 +6,14 @@ import Profiles
 /// Parsers that say what is wrong with a value (ArgumentParser prints the thrown message).
 enum Parse {
     static func tokens(_ s: String) throws -> TokenCount { try TokenCount.parse(s) }
+    /// `--gen`: 0 ... 1G tokens, the bound of a context (`TokenCount`), so that prompt + generated
+    /// tokens cannot overflow and a plan's cache stays a size the cost model can price.
+    static func checkGenerated(_ gen: Int) throws {
+        guard gen >= 0 else { throw ValidationError("--gen \(gen): the generated token count cannot be negative") }
+        guard gen <= 1 << 30 else {
+            throw ValidationError("--gen \(gen): more than 1G generated tokens per sequence; pass a count up to 1073741824")
+        }
+    }
     static func bytes(_ s: String) throws -> Double { try Quantity.bytes(s) }
     static func seconds(_ s: String) throws -> Double { try Quantity.seconds(s) }
 
@@ -112,7 +120,7 @@ public struct WorkloadOptions: ParsableArguments {
 
     public func validate() throws {
         guard ctx != nil else { throw ValidationError("pass --ctx, the context length per sequence (e.g. --ctx 96k)") }
-        guard gen >= 0 else { throw ValidationError("--gen \(gen): the generated token count cannot be negative") }
+        try Parse.checkGenerated(gen)
     }
 
     public func resolve(_ store: ProfileStore) throws -> (ModelProfile, Workload) {

@@ -115,16 +115,23 @@ public enum OutputFile {
     /// Makes `path` a folder for several output files (creating it if needed); refuses a path that
     /// exists as something else.
     public static func prepareFolder(_ path: String, option: String) throws {
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
-            guard isFolder.boolValue else { throw failure(option, path, "exists and is not a folder; name a folder for the results") }
-            return
-        }
+        if try checkFolder(path, option: option) { return }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
             throw failure(option, path, "cannot create the folder: \(fileFailureReason(error))")
         }
+    }
+
+    /// Before a long run: refuses a path that exists as something other than a folder (true when
+    /// the folder exists, false when `prepareFolder` would create it). Creates nothing.
+    @discardableResult
+    public static func checkFolder(_ path: String, option: String) throws -> Bool {
+        guard !path.isEmpty else { throw OutputFileError(description: "\(option): the path is empty; name a folder") }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { return false }
+        guard isFolder.boolValue else { throw failure(option, path, "exists and is not a folder; name a folder for the results") }
+        return true
     }
 
     static func describe(_ type: mode_t) -> String {

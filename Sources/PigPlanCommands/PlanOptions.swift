@@ -116,6 +116,14 @@ extension DecisionOptions {
         // profile, and the default baseline engine on a GPU.
         if let problem = store.problem(of: .quality, named: model.shape.name) { throw problem }
         if hw.gpu != nil, baselineEngine == nil, let problem = store.problem(of: .engine, named: "vllm") { throw problem }
+        if let extra = extraDenseLayers {
+            // Beyond the sampled layers left, the flag would leave no layer to sample (or, without
+            // LSH in the plan, be silently clipped): say how many there are.
+            let sampled = model.shape.layerCount - model.shape.denseLayers(extra: 0).count
+            guard extra < sampled else {
+                throw ValidationError("--extra-dense-layers \(extra): \(model.shape.name) has \(sampled) sampled layers (\(model.shape.layerCount) in all, \(model.shape.layerCount - sampled) dense already); pass at most \(max(0, sampled - 1)) so that one is left to sample")
+            }
+        }
         var d = planDecisions(threads: threads, sockets: sockets)
         if lshOnly { d.lshOnly = true }
         var model = model, workload = workload

@@ -82,6 +82,12 @@ public struct RunCommand: ParsableCommand {
         if text != nil && gguf == nil { throw ValidationError("--text needs --gguf: synthetic weights have no tokenizer") }
         if ctx == nil && text == nil && plan == nil { throw ValidationError("pass --ctx (prompt tokens), --text FILE or --plan FILE") }
         // Every accepted flag must mean something for the run asked for.
+        if gguf != nil, model != nil {
+            throw ValidationError("--model \(model!) picks the shape of synthetic weights; with --gguf the file's shape runs: drop --model")
+        }
+        if gguf != nil, let layers {
+            throw ValidationError("--layers \(layers) keeps the first layers of synthetic weights; with --gguf every layer of the file runs: drop --layers")
+        }
         if budget != .match, !compare, let attention, attention == .dense || attention == .lsh {
             throw ValidationError("--budget \(budget) sets the key budget of topk / quest; with --attention \(attention.rawValue) it would be ignored: drop it, or use --attention topk / quest (or --compare)")
         }
@@ -168,6 +174,10 @@ public struct RunCommand: ParsableCommand {
 
     func mode(matched: Double?, planFile: PlanFile?) throws -> AttentionMode {
         let fraction = budget.fraction ?? matched
+        if budget.fraction == nil, let matched, matched <= 0, attention == .topk || attention == .quest {
+            let p = lshParameters(planFile)
+            throw ValidationError("--budget match: LSH (K, L) = (\(p.hashBitsPerTable), \(p.tableCount)) sampled no keys on this run, so \(attention == .topk ? "TopK" : "Quest") would attend none; pass --budget F (e.g. 0.02), or a smaller --k or a larger --l")
+        }
         switch attention {
         case .dense?: return .dense
         case .lsh?: return .lshSampled(lshParameters(planFile))

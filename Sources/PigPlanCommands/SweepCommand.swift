@@ -58,7 +58,7 @@ public struct SweepCommand: ParsableCommand {
                 throw ValidationError("--batch-curve sweeps the batch over the (K, L) of --kl: drop --batch, --k and --l")
             }
         }
-        if gen < 0 { throw ValidationError("--gen \(gen): the generated token count cannot be negative") }
+        try Parse.checkGenerated(gen)
         if let hw, hw.split(separator: ",").count > 64 { throw ValidationError("--hw: at most 64 systems per sweep") }
     }
 
@@ -130,6 +130,8 @@ public struct SweepCommand: ParsableCommand {
     }
 
     public func run() throws {
+        // Checked before the sweep (seconds to minutes), written after it.
+        if let svg { try OutputFile.check(svg, option: "--svg") }
         if pareto {
             let f = try front()
             if let svg { try OutputFile.write(Self.svg(f), to: svg, option: "--svg") }

@@ -50,6 +50,8 @@ public struct ValidateCommand: ParsableCommand {
     }
 
     public func run() throws {
+        // The grid takes minutes: a bad --out must fail before it, not after.
+        try OutputFile.checkFolder(out, option: "--out")
         let store = try profiles.loadStore()
         if let problem = store.problem(of: .system, named: hw) { throw problem }
         guard store.systems[hw] != nil else {
@@ -62,6 +64,9 @@ public struct ValidateCommand: ParsableCommand {
         let shape = try store.model(hardware.calibration?.referenceModel ?? "llama-3.1-8b").shape
         if let threads, threads < 1 || threads > max(costs.threads, ProcessInfo.processInfo.activeProcessorCount) {
             throw ValidationError("--threads \(threads): use 1 to \(max(costs.threads, ProcessInfo.processInfo.activeProcessorCount)) (the cores of this machine)")
+        }
+        guard layers <= shape.layerCount else {
+            throw ValidationError("--layers \(layers): \(shape.name) has \(shape.layerCount) layers; pass at most \(shape.layerCount)")
         }
         let calibrator = LocalCalibrator(shape: shape, layers: layers, threads: costs.threads, quick: quick)
         let validator = Validator(calibrator: calibrator, hardware: hardware, engine: engine)

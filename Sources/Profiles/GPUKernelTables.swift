@@ -123,6 +123,13 @@ extension ProfileStore {
     /// when the tables carry no host bandwidths).
     public func system(_ name: String, mergingCalibration tables: GPUKernelTables, source: String) throws(ProfileError) -> SystemProfile {
         var system = try self.system(name)
+        // A CPU-only system (the calibrated `local`): GPU tables would replace its measured host
+        // costs and reference model while nothing in it runs on a GPU.
+        guard system.gpu != nil else {
+            throw ProfileError.invalidFile(file: source, keyPath: "gpu.name",
+                                           reason: "system '\(name)' has no GPU, so GPU kernel tables (measured on '\(tables.gpu.name)') have nothing to describe",
+                                           fix: "import into a system with that GPU (pigplan profiles list), or add one: systems/NAME.json naming its GPU profile")
+        }
         let old = system.calibration
         var calibration = tables.calibration(source: source)
         if calibration.cpu == nil { calibration.cpu = old?.cpu }

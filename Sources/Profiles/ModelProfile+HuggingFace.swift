@@ -79,7 +79,10 @@ extension ModelProfile {
                            "use a bfloat16, float16 or float32 checkpoint, or write a model profile with bytesPerWeight")
             }
         }
-        let context = config["max_position_embeddings"]?.intValue
+        // Optional, but when present a count like the others: a plan file carries it, and 0 or an
+        // absurd length would be refused only later, by `run --plan`, far from its cause.
+        let context: Int? = config["max_position_embeddings"].flatMap { $0 == .null ? nil : $0 } == nil
+            ? nil : try integer("max_position_embeddings")
 
         let modelName = name ?? Self.defaultName(forConfigAt: path)
         let shape = ModelShape(

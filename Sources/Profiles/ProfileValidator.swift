@@ -209,7 +209,26 @@ struct ProfileValidator {
             for (i, row) in (cpu.linearLayers ?? []).enumerated() {
                 try count(row.batch, "\(key).cpu.linearLayers[\(i)].batch")
                 try positive(row.secondsPerByte, "\(key).cpu.linearLayers[\(i)].secondsPerByte", unit: "seconds per byte")
+                if let s = row.secondsPerRow { try nonNegative(s, "\(key).cpu.linearLayers[\(i)].secondsPerRow", unit: "seconds") }
             }
+            // The calibrated step's other terms: each enters every predicted step, so a negative
+            // or NaN value would turn predictions negative or unprintable far from its cause.
+            for (name, value) in [("otherSecondsPerLayerPerSequence", cpu.otherSecondsPerLayerPerSequence),
+                                  ("otherSecondsPerElement", cpu.otherSecondsPerElement),
+                                  ("linearSecondsPerCall", cpu.linearSecondsPerCall),
+                                  ("linearSecondsPerCallOneThread", cpu.linearSecondsPerCallOneThread)] {
+                if let value { try nonNegative(value, "\(key).cpu.\(name)", unit: "seconds") }
+            }
+            if let rate = cpu.prefillFlopsPerSecondPerCore {
+                try positive(rate, "\(key).cpu.prefillFlopsPerSecondPerCore", unit: "FLOP/s")
+            }
+            for (i, row) in (cpu.linearStream ?? []).enumerated() {
+                let at = "\(key).cpu.linearStream[\(i)]"
+                try count(row.batch, at + ".batch")
+                try positive(row.bytesPerSecondOneThread, at + ".bytesPerSecondOneThread", unit: "bytes/s")
+                try positive(row.bytesPerSecond, at + ".bytesPerSecond", unit: "bytes/s")
+            }
+            try checkFractionPoints(cpu.syntheticSampledFractions ?? [], key + ".cpu.syntheticSampledFractions")
             if let engine = cpu.engine { try check(engine, key + ".cpu.engine") }
         }
     }
@@ -261,9 +280,16 @@ struct ProfileValidator {
     }
 
     func checkMeasuredFractions(_ p: ModelProfile) throws(ProfileError) {
+        try checkFractionPoints(p.measuredSampledFractions ?? [], "measuredSampledFractions")
+        try positive(p.sampledFractionCorrection, "sampledFractionCorrection", unit: "(a multiplier)")
+        try nonEmpty(p.source, "source")
+    }
+
+    /// Sampled fractions by (K, L): K 1-32, L a count, fractions in range, one point per (K, L).
+    func checkFractionPoints(_ points: [SampledFractionPoint], _ key: String) throws(ProfileError) {
         var seen = Set<[Int]>()
-        for (i, point) in (p.measuredSampledFractions ?? []).enumerated() {
-            let at = "measuredSampledFractions[\(i)]"
+        for (i, point) in points.enumerated() {
+            let at = "\(key)[\(i)]"
             guard (1...32).contains(point.k) else { throw fail(at + ".k", "must be 1-32 bits per table, found \(point.k)", "fix K") }
             try count(point.l, at + ".l")
             try fraction(point.fraction, at + ".fraction")
@@ -271,8 +297,6 @@ struct ProfileValidator {
                 throw fail(at, "repeats (K, L) = (\(point.k), \(point.l))", "keep one point per (K, L)")
             }
         }
-        try positive(p.sampledFractionCorrection, "sampledFractionCorrection", unit: "(a multiplier)")
-        try nonEmpty(p.source, "source")
     }
 
     /// A quality profile: named after its model, each metric named once with finite values, every

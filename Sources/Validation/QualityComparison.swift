@@ -39,6 +39,11 @@ public struct QualityComparison: Codable, Sendable {
             throw ExecutorError.invalidRequest(field: "quality", reason: "the LSH run measured no quality (prompt too short to hash?)")
         }
         let budget = budgetFraction ?? lsh.measured.sampledFraction?.mean ?? 0.02
+        guard budget > 0 else {
+            throw ExecutorError.invalidRequest(
+                field: "budget",
+                reason: "LSH (K, L) = (\(parameters.hashBitsPerTable), \(parameters.tableCount)) sampled no keys, so Quest at the same budget would attend none; pass --budget F (e.g. 0.02), or a smaller K or a larger L")
+        }
         stage("run 2/2 (Quest)")
         let quest = try Executor.run(try request(.quest(pageSize: pageSize, budgetFraction: budget)), reusing: &cache, progress: progress)
         let d = Double(lsh.shape.headDim)

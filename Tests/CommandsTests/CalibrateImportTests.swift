@@ -106,6 +106,35 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: profiles + "/systems/a100-2s-8563c.json"))
     }
 
+    @Test func tablesIntoASystemWithoutAGPUAreRefused() throws {
+        let dir = try makeTemporaryDirectory("calibrate")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A calibrated CPU-only system (the corpus one, its broken rate mended).
+        let corpus = CorpusTests.corpus.appendingPathComponent("calibration-cpu-negative")
+        let profiles = dir.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: profiles.appendingPathComponent("systems"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: corpus.appendingPathComponent("cpus"), to: profiles.appendingPathComponent("cpus"))
+        var system = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent("systems/local.json"))) as? [String: Any])
+        var calibration = try #require(system["calibration"] as? [String: Any])
+        var cpu = try #require(calibration["cpu"] as? [String: Any])
+        cpu["prefillFlopsPerSecondPerCore"] = 2e10
+        calibration["cpu"] = cpu
+        system["calibration"] = calibration
+        let systemFile = profiles.appendingPathComponent("systems/local.json")
+        try JSONSerialization.data(withJSONObject: system).write(to: systemFile)
+        let before = try Data(contentsOf: systemFile)
+        let file = dir.appendingPathComponent("tables.json")
+        try tablesJSON().write(to: file, atomically: true, encoding: .utf8)
+        do {
+            try CalibrateCommand.parse(["--import", file.path, "--into", "local", "--profiles-dir", profiles.path]).run()
+            Issue.record("imported GPU tables into a system without a GPU")
+        } catch {
+            let message = CalibrateCommand.message(for: error)
+            #expect(message.contains("system 'local' has no GPU"), "\(message)")
+        }
+        #expect(try Data(contentsOf: systemFile) == before)
+    }
+
     @Test func importNeedsATarget() {
         do { _ = try CalibrateCommand.parse(["--import", "x.json"]); Issue.record("accepted --import without --into") } catch {
             let message = CalibrateCommand.message(for: error)

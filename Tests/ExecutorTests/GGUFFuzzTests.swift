@@ -9,7 +9,9 @@ import Testing
 /// fail with a `GGUFError`, never trap or allocate from an unchecked size.
 @Suite struct GGUFFuzzTests {
     /// A one-block llama GGUF: hidden 32, 2 heads, FFN 64, vocab 50, f32 tensors.
-    func tinyModel() -> [UInt8] {
+    func tinyModel() -> [UInt8] { tinyModelWriter().encode() }
+
+    func tinyModelWriter() -> GGUFWriter {
         var w = GGUFWriter()
         let h = 32, f = 64, v = 50
         w.metadata = [
@@ -29,7 +31,32 @@ import Testing
                              ("ffn_norm", [h]), ("ffn_gate", [h, f]), ("ffn_up", [h, f]), ("ffn_down", [f, h])] {
             w.tensors.append(tensor("blk.0.\(name).weight", dims))
         }
+        return w
+    }
+
+    /// The same model with one metadata value replaced (or added).
+    func tinyModel(replacing key: String, with value: GGUFWriter.Value) -> [UInt8] {
+        var w = tinyModelWriter()
+        w.metadata = w.metadata.map { $0.0 == key ? (key, value) : $0 }
+        if !w.metadata.contains(where: { $0.0 == key }) { w.metadata.append((key, value)) }
         return w.encode()
+    }
+
+    @Test(arguments: [("llama.rope.freq_base", GGUFWriter.Value.f32(.nan), "not a positive finite number"),
+                      ("llama.rope.freq_base", .f32(0), "not a positive finite number"),
+                      ("llama.attention.layer_norm_rms_epsilon", .f32(-1), "not a positive finite number"),
+                      ("llama.context_length", .u32(0), "outside 1...16777216")])
+    func badScalarMetadataIsRefusedByName(key: String, value: GGUFWriter.Value, reason: String) throws {
+        let path = NSTemporaryDirectory() + "pigplan-meta-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(tinyModel(replacing: key, with: value)).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try GGUFModelLoader.load(try GGUFFile(path: path), precision: .f32, runner: ParallelRunner(threads: 1))
+            Issue.record("a GGUF with \(key) = \(value) loaded")
+        } catch {
+            #expect(error.errorDescription?.contains("metadata '\(key)'") == true, "\(error)")
+            #expect(error.errorDescription?.contains(reason) == true, "\(error)")
+        }
     }
 
     /// PIGPLAN_FUZZ_SEED varies every stream for a longer session (0, the CI default, keeps them).

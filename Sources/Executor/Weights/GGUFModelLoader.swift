@@ -40,6 +40,21 @@ public enum GGUFModelLoader {
                                reason: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
             }
         }
+        let trainedContext = try? file.int("llama.context_length")
+        if let trainedContext, !(1...(1 << 24)).contains(trainedContext) {
+            throw .invalid(path: file.path, offset: 0, field: "metadata 'llama.context_length'",
+                           reason: "\(trainedContext) is outside 1...\(1 << 24)")
+        }
+        // The rotary base and the norm's epsilon feed every position and every row: NaN, zero or
+        // a negative value would make the whole run NaN (or divide by zero) without an error.
+        let ropeTheta = (try? file.double("llama.rope.freq_base")) ?? 10_000
+        let rmsEpsilon = (try? file.double("llama.attention.layer_norm_rms_epsilon")) ?? 1e-5
+        for (field, value) in [("llama.rope.freq_base", ropeTheta), ("llama.attention.layer_norm_rms_epsilon", rmsEpsilon)] {
+            guard value.isFinite, value > 0 else {
+                throw .invalid(path: file.path, offset: 0, field: "metadata '\(field)'",
+                               reason: "\(value) is not a positive finite number")
+            }
+        }
         guard file.tensors["blk.\(layers - 1).attn_q.weight"] != nil, file.tensors["blk.\(layers).attn_q.weight"] == nil else {
             throw .invalid(path: file.path, offset: 0, field: "metadata 'llama.block_count'",
                            reason: "\(layers) blocks, but the file's tensors blk.N.attn_q.weight do not run from 0 to \(layers - 1)")
@@ -50,11 +65,10 @@ public enum GGUFModelLoader {
             intermediateSize: ffn,
             queryHeadCount: heads, kvHeadCount: kvHeads, headDim: headDim, vocabSize: vocab,
             tiedEmbeddings: file.tensors["output.weight"] == nil,
-            ropeTheta: (try? file.double("llama.rope.freq_base")) ?? 10_000,
-            rmsNormEpsilon: (try? file.double("llama.attention.layer_norm_rms_epsilon")) ?? 1e-5,
+            ropeTheta: ropeTheta, rmsNormEpsilon: rmsEpsilon,
             bytesPerWeight: 2, bytesPerKVElement: 2,
             denseLayers: Array(stride(from: 0, to: layers, by: 16)),
-            maxContextTokens: try? file.int("llama.context_length"))
+            maxContextTokens: trainedContext)
     }
 
     /// Loads the first `layers` blocks (all when nil).

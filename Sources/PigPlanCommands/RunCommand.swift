@@ -208,6 +208,10 @@ public struct RunCommand: ParsableCommand {
         let predictor = try predictor()
         let (_, report) = try execute(progress: progress)
         progress.done()
+        if let text, let asked = ctx?.value, report.promptTokens < asked {
+            // Not an error (a short file still runs), but the run is not the context asked for.
+            FileHandle.standardError.write(Data("note: --text \(text) holds \(report.promptTokens) tokens, fewer than --ctx \(TokenCount(asked)): the prompt is \(report.promptTokens) tokens; pass a longer text for that context\n".utf8))
+        }
         let prediction = predictor.map { RunPrediction(report: report, hardware: $0.0, engine: $0.1) }
         switch format {
         case .json: print(try PlanRenderer.json(RunOutput(report: report, prediction: prediction)), terminator: "")

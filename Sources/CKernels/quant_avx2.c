@@ -87,7 +87,7 @@ PP_AVX2 static void matmul_q4_1_avx2(const uint8_t *W, size_t in, const pp_q8x_b
     matmul_q_avx2_typed(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1);
 }
 
-// One token on Q4_0 / Q4_1 rows (batch-1 decode), two blocks per step. The tile above spends
+// One to four tokens on Q4_0 / Q4_1 rows (decode batches), two blocks per step. The tile above spends
 // about 17 vector operations per 18-byte Q4_0 block, and at that rate its loads of a row stream
 // arrive too late (0.55-0.69 of a plain read of the same bytes on one Zen 3 core, where Q8_0's
 // 34-byte blocks, about as many operations each, reach 0.8-0.88). Here one ymm holds the codes
@@ -112,22 +112,21 @@ PP_AVX2 static inline __m128i q_load32(const uint8_t *p) {
 }
 
 PP_AVX2 static inline __attribute__((always_inline)) void
-q4_row1(const int type, const uint8_t *W, size_t nb, const q4_pair *xp, float *y, size_t o0, size_t o1) {
+q4_rows(const int type, const int C, const uint8_t *W, size_t nb, const q4_pair *xp, float *y, size_t ldy,
+        size_t o0, size_t o1) {
     const size_t bb = type == PP_GGML_Q4_0 ? 18 : 20, qoff = type == PP_GGML_Q4_0 ? 2 : 4, np = nb / 2;
     const __m256i low4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     const __m256i spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     for (size_t o = o0; o < o1; o++) {
         const uint8_t *w = W + o * nb * bb;
-        __m256 acc = _mm256_setzero_ps();
-        __m128 off = _mm_setzero_ps();
+        __m256 acc[4];
+        __m128 off[4];
+        for (int c = 0; c < C; c++) { acc[c] = _mm256_setzero_ps(); off[c] = _mm_setzero_ps(); }
         for (size_t k = 0; k < np; k++, w += 2 * bb) {
             _mm_prefetch((const char *)w + PP_Q_PREFETCH, _MM_HINT_T0);
             __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(w + qoff))),
                                                 _mm_loadu_si128((const __m128i *)(w + bb + qoff)), 1);
             __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-            __m256i p16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xp[k].lo)),
-                                           _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)xp[k].hi)));
-            __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones)); // lanes 0-3: a, 4-7: b
             // [dw_a, dw_b, then Q4_0: dw_a, dw_b; Q4_1: m_a, m_b] as binary16, then floats.
             __m128i h = _mm_insert_epi16(q_load32(w), pp_rd16(w + bb), 1);
             if (type == PP_GGML_Q4_0) {
@@ -136,16 +135,25 @@ q4_row1(const int type, const uint8_t *W, size_t nb, const q4_pair *xp, float *y
                 h = _mm_insert_epi16(h, pp_rd16(w + 2), 2);
                 h = _mm_insert_epi16(h, pp_rd16(w + bb + 2), 3);
             }
-            __m128 t = _mm_mul_ps(_mm_cvtph_ps(h), _mm_loadu_ps(xp[k].f)); // dw dx (a, b), offsets (a, b)
-            off = _mm_add_ps(off, t);
-            acc = _mm256_fmadd_ps(p, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(t), spread), acc);
+            const __m128 f = _mm_cvtph_ps(h);
+            for (int c = 0; c < C; c++) { // token c's pairs follow token c - 1's
+                const q4_pair *xc = xp + c * np + k;
+                __m256i p16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xc->lo)),
+                                               _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)xc->hi)));
+                __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones)); // lanes 0-3: a, 4-7: b
+                __m128 t = _mm_mul_ps(f, _mm_loadu_ps(xc->f)); // dw dx (a, b), offsets (a, b)
+                off[c] = _mm_add_ps(off[c], t);
+                acc[c] = _mm256_fmadd_ps(p, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(t), spread), acc[c]);
+            }
         }
-        __m128 o2 = _mm_movehl_ps(off, off);
-        y[o] = pp_hsum8(acc) + _mm_cvtss_f32(_mm_add_ss(o2, _mm_shuffle_ps(o2, o2, 1)));
+        for (int c = 0; c < C; c++) {
+            __m128 o2 = _mm_movehl_ps(off[c], off[c]);
+            y[c * ldy + o] = pp_hsum8(acc[c]) + _mm_cvtss_f32(_mm_add_ss(o2, _mm_shuffle_ps(o2, o2, 1)));
+        }
     }
 }
 
-/// x's blocks in pairs for q4_row1 (np = nb / 2 pairs).
+/// One token's blocks in pairs for q4_rows (np = nb / 2 pairs).
 PP_AVX2 static void q4_pairs(const int type, const pp_q8x_block *x, size_t np, q4_pair *xp) {
     const float k = type == PP_GGML_Q4_0 ? -8.0f : 1.0f;
     for (size_t i = 0; i < np; i++) {
@@ -160,21 +168,36 @@ PP_AVX2 static void q4_pairs(const int type, const pp_q8x_block *x, size_t np, q
     }
 }
 
-/// Pairs of input blocks kept on the stack by q4_row1's caller, at most (about 80 KiB).
+/// Pairs of input blocks (all tokens) kept on the stack by q4_rows' caller, at most (about 80 KiB).
 #define PP_Q4_PAIRS_MAX 1024
 
 PP_AVX2 void pp_quant_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
                            size_t M, size_t o0, size_t o1) {
     const size_t nb = in / 32;
-    if (M == 1 && type != PP_GGML_Q8_0 && nb >= 2 && nb / 2 <= PP_Q4_PAIRS_MAX) {
-        q4_pair xp[nb / 2];
-        q4_pairs(type, x, nb / 2, xp);
-        if (type == PP_GGML_Q4_0) q4_row1(PP_GGML_Q4_0, W, nb, xp, y, o0, o1);
-        else q4_row1(PP_GGML_Q4_1, W, nb, xp, y, o0, o1);
+    if (M >= 1 && M <= 4 && type != PP_GGML_Q8_0 && nb >= 2 && M * (nb / 2) <= PP_Q4_PAIRS_MAX) {
+        const size_t np = nb / 2;
+        q4_pair xp[M * np];
+        for (size_t m = 0; m < M; m++) q4_pairs(type, x + m * nb, np, xp + m * np);
+#define PP_Q4_ROWS_CASE(T, C) case C: q4_rows(T, C, W, nb, xp, y, ldy, o0, o1); break;
+        if (type == PP_GGML_Q4_0) {
+            switch (M) { PP_Q4_ROWS_CASE(PP_GGML_Q4_0, 1) PP_Q4_ROWS_CASE(PP_GGML_Q4_0, 2) PP_Q4_ROWS_CASE(PP_GGML_Q4_0, 3) default: q4_rows(PP_GGML_Q4_0, 4, W, nb, xp, y, ldy, o0, o1); }
+        } else {
+            switch (M) { PP_Q4_ROWS_CASE(PP_GGML_Q4_1, 1) PP_Q4_ROWS_CASE(PP_GGML_Q4_1, 2) PP_Q4_ROWS_CASE(PP_GGML_Q4_1, 3) default: q4_rows(PP_GGML_Q4_1, 4, W, nb, xp, y, ldy, o0, o1); }
+        }
+#undef PP_Q4_ROWS_CASE
         if (nb % 2) { // the last block alone, added by the tile
             for (size_t o = o0; o < o1; o++) {
-                if (type == PP_GGML_Q4_0) q_tile(PP_GGML_Q4_0, W, nb, x, y, ldy, o, 0, nb - 1, nb, 1);
-                else q_tile(PP_GGML_Q4_1, W, nb, x, y, ldy, o, 0, nb - 1, nb, 1);
+                if (type == PP_GGML_Q4_0) {
+                    switch (M) { case 1: q_tile(PP_GGML_Q4_0, W, nb, x, y, ldy, o, 0, nb - 1, nb, 1); break;
+                                 case 2: q_tile(PP_GGML_Q4_0, W, nb, x, y, ldy, o, 0, nb - 1, nb, 2); break;
+                                 case 3: q_tile(PP_GGML_Q4_0, W, nb, x, y, ldy, o, 0, nb - 1, nb, 3); break;
+                                 default: q_tile(PP_GGML_Q4_0, W, nb, x, y, ldy, o, 0, nb - 1, nb, 4); }
+                } else {
+                    switch (M) { case 1: q_tile(PP_GGML_Q4_1, W, nb, x, y, ldy, o, 0, nb - 1, nb, 1); break;
+                                 case 2: q_tile(PP_GGML_Q4_1, W, nb, x, y, ldy, o, 0, nb - 1, nb, 2); break;
+                                 case 3: q_tile(PP_GGML_Q4_1, W, nb, x, y, ldy, o, 0, nb - 1, nb, 3); break;
+                                 default: q_tile(PP_GGML_Q4_1, W, nb, x, y, ldy, o, 0, nb - 1, nb, 4); }
+                }
             }
         }
         return;

@@ -74,19 +74,6 @@ matmul_q_avx2_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_bl
     PP_Q_ROW_SPANS(q_tile, type, W, in, x, y, ldy, M, o0, o1);
 }
 
-PP_AVX2 static void matmul_q8_0_avx2(const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
-                                     size_t M, size_t o0, size_t o1) {
-    matmul_q_avx2_typed(PP_GGML_Q8_0, W, in, x, y, ldy, M, o0, o1);
-}
-PP_AVX2 static void matmul_q4_0_avx2(const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
-                                     size_t M, size_t o0, size_t o1) {
-    matmul_q_avx2_typed(PP_GGML_Q4_0, W, in, x, y, ldy, M, o0, o1);
-}
-PP_AVX2 static void matmul_q4_1_avx2(const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
-                                     size_t M, size_t o0, size_t o1) {
-    matmul_q_avx2_typed(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1);
-}
-
 // One to four tokens on Q4_0 / Q4_1 rows (decode batches), two blocks per step. The tile above spends
 // about 17 vector operations per 18-byte Q4_0 block, and at that rate its loads of a row stream
 // arrive too late (0.55-0.69 of a plain read of the same bytes on one Zen 3 core, where Q8_0's
@@ -171,42 +158,34 @@ PP_AVX2 static void q4_pairs(const int type, const pp_q8x_block *x, size_t np, q
 /// Pairs of input blocks (all tokens) kept on the stack by q4_rows' caller, at most (about 80 KiB).
 #define PP_Q4_PAIRS_MAX 1024
 
+/// Tokens 0 ..< M (1 to 4) on Q4 rows o0 ..< o1 by q4_rows; nb >= 2, M (nb / 2) <= PP_Q4_PAIRS_MAX.
+PP_AVX2 static inline __attribute__((always_inline)) void
+q4_decode_typed(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float *y, size_t ldy,
+                size_t M, size_t o0, size_t o1) {
+    const size_t np = nb / 2;
+    q4_pair xp[M * np];
+    for (size_t m = 0; m < M; m++) q4_pairs(type, x + m * nb, np, xp + m * np);
+    switch (M) {
+    case 1: q4_rows(type, 1, W, nb, xp, y, ldy, o0, o1); break;
+    case 2: q4_rows(type, 2, W, nb, xp, y, ldy, o0, o1); break;
+    case 3: q4_rows(type, 3, W, nb, xp, y, ldy, o0, o1); break;
+    default: q4_rows(type, 4, W, nb, xp, y, ldy, o0, o1); break;
+    }
+    // An odd block count: the last block alone, added by the tile (one block per row and token).
+    if (nb % 2)
+        for (size_t o = o0; o < o1; o++)
+            for (size_t m = 0; m < M; m++) q_tile(type, W, nb, x, y, ldy, o, m, nb - 1, nb, 1);
+}
+
 PP_AVX2 void pp_quant_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
                            size_t M, size_t o0, size_t o1) {
     const size_t nb = in / 32;
     if (M >= 1 && M <= 4 && type != PP_GGML_Q8_0 && nb >= 2 && M * (nb / 2) <= PP_Q4_PAIRS_MAX) {
-        const size_t np = nb / 2;
-        q4_pair xp[M * np];
-        for (size_t m = 0; m < M; m++) q4_pairs(type, x + m * nb, np, xp + m * np);
-#define PP_Q4_ROWS_CASE(T, C) case C: q4_rows(T, C, W, nb, xp, y, ldy, o0, o1); break;
-        if (type == PP_GGML_Q4_0) {
-            switch (M) { PP_Q4_ROWS_CASE(PP_GGML_Q4_0, 1) PP_Q4_ROWS_CASE(PP_GGML_Q4_0, 2) PP_Q4_ROWS_CASE(PP_GGML_Q4_0, 3) default: q4_rows(PP_GGML_Q4_0, 4, W, nb, xp, y, ldy, o0, o1); }
-        } else {
-            switch (M) { PP_Q4_ROWS_CASE(PP_GGML_Q4_1, 1) PP_Q4_ROWS_CASE(PP_GGML_Q4_1, 2) PP_Q4_ROWS_CASE(PP_GGML_Q4_1, 3) default: q4_rows(PP_GGML_Q4_1, 4, W, nb, xp, y, ldy, o0, o1); }
-        }
-#undef PP_Q4_ROWS_CASE
-        if (nb % 2) { // the last block alone, added by the tile
-            for (size_t o = o0; o < o1; o++) {
-                if (type == PP_GGML_Q4_0) {
-                    switch (M) { case 1: q_tile(PP_GGML_Q4_0, W, nb, x, y, ldy, o, 0, nb - 1, nb, 1); break;
-                                 case 2: q_tile(PP_GGML_Q4_0, W, nb, x, y, ldy, o, 0, nb - 1, nb, 2); break;
-                                 case 3: q_tile(PP_GGML_Q4_0, W, nb, x, y, ldy, o, 0, nb - 1, nb, 3); break;
-                                 default: q_tile(PP_GGML_Q4_0, W, nb, x, y, ldy, o, 0, nb - 1, nb, 4); }
-                } else {
-                    switch (M) { case 1: q_tile(PP_GGML_Q4_1, W, nb, x, y, ldy, o, 0, nb - 1, nb, 1); break;
-                                 case 2: q_tile(PP_GGML_Q4_1, W, nb, x, y, ldy, o, 0, nb - 1, nb, 2); break;
-                                 case 3: q_tile(PP_GGML_Q4_1, W, nb, x, y, ldy, o, 0, nb - 1, nb, 3); break;
-                                 default: q_tile(PP_GGML_Q4_1, W, nb, x, y, ldy, o, 0, nb - 1, nb, 4); }
-                }
-            }
-        }
+        if (type == PP_GGML_Q4_0) q4_decode_typed(PP_GGML_Q4_0, W, nb, x, y, ldy, M, o0, o1);
+        else q4_decode_typed(PP_GGML_Q4_1, W, nb, x, y, ldy, M, o0, o1);
         return;
     }
-    switch (type) {
-    case PP_GGML_Q8_0: matmul_q8_0_avx2(W, in, x, y, ldy, M, o0, o1); return;
-    case PP_GGML_Q4_0: matmul_q4_0_avx2(W, in, x, y, ldy, M, o0, o1); return;
-    default: matmul_q4_1_avx2(W, in, x, y, ldy, M, o0, o1); return;
-    }
+    PP_Q_BY_TYPE(type, matmul_q_avx2_typed, W, in, x, y, ldy, M, o0, o1)
 }
 
 /// pp_quantize_q8x with 8 lanes: the same operations as the portable loop (the largest |x|, d =
@@ -384,11 +363,7 @@ q_gemm_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x,
 
 PP_AVX2 void pp_quant_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
                                 size_t ldy, size_t M, size_t o0, size_t o1) {
-    switch (type) {
-    case PP_GGML_Q8_0: q_gemm_typed(PP_GGML_Q8_0, W, in, x, y, ldy, M, o0, o1); return;
-    case PP_GGML_Q4_0: q_gemm_typed(PP_GGML_Q4_0, W, in, x, y, ldy, M, o0, o1); return;
-    default: q_gemm_typed(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1); return;
-    }
+    PP_Q_BY_TYPE(type, q_gemm_typed, W, in, x, y, ldy, M, o0, o1)
 }
 
 /// A panel of quantised rows: each row's span dequantised into src->rows, then transposed.

@@ -187,38 +187,21 @@ PP_DEFINE_QZ_GEMM(q_gemm_vnni, PP_AVX512X, 0, PP_QZ_STEP_VNNI, PP_QZ_WIDEN_VNNI)
 
 PP_AVX512 void pp_quant_gemm_avx512(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
                                     size_t ldy, size_t M, size_t o0, size_t o1) {
-    switch (type) {
-    case PP_GGML_Q8_0: q_gemm_avx512_typed(PP_GGML_Q8_0, W, in, x, y, ldy, M, o0, o1); return;
-    case PP_GGML_Q4_0: q_gemm_avx512_typed(PP_GGML_Q4_0, W, in, x, y, ldy, M, o0, o1); return;
-    default: q_gemm_avx512_typed(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1); return;
-    }
+    PP_Q_BY_TYPE(type, q_gemm_avx512_typed, W, in, x, y, ldy, M, o0, o1)
 }
 
 PP_AVX512X void pp_quant_gemm_vnni(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
                                    size_t ldy, size_t M, size_t o0, size_t o1) {
-    switch (type) {
-    case PP_GGML_Q8_0: q_gemm_vnni_typed(PP_GGML_Q8_0, W, in, x, y, ldy, M, o0, o1); return;
-    case PP_GGML_Q4_0: q_gemm_vnni_typed(PP_GGML_Q4_0, W, in, x, y, ldy, M, o0, o1); return;
-    default: q_gemm_vnni_typed(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1); return;
-    }
+    PP_Q_BY_TYPE(type, q_gemm_vnni_typed, W, in, x, y, ldy, M, o0, o1)
 }
 
-// One instantiation per weight type, so that each inner loop is compiled for its block layout.
 PP_AVX512 void pp_quant_avx512(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
                                size_t M, size_t o0, size_t o1) {
-    switch (type) {
-    case PP_GGML_Q8_0: matmul_q_avx512(PP_GGML_Q8_0, W, in, x, y, ldy, M, o0, o1); return;
-    case PP_GGML_Q4_0: matmul_q_avx512(PP_GGML_Q4_0, W, in, x, y, ldy, M, o0, o1); return;
-    default: matmul_q_avx512(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1); return;
-    }
+    PP_Q_BY_TYPE(type, matmul_q_avx512, W, in, x, y, ldy, M, o0, o1)
 }
 
 PP_AVX512X void pp_quant_vnni(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
                               size_t M, size_t o0, size_t o1) {
-    switch (type) {
-    case PP_GGML_Q8_0: matmul_q_vnni(PP_GGML_Q8_0, W, in, x, y, ldy, M, o0, o1); return;
-    case PP_GGML_Q4_0: matmul_q_vnni(PP_GGML_Q4_0, W, in, x, y, ldy, M, o0, o1); return;
-    default: matmul_q_vnni(PP_GGML_Q4_1, W, in, x, y, ldy, M, o0, o1); return;
-    }
+    PP_Q_BY_TYPE(type, matmul_q_vnni, W, in, x, y, ldy, M, o0, o1)
 }
 #endif

@@ -48,6 +48,16 @@ static inline size_t pp_q_block_bytes(int type) {
         }                                                                                         \
     } while (0)
 
+/// `F(T, ...)` for the weight type `type` with T a compile-time constant (one instantiation per
+/// block layout, each inner loop compiled for its own), then return: the level files' entry
+/// points each call it from a function carrying their own target attribute.
+#define PP_Q_BY_TYPE(type, F, ...)                                                                 \
+    switch (type) {                                                                               \
+    case PP_GGML_Q8_0: F(PP_GGML_Q8_0, __VA_ARGS__); return;                                      \
+    case PP_GGML_Q4_0: F(PP_GGML_Q4_0, __VA_ARGS__); return;                                      \
+    default: F(PP_GGML_Q4_1, __VA_ARGS__); return;                                                \
+    }
+
 #if PP_X86
 /// A block's binary16 scale (or Q4_1 minimum) as a float, by F16C.
 PP_AVX2 static inline float pp_q_h2f(const uint8_t *p) { return _cvtsh_ss(pp_rd16(p)); }

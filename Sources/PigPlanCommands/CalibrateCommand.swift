@@ -71,9 +71,7 @@ public struct CalibrateCommand: ParsableCommand {
         // skipped, so that measuring again can replace it.
         let store = try Self.loadStore(exists ? dir : nil)
         let shape = try store.model(model).shape
-        guard layers <= shape.layerCount else {
-            throw ValidationError("--layers \(layers): \(shape.name) has \(shape.layerCount) layers; pass at most \(shape.layerCount)")
-        }
+        try Parse.checkLayers(layers, of: shape)
         // The folders must take the files before minutes are spent measuring.
         for kind in ["cpus", "systems"] {
             let folder = URL(fileURLWithPath: dir).appendingPathComponent(kind).path

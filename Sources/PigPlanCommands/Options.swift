@@ -14,6 +14,12 @@ enum Parse {
             throw ValidationError("--gen \(gen): more than 1G generated tokens per sequence; pass a count up to 1073741824")
         }
     }
+    /// `--layers N` against the model it keeps layers of (run, calibrate, validate).
+    static func checkLayers(_ layers: Int, of shape: ModelShape) throws {
+        guard layers <= shape.layerCount else {
+            throw ValidationError("--layers \(layers): \(shape.name) has \(shape.layerCount) layers; pass at most \(shape.layerCount)")
+        }
+    }
     static func bytes(_ s: String) throws -> Double { try Quantity.bytes(s) }
     static func seconds(_ s: String) throws -> Double { try Quantity.seconds(s) }
 

@@ -145,9 +145,7 @@ public struct RunCommand: ParsableCommand {
             let store = try profiles.loadStore()
             weights = .synthetic(shape: try store.model(model ?? "llama-3.1-8b").shape, layers: layers, seed: seed)
         }
-        if case .synthetic(let shape, let kept?, _) = weights, kept > shape.layerCount {
-            throw ValidationError("--layers \(kept): \(shape.name) has \(shape.layerCount) layers; pass at most \(shape.layerCount)")
-        }
+        if case .synthetic(let shape, let kept?, _) = weights { try Parse.checkLayers(kept, of: shape) }
         let contextTokens = ctx?.value ?? planFile?.contextTokens
         let prompt: ExecutorRequest.Prompt
         if let text {

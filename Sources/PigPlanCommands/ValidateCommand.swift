@@ -65,9 +65,7 @@ public struct ValidateCommand: ParsableCommand {
         if let threads, threads < 1 || threads > max(costs.threads, ProcessInfo.processInfo.activeProcessorCount) {
             throw ValidationError("--threads \(threads): use 1 to \(max(costs.threads, ProcessInfo.processInfo.activeProcessorCount)) (the cores of this machine)")
         }
-        guard layers <= shape.layerCount else {
-            throw ValidationError("--layers \(layers): \(shape.name) has \(shape.layerCount) layers; pass at most \(shape.layerCount)")
-        }
+        try Parse.checkLayers(layers, of: shape)
         let calibrator = LocalCalibrator(shape: shape, layers: layers, threads: costs.threads, quick: quick)
         let validator = Validator(calibrator: calibrator, hardware: hardware, engine: engine)
         var targets: [Validator.Target] = []

@@ -81,8 +81,8 @@ extension ModelProfile {
         }
         // Optional, but when present a count like the others: a plan file carries it, and 0 or an
         // absurd length would be refused only later, by `run --plan`, far from its cause.
-        let context: Int? = config["max_position_embeddings"].flatMap { $0 == .null ? nil : $0 } == nil
-            ? nil : try integer("max_position_embeddings")
+        let hasContext = config["max_position_embeddings"].map { $0 != .null } ?? false
+        let context = hasContext ? try integer("max_position_embeddings") : nil
 
         let modelName = name ?? Self.defaultName(forConfigAt: path)
         let shape = ModelShape(

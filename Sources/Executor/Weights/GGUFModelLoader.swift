@@ -30,20 +30,18 @@ public enum GGUFModelLoader {
         let embd = try file.tensor("token_embd.weight")
         let vocab = (try? file.int("llama.vocab_size")) ?? embd.dimensions.last ?? 0
         let ffn = try file.int("llama.feed_forward_length")
+        let trainedContext = try? file.int("llama.context_length") // optional
         // Header values are checked against each other and the tensors before anything is sized
         // from them (a block count of 2^32 must not drive an allocation or a loop).
-        for (field, value, range) in [("llama.block_count", layers, 1...4096), ("llama.embedding_length", hidden, 1...(1 << 20)),
-                                      ("llama.attention.head_count", heads, 1...4096), ("llama.feed_forward_length", ffn, 1...(1 << 22)),
-                                      ("llama.vocab_size", vocab, 2...(1 << 24)), ("llama.attention.key_length", headDim, 1...4096)] {
+        let counts = [("llama.block_count", layers, 1...4096), ("llama.embedding_length", hidden, 1...(1 << 20)),
+                      ("llama.attention.head_count", heads, 1...4096), ("llama.feed_forward_length", ffn, 1...(1 << 22)),
+                      ("llama.vocab_size", vocab, 2...(1 << 24)), ("llama.attention.key_length", headDim, 1...4096)]
+            + (trainedContext.map { [("llama.context_length", $0, 1...(1 << 24))] } ?? [])
+        for (field, value, range) in counts {
             guard range.contains(value) else {
                 throw .invalid(path: file.path, offset: 0, field: "metadata '\(field)'",
                                reason: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
             }
-        }
-        let trainedContext = try? file.int("llama.context_length")
-        if let trainedContext, !(1...(1 << 24)).contains(trainedContext) {
-            throw .invalid(path: file.path, offset: 0, field: "metadata 'llama.context_length'",
-                           reason: "\(trainedContext) is outside 1...\(1 << 24)")
         }
         // The rotary base and the norm's epsilon feed every position and every row: NaN, zero or
         // a negative value would make the whole run NaN (or divide by zero) without an error.

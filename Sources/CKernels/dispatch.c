@@ -5,6 +5,20 @@
 int pp_level = -1;
 _Thread_local int pp_thread_level = -1;
 
+void *pp_thread_scratch(int slot, size_t bytes) {
+    static _Thread_local void *buffer[PP_SCRATCH_SLOTS];
+    static _Thread_local size_t capacity[PP_SCRATCH_SLOTS];
+    if (bytes > capacity[slot]) {
+        size_t rounded = (bytes + 63) / 64 * 64;
+        void *grown = aligned_alloc(64, rounded);
+        if (!grown) return NULL;
+        free(buffer[slot]);
+        buffer[slot] = grown;
+        capacity[slot] = rounded;
+    }
+    return buffer[slot];
+}
+
 int pp_simd_level_supported(void) {
 #if PP_X86 && defined(PP_EMULATE_AVX512)
     __builtin_cpu_init();

@@ -122,21 +122,6 @@ PP_AVX512X static inline void split_bf16(const float *x, size_t n, size_t np, ui
     }
 }
 
-/// The calling thread's split-input scratch, at least `count` elements; grown, never shrunk
-/// (decode calls it once per projection and step: no allocation once it has its size). NULL
-/// when it cannot grow.
-static uint16_t *bf16_scratch(size_t count) {
-    static _Thread_local uint16_t *buffer;
-    static _Thread_local size_t capacity;
-    if (count > capacity) {
-        uint16_t *grown = (uint16_t *)realloc(buffer, count * sizeof(uint16_t));
-        if (!grown) return NULL;
-        buffer = grown;
-        capacity = count;
-    }
-    return buffer;
-}
-
 PP_AVX512X static inline __attribute__((always_inline)) void
 tile_bf16(const uint16_t *W, size_t in, size_t ldp, const uint16_t *hi, const uint16_t *lo, float *y,
           size_t ldy, size_t o, size_t m, int R, int C) {
@@ -164,7 +149,9 @@ PP_AVX512X int pp_linear_bf16_avx512x(const uint16_t *W, size_t in, const float 
                                       size_t ldy, size_t M, size_t o0, size_t o1) {
     // Rows of the split inputs padded to 32 (zeros), so that the tiles read whole vectors.
     size_t ldp = (in + 31) / 32 * 32;
-    uint16_t *hi = bf16_scratch(2 * M * ldp + 1);
+    // Scratch of the calling thread (decode calls this once per projection and step: no
+    // allocation once it has its size).
+    uint16_t *hi = (uint16_t *)pp_thread_scratch(PP_SCRATCH_BF16_SPLIT, (2 * M * ldp + 1) * sizeof(uint16_t));
     if (!hi) return 0;
     uint16_t *lo = hi + M * ldp;
     for (size_t m = 0; m < M; m++) split_bf16(x + m * ldx, in, ldp, hi + m * ldp, lo + m * ldp);

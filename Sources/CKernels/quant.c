@@ -34,6 +34,18 @@ void pp_quantize_q8x(const float *x, size_t n, void *dst) {
     }
 }
 
+const pp_q8x_block *pp_q8x_tiles(const pp_q8x_block *x, size_t nbx, size_t M, size_t b0, size_t nbs) {
+    pp_q8x_block *xi = (pp_q8x_block *)pp_thread_scratch(PP_SCRATCH_Q8X_TILES, M * nbs * sizeof(pp_q8x_block));
+    if (!xi) return NULL;
+    for (size_t m = 0; m < M; m += 4) {
+        size_t C = M - m < 4 ? M - m : 4;
+        pp_q8x_block *dst = xi + m * nbs;
+        for (size_t j = 0; j < nbs; j++)
+            for (size_t c = 0; c < C; c++) dst[j * C + c] = x[(m + c) * nbx + b0 + j];
+    }
+    return xi;
+}
+
 /// One weight block . one input block (portable).
 static float dot_block(int type, const uint8_t *w, const pp_q8x_block *x) {
     int isum = 0;

@@ -95,7 +95,9 @@ int main(void) {
                                          /* decode on Q4 rows 8 at a time, with a tail of rows */
                                          {1024, 17, 1}, {96, 16, 2}, {2080, 24, 3}, {3104, 9, 4},
                                          /* prefill chunks (the integer GEMM from 48 tokens): rows not a multiple of 8 */
-                                         {96, 13, 48}, {1056, 16, 53}, {2080, 7, 64}};
+                                         {96, 13, 48}, {1056, 16, 53}, {2080, 7, 64},
+                                         /* token counts with 2 and 3 left after the groups of 4, over several spans */
+                                         {2080, 9, 50}, {1088, 8, 51}};
     static const size_t fshapes[][3] = {{16, 3, 1}, {33, 5, 2}, {100, 7, 4}, {1030, 9, 5}, {64, 4, 9}, {4100, 6, 8},
                                          /* a padded row after larger calls: level 3 reuses its bf16 scratch */
                                          {40, 3, 2}};

@@ -353,6 +353,7 @@ q_gemm_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x,
         for (size_t o = o0; o < o1; o += PP_QG_ROWS) {
             int nr = o1 - o < PP_QG_ROWS ? (int)(o1 - o) : PP_QG_ROWS, first = b0 == 0;
             pp_q_pack_panel8(type, W, ldw, o, nr, b0, nbs, codes, PP_QG_STEP(type), 32, scales, offsets, PP_QG_ROWS);
+            if (o + 2 * PP_QG_ROWS <= o1) pp_q_prefetch_panel(W, ldw, o + PP_QG_ROWS, b0 * pp_q_block_bytes(type), nbs * pp_q_block_bytes(type));
             size_t m = 0;
             for (; m + 4 <= M; m += 4) q_gemm_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 4, y, ldy, o, nr, first);
             switch (M - m) {

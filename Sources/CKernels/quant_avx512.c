@@ -169,6 +169,9 @@ PP_DEFINE_Q512_MATMUL(matmul_q_vnni, PP_AVX512X, q_tile_vnni)
                                      codes + 32 * g, step, (PLANES) ? 64 : 0, scales + g * PP_QG_ROWS, \
                                      offsets + g * PP_QG_ROWS, PP_QZ_ROWS);                       \
                 }                                                                                 \
+                for (int g = 0; g < 2 && o + PP_QZ_ROWS + (g + 1) * PP_QG_ROWS <= o1; g++)        \
+                    pp_q_prefetch_panel(W, ldw, o + PP_QZ_ROWS + g * PP_QG_ROWS, b0 * pp_q_block_bytes(type), \
+                                        nbs * pp_q_block_bytes(type));                            \
                 size_t m = 0;                                                                     \
                 for (; m + 4 <= M; m += 4) NAME##_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 4, y, ldy, o, nr, first); \
                 switch (M - m) {                                                                  \

@@ -90,7 +90,7 @@ PP_AVX2 void pp_q_pack_panel8(int type, const uint8_t *W, size_t ldw, size_t o, 
 /// where the inputs come from L2). The calling thread's scratch; NULL when it cannot grow.
 const pp_q8x_block *pp_q8x_tiles(const pp_q8x_block *x, size_t nbx, size_t M, size_t b0, size_t nbs);
 /// Where a GEMM tile finds its C tokens m ..< m + C over blocks b0 + j: block j of token m + c is
-/// at the result + c *ts + j *bs, in xi (pp_q8x_tiles) or, where that is NULL, in the inputs
+/// at the result + c ts + j bs, in xi (pp_q8x_tiles) or, where that is NULL, in the inputs
 /// as given (rows of nbx blocks).
 static inline const pp_q8x_block *pp_q8x_group(const pp_q8x_block *xi, const pp_q8x_block *x, size_t nbx,
                                                size_t b0, size_t nbs, size_t m, int C, size_t *ts, size_t *bs) {
@@ -102,6 +102,12 @@ static inline const pp_q8x_block *pp_q8x_group(const pp_q8x_block *xi, const pp_
     *ts = nbx;
     *bs = 1;
     return x + m * nbx + b0;
+}
+/// Asks for the bytes [off, off + n) of rows o ..< o + 8 of W (row stride ldw) in L2, ahead of
+/// their packing: while a panel's tiles run, the next panel's eight short row streams arrive.
+static inline void pp_q_prefetch_panel(const uint8_t *W, size_t ldw, size_t o, size_t off, size_t n) {
+    for (int r = 0; r < PP_QG_ROWS; r++)
+        for (size_t k = 0; k < n; k += 64) _mm_prefetch((const char *)(W + (o + r) * ldw + off + k), _MM_HINT_T1);
 }
 /// pp_matmul_q_wide's packed GEMM (in > 0); 0 when its scratch could not be allocated.
 PP_AVX2 int pp_quant_wide_avx2(int type, const void *W, size_t in, const float *x, size_t ldx, float *y,

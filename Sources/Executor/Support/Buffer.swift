@@ -7,15 +7,22 @@ public final class Buffer<Element: BitwiseCopyable>: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Element>
 
-    public init(count: Int) {
+    public convenience init(count: Int) {
+        self.init(uninitializedCount: count)
+        UnsafeMutableRawPointer(pointer).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+    }
+
+    /// Storage the caller fills at once (weights copied from a file): no zero fill first, which
+    /// for a model's weights is a whole extra pass over memory (loading an 8B-shaped two-layer
+    /// GGUF spent a third of its time in it).
+    public init(uninitializedCount count: Int) {
         self.count = count
         let bytes = max(1, count) * MemoryLayout<Element>.stride
-        // Large buffers (KV cache, tables) are 2 MiB aligned and backed by huge pages where the
-        // OS allows, before the zero fill touches them.
+        // Large buffers (KV cache, tables, weights) are 2 MiB aligned and backed by huge pages
+        // where the OS allows, before anything touches them.
         let huge = bytes >= 8 << 20
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: huge ? 2 << 20 : 64)
         if huge { _ = pp_advise_huge_pages(raw, bytes) }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         pointer = raw.bindMemory(to: Element.self, capacity: max(1, count))
     }
 

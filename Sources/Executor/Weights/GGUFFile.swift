@@ -161,7 +161,7 @@ public struct GGUFFile: Sendable {
               t.elementCount == rows * columns, columns % Int(pp_ggml_block_elements(type)) == 0,
               let bytes = Self.byteCount(t) else { return nil }
         func copy<T: BitwiseCopyable>(_: T.Type) -> Buffer<T> {
-            let b = Buffer<T>(count: bytes / MemoryLayout<T>.stride)
+            let b = Buffer<T>(uninitializedCount: bytes / MemoryLayout<T>.stride)
             data.withUnsafeBytes { raw in
                 precondition(t.fileOffset + bytes <= raw.count)
                 UnsafeMutableRawPointer(b.pointer).copyMemory(from: raw.baseAddress! + t.fileOffset, byteCount: bytes)

@@ -90,12 +90,12 @@ public enum GGUFModelLoader {
                 throw .shapeMismatch(path: file.path, tensor: name, expected: [cols, rows], found: t.dimensions)
             }
             if precision == .native, let kept = try file.storedMatrix(name, rows: rows, columns: cols) { return kept }
-            let b = Buffer<Float>(count: rows * cols)
+            let b = Buffer<Float>(uninitializedCount: rows * cols)
             try file.dequantize(name, into: b.pointer)
             switch precision {
             case .f32, .native: return WeightMatrix(rows: rows, columns: cols, storage: .f32(b))
             case .f16:
-                let hb = Buffer<UInt16>(count: rows * cols)
+                let hb = Buffer<UInt16>(uninitializedCount: rows * cols)
                 pp_f32_to_f16(b.pointer, hb.pointer, rows * cols)
                 return WeightMatrix(rows: rows, columns: cols, storage: .f16(hb))
             }

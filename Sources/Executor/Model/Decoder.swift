@@ -66,6 +66,16 @@ public final class Decoder: @unchecked Sendable {
         self[keyPath: timer] += Clock.now() - t0
     }
 
+    /// Several projections of the same inputs (query, key and value; gate and up) in one call, so
+    /// that quantised ones share the inputs' 8-bit rounding and one parallel pass.
+    func linear(_ products: [(matrix: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ input: UnsafePointer<Float>,
+                rows: Int) {
+        let t0 = Clock.now()
+        WeightMatrix.apply(products, input, ldx: products[0].matrix.columns, tokens: rows, runner: runner,
+                           exactInputs: exactActivations)
+        linearSeconds += Clock.now() - t0
+    }
+
     func embed(_ tokens: [Int]) {
         let h = shape.hiddenSize
         for (r, tok) in tokens.enumerated() { weights.embedding.widenRow(tok, into: x.pointer + r * h) }
@@ -75,9 +85,7 @@ public final class Decoder: @unchecked Sendable {
     func attentionInputs(layer: Int, rows: Int, sequence: (Int) -> Int, position: (Int) -> Int) {
         let s = shape, L = weights.layers[layer]
         pp_rmsnorm(x.pointer, L.attentionNorm.pointer, a.pointer, rows, s.hiddenSize, Float(s.rmsNormEpsilon))
-        linear(L.query, a.pointer, rows: rows, q.pointer)
-        linear(L.key, a.pointer, rows: rows, k.pointer)
-        linear(L.value, a.pointer, rows: rows, v.pointer)
+        linear([(L.query, q.pointer), (L.key, k.pointer), (L.value, v.pointer)], a.pointer, rows: rows)
         for r in 0..<rows {
             let cs = rope.pointer + r * s.headDim
             pp_rope(q.pointer + r * s.queryWidth, s.queryHeadCount, s.headDim, cs)
@@ -93,8 +101,7 @@ public final class Decoder: @unchecked Sendable {
         linear(L.output, o.pointer, rows: rows, t.pointer)
         pp_add(x.pointer, t.pointer, rows * s.hiddenSize)
         pp_rmsnorm(x.pointer, L.mlpNorm.pointer, a.pointer, rows, s.hiddenSize, Float(s.rmsNormEpsilon))
-        linear(L.gate, a.pointer, rows: rows, gate.pointer)
-        linear(L.up, a.pointer, rows: rows, up.pointer)
+        linear([(L.gate, gate.pointer), (L.up, up.pointer)], a.pointer, rows: rows)
         pp_silu_mul(gate.pointer, up.pointer, rows * s.intermediateSize)
         linear(L.down, gate.pointer, rows: rows, t.pointer)
         pp_add(x.pointer, t.pointer, rows * s.hiddenSize)

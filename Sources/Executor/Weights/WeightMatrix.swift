@@ -84,10 +84,7 @@ public struct WeightMatrix: Sendable {
                       ldy: Int, runner: ParallelRunner, exactInputs: Bool = false) {
         let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ys = SendablePointer(y)
         let cols = columns
-        // Chunks of whole 4-row tiles (whole 16-row panels for the packed GEMM of many tokens), at
-        // least 64 rows each, about 4 per thread so that a slow thread is not left the last one.
-        let tile = tokens >= Int(PP_PACKED_MIN_TOKENS) ? 16 : 4
-        let grain = max(64, (rows / (runner.threads * 4) + tile - 1) / tile * tile)
+        let grain = Self.rowsPerPiece(rows: rows, tokens: tokens, threads: runner.threads)
         let pieces = (rows + grain - 1) / grain
         switch storage {
         case .f32(let w):
@@ -133,31 +130,78 @@ public struct WeightMatrix: Sendable {
                 }
                 return
             }
-            // The inputs quantised once per call (8 bits per block of 32), then shared by all
-            // threads; scratch on the stack where it is small (decode), so that a step does not
-            // allocate once per projection.
-            let rowBytes = pp_q8x_row_bytes(cols)
-            let bytes = max(1, tokens * rowBytes)
-            withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { raw in
-                let base = raw.baseAddress!.bindMemory(to: UInt8.self, capacity: bytes)
-                if tokens >= 4 * runner.threads && runner.threads > 1 {
-                    // Prefill chunks: the inputs quantised by every thread, a run of tokens each.
-                    let out = SendablePointer(base), per = (tokens + runner.threads - 1) / runner.threads
-                    runner.forEach(runner.threads) { t, _ in
-                        for m in (t * per)..<min(tokens, (t + 1) * per) {
-                            pp_quantize_q8x(xs.p + m * ldx, cols, out.p + m * rowBytes)
-                        }
+            Self.quantizedProducts([(type, w.pointer, rows, y, ldy)], columns: cols, x, ldx: ldx, tokens: tokens, runner: runner)
+        }
+    }
+
+    /// Rows per piece of a product split over threads: whole 4-row tiles (whole 16-row panels for
+    /// the packed GEMMs of many tokens), at least 64 rows, about 4 pieces per thread so that a slow
+    /// thread is not left the last one.
+    static func rowsPerPiece(rows: Int, tokens: Int, threads: Int) -> Int {
+        let tile = tokens >= Int(PP_PACKED_MIN_TOKENS) ? 16 : 4
+        return max(64, (rows / (threads * 4) + tile - 1) / tile * tile)
+    }
+
+    /// One quantised product's rows, where its outputs go (row stride ldy).
+    typealias QuantizedProduct = (type: Int32, weights: UnsafeMutablePointer<UInt8>, rows: Int,
+                                  output: UnsafeMutablePointer<Float>, ldy: Int)
+
+    /// Several quantised products of the same inputs (columns wide): the inputs quantised once
+    /// (8 bits per block of 32) and shared, then every product's pieces (rowsPerPiece) in one
+    /// parallel pass. Scratch on the stack where it is small (decode), so that a step does not
+    /// allocate it once per projection.
+    static func quantizedProducts(_ products: [QuantizedProduct], columns cols: Int, _ x: UnsafePointer<Float>,
+                                  ldx: Int, tokens: Int, runner: ParallelRunner) {
+        let xs = SendablePointer(UnsafeMutablePointer(mutating: x))
+        var pieces: [(product: Int, rows: Range<Int>)] = []
+        for (i, p) in products.enumerated() {
+            let grain = rowsPerPiece(rows: p.rows, tokens: tokens, threads: runner.threads)
+            for o0 in stride(from: 0, to: p.rows, by: grain) { pieces.append((i, o0..<min(p.rows, o0 + grain))) }
+        }
+        let rowBytes = pp_q8x_row_bytes(cols)
+        let bytes = max(1, tokens * rowBytes)
+        withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { raw in
+            let base = raw.baseAddress!.bindMemory(to: UInt8.self, capacity: bytes)
+            if tokens >= 4 * runner.threads && runner.threads > 1 {
+                // Prefill chunks: the inputs quantised by every thread, a run of tokens each.
+                let out = SendablePointer(base), per = (tokens + runner.threads - 1) / runner.threads
+                runner.forEach(runner.threads) { t, _ in
+                    for m in (t * per)..<min(tokens, (t + 1) * per) {
+                        pp_quantize_q8x(xs.p + m * ldx, cols, out.p + m * rowBytes)
                     }
-                } else {
-                    for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, base + m * rowBytes) }
                 }
-                let qp = SendablePointer(base)
-                runner.forEach(pieces) { i, _ in
-                    let o0 = i * grain, o1 = min(rows, o0 + grain)
-                    let rc = pp_matmul_q(type, wp.p, cols, qp.p, ys.p, ldy, tokens, o0, o1)
-                    precondition(rc == 0, "quantised weights of type \(type) with \(cols) columns")
-                }
+            } else {
+                for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, base + m * rowBytes) }
+            }
+            let qp = SendablePointer(base)
+            let targets = products.map { (SendablePointer($0.weights), SendablePointer($0.output), $0.type, $0.ldy) }
+            let work = pieces
+            runner.forEach(work.count) { i, _ in
+                let (w, y, type, ldy) = targets[work[i].product], r = work[i].rows
+                let rc = pp_matmul_q(type, w.p, cols, qp.p, y.p, ldy, tokens, r.lowerBound, r.upperBound)
+                precondition(rc == 0, "quantised weights of type \(type) with \(cols) columns")
             }
         }
+    }
+
+    /// y_i = W_i x for matrices of the same width on the same inputs (a layer's query, key and
+    /// value; its gate and up): quantised ones with 8-bit inputs share one rounding of the inputs
+    /// and one parallel pass over all their rows (fewer, fuller passes than one per matrix);
+    /// the others, and every one with `exactInputs`, go through `apply` one by one. Each output's
+    /// row stride is its matrix's row count.
+    public static func apply(_ products: [(matrix: WeightMatrix, output: UnsafeMutablePointer<Float>)],
+                             _ x: UnsafePointer<Float>, ldx: Int, tokens: Int, runner: ParallelRunner,
+                             exactInputs: Bool = false) {
+        guard let cols = products.first?.matrix.columns else { return }
+        precondition(products.allSatisfy { $0.matrix.columns == cols }, "matrices of one input have one width")
+        var shared: [QuantizedProduct] = []
+        for (m, y) in products {
+            if case .quantized(let type, let w) = m.storage, !exactInputs {
+                shared.append((type, w.pointer, m.rows, y, m.rows))
+            } else {
+                m.apply(x, ldx: ldx, tokens: tokens, into: y, ldy: m.rows, runner: runner, exactInputs: exactInputs)
+            }
+        }
+        if !shared.isEmpty { quantizedProducts(shared, columns: cols, x, ldx: ldx, tokens: tokens, runner: runner) }
     }
 }

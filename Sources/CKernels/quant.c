@@ -34,17 +34,29 @@ void pp_quantize_q8x(const float *x, size_t n, void *dst) {
     }
 }
 
-const pp_q8x_block *pp_q8x_tiles(const pp_q8x_block *x, size_t nbx, size_t M, size_t b0, size_t nbs) {
-    pp_q8x_block *xi = (pp_q8x_block *)pp_thread_scratch(PP_SCRATCH_Q8X_TILES, M * nbs * sizeof(pp_q8x_block));
-    if (!xi) return NULL;
-    for (size_t m = 0; m < M; m += 4) {
-        size_t C = M - m < 4 ? M - m : 4;
-        pp_q8x_block *dst = xi + m * nbs;
-        for (size_t j = 0; j < nbs; j++)
-            for (size_t c = 0; c < C; c++) dst[j * C + c] = x[(m + c) * nbx + b0 + j];
-    }
-    return xi;
+void pp_quantize_q8x_tiles(const float *x, size_t ldx, size_t n, size_t M, size_t m0, size_t m1, void *dst) {
+    pp_q8x_block *out = (pp_q8x_block *)dst, row[PP_QKB];
+    size_t nb = n / 32;
+    for (size_t t = m0; t < m1; t++)
+        for (size_t b0 = 0; b0 < nb; b0 += PP_QKB) {
+            size_t nbs = nb - b0 < PP_QKB ? nb - b0 : PP_QKB;
+            pp_quantize_q8x(x + t * ldx + b0 * 32, nbs * 32, row);
+            for (size_t j = 0; j < nbs; j++) out[pp_q8x_tile_index(nb, M, t, b0 + j)] = row[j];
+        }
 }
+
+#if PP_X86
+/// Rows of quantised inputs (pp_quantize_q8x) in the GEMM order, in the calling thread's scratch;
+/// NULL when it cannot grow.
+static const pp_q8x_block *rows_to_tiles(const pp_q8x_block *x, size_t nb, size_t M) {
+    pp_q8x_block *xt = (pp_q8x_block *)pp_thread_scratch(PP_SCRATCH_Q8X_TILES, M * nb * sizeof(pp_q8x_block));
+    if (!xt)
+        return NULL;
+    for (size_t t = 0; t < M; t++)
+        for (size_t b = 0; b < nb; b++) xt[pp_q8x_tile_index(nb, M, t, b)] = x[t * nb + b];
+    return xt;
+}
+#endif
 
 /// One weight block . one input block (portable).
 static float dot_block(int type, const uint8_t *w, const pp_q8x_block *x) {
@@ -63,15 +75,16 @@ static float dot_block(int type, const uint8_t *w, const pp_q8x_block *x) {
     }
 }
 
-static void matmul_q_portable(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
+/// The portable product on inputs as rows (tiled = 0) or in the GEMM order (tiled = 1).
+static void matmul_q_portable(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, int tiled, float *y,
                               size_t ldy, size_t M, size_t o0, size_t o1) {
     size_t nb = in / 32, bb = pp_q_block_bytes(type);
     for (size_t o = o0; o < o1; o++)
         for (size_t m = 0; m < M; m++) {
             const uint8_t *w = W + o * nb * bb;
-            const pp_q8x_block *xm = x + m * nb;
             float s = 0;
-            for (size_t b = 0; b < nb; b++) s += dot_block(type, w + b * bb, xm + b);
+            for (size_t b = 0; b < nb; b++)
+                s += dot_block(type, w + b * bb, x + (tiled ? pp_q8x_tile_index(nb, M, m, b) : m * nb + b));
             y[m * ldy + o] = s;
         }
 }
@@ -86,26 +99,55 @@ int pp_matmul_q_wide(int type, const void *W, size_t in, const float *x, size_t 
     return 1;
 }
 
+/// No input blocks: every level's loops assume at least one.
+static void zero_outputs(float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
+    for (size_t m = 0; m < M; m++)
+        for (size_t o = o0; o < o1; o++) y[m * ldy + o] = 0;
+}
+
+/// The integer GEMM of the widest level on inputs in the GEMM order; 0 when this CPU has none.
+static int gemm_tiles(int type, const uint8_t *w, size_t in, const pp_q8x_block *xt, float *y, size_t ldy,
+                      size_t M, size_t o0, size_t o1) {
+#if PP_X86
+    if (pp_use_avx512x()) { pp_quant_gemm_vnni(type, w, in, xt, y, ldy, M, o0, o1); return 1; }
+    if (pp_use_avx512()) { pp_quant_gemm_avx512(type, w, in, xt, y, ldy, M, o0, o1); return 1; }
+    if (pp_use_avx2()) { pp_quant_gemm_avx2(type, w, in, xt, y, ldy, M, o0, o1); return 1; }
+#endif
+    (void)type; (void)w; (void)in; (void)xt; (void)y; (void)ldy; (void)M; (void)o0; (void)o1;
+    return 0;
+}
+
+int pp_matmul_q_tiles(int type, const void *W, size_t in, const void *xt, float *y, size_t ldy, size_t M,
+                      size_t o0, size_t o1) {
+    if (pp_q_block_bytes(type) == 0 || in % 32 != 0) return -1;
+    const uint8_t *w = (const uint8_t *)W;
+    const pp_q8x_block *x = (const pp_q8x_block *)xt;
+    if (in == 0) {
+        zero_outputs(y, ldy, M, o0, o1);
+        return 0;
+    }
+    if (!gemm_tiles(type, w, in, x, y, ldy, M, o0, o1)) matmul_q_portable(type, w, in, x, 1, y, ldy, M, o0, o1);
+    return 0;
+}
+
 int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, size_t ldy, size_t M,
                 size_t o0, size_t o1) {
     if (pp_q_block_bytes(type) == 0 || in % 32 != 0) return -1;
     const uint8_t *w = (const uint8_t *)W;
     const pp_q8x_block *x = (const pp_q8x_block *)xq;
-    if (in == 0) { // no blocks: every level's loops assume at least one
-        for (size_t m = 0; m < M; m++)
-            for (size_t o = o0; o < o1; o++) y[m * ldy + o] = 0;
+    if (in == 0) {
+        zero_outputs(y, ldy, M, o0, o1);
         return 0;
     }
 #if PP_X86
-    if (M >= PP_PACKED_MIN_TOKENS) { // prefill chunks: the integer GEMM of the widest level
-        if (pp_use_avx512x()) { pp_quant_gemm_vnni(type, w, in, x, y, ldy, M, o0, o1); return 0; }
-        if (pp_use_avx512()) { pp_quant_gemm_avx512(type, w, in, x, y, ldy, M, o0, o1); return 0; }
-        if (pp_use_avx2()) { pp_quant_gemm_avx2(type, w, in, x, y, ldy, M, o0, o1); return 0; }
+    if (M >= PP_PACKED_MIN_TOKENS && pp_use_avx2()) { // prefill chunks: the integer GEMM, inputs rearranged
+        const pp_q8x_block *xt = rows_to_tiles(x, in / 32, M);
+        if (xt && gemm_tiles(type, w, in, xt, y, ldy, M, o0, o1)) return 0;
     }
     if (pp_use_avx512x()) { pp_quant_vnni(type, w, in, x, y, ldy, M, o0, o1); return 0; }
     if (pp_use_avx512()) { pp_quant_avx512(type, w, in, x, y, ldy, M, o0, o1); return 0; }
     if (pp_use_avx2()) { pp_quant_avx2(type, w, in, x, y, ldy, M, o0, o1); return 0; }
 #endif
-    matmul_q_portable(type, w, in, x, y, ldy, M, o0, o1);
+    matmul_q_portable(type, w, in, x, 0, y, ldy, M, o0, o1);
     return 0;
 }

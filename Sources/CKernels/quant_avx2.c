@@ -294,10 +294,8 @@ PP_AVX2 void pp_q_pack_panel8(int type, const uint8_t *W, size_t ldw, size_t o, 
 
 PP_AVX2 static inline __attribute__((always_inline)) void
 q_gemm_tile(const int type, const uint8_t *codes, const float *scales, const float *offsets, size_t nbs,
-            const pp_q8x_block *xi, const pp_q8x_block *x, size_t nbx, size_t b0, size_t m, const int C, float *y,
-            size_t ldy, size_t o, int nr, int first) {
-    size_t ts, bs;
-    const pp_q8x_block *xg = pp_q8x_group(xi, x, nbx, b0, nbs, m, C, &ts, &bs);
+            const pp_q8x_block *xs, size_t m, const int C, float *y, size_t ldy, size_t o, int nr, int first) {
+    const pp_q8x_block *xg = xs + m * nbs; // this span's group of tokens m ..< m + C (pp_q8x_tile_index)
     const size_t step = PP_QG_STEP(type);
     __m256 facc[4];
     for (int c = 0; c < C; c++) facc[c] = _mm256_setzero_ps();
@@ -306,7 +304,7 @@ q_gemm_tile(const int type, const uint8_t *codes, const float *scales, const flo
         const pp_q8x_block *xb[4];
         __m256i isum[4], hsum[4]; // 16-bit lanes over the block: the l plane (Q4: the codes), the h plane
         for (int c = 0; c < C; c++) {
-            xb[c] = xg + c * ts + j * bs;
+            xb[c] = xg + j * C + c;
             isum[c] = hsum[c] = _mm256_setzero_si256();
         }
         const uint8_t *cw = codes + j * 8 * step;
@@ -349,17 +347,17 @@ q_gemm_typed(const int type, const uint8_t *W, size_t in, const pp_q8x_block *x,
     float scales[PP_QKB * PP_QG_ROWS], offsets[PP_QKB * PP_QG_ROWS];
     for (size_t b0 = 0; b0 < nb; b0 += PP_QKB) {
         size_t nbs = nb - b0 < PP_QKB ? nb - b0 : PP_QKB;
-        const pp_q8x_block *xi = pp_q8x_tiles(x, nb, M, b0, nbs);
+        const pp_q8x_block *xs = x + M * b0; // the span's inputs (pp_q8x_tile_index)
         for (size_t o = o0; o < o1; o += PP_QG_ROWS) {
             int nr = o1 - o < PP_QG_ROWS ? (int)(o1 - o) : PP_QG_ROWS, first = b0 == 0;
             pp_q_pack_panel8(type, W, ldw, o, nr, b0, nbs, codes, PP_QG_STEP(type), 32, scales, offsets, PP_QG_ROWS);
             if (o + 2 * PP_QG_ROWS <= o1) pp_q_prefetch_panel(W, ldw, o + PP_QG_ROWS, b0 * pp_q_block_bytes(type), nbs * pp_q_block_bytes(type));
             size_t m = 0;
-            for (; m + 4 <= M; m += 4) q_gemm_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 4, y, ldy, o, nr, first);
+            for (; m + 4 <= M; m += 4) q_gemm_tile(type, codes, scales, offsets, nbs, xs, m, 4, y, ldy, o, nr, first);
             switch (M - m) {
-            case 3: q_gemm_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 3, y, ldy, o, nr, first); break;
-            case 2: q_gemm_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 2, y, ldy, o, nr, first); break;
-            case 1: q_gemm_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 1, y, ldy, o, nr, first); break;
+            case 3: q_gemm_tile(type, codes, scales, offsets, nbs, xs, m, 3, y, ldy, o, nr, first); break;
+            case 2: q_gemm_tile(type, codes, scales, offsets, nbs, xs, m, 2, y, ldy, o, nr, first); break;
+            case 1: q_gemm_tile(type, codes, scales, offsets, nbs, xs, m, 1, y, ldy, o, nr, first); break;
             }
         }
     }

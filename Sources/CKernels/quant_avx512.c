@@ -108,11 +108,10 @@ PP_DEFINE_Q512_MATMUL(matmul_q_vnni, PP_AVX512X, q_tile_vnni)
 #define PP_DEFINE_QZ_GEMM(NAME, ATTR, PLANES, STEP, WIDEN)                                          \
     ATTR static inline __attribute__((always_inline)) void                                        \
     NAME##_tile(const int type, const uint8_t *codes, const float *scales, const float *offsets,   \
-                size_t nbs, const pp_q8x_block *xi, const pp_q8x_block *x, size_t nbx, size_t b0,   \
-                size_t m, const int C, float *y, size_t ldy, size_t o, int nr, int first) {        \
+                size_t nbs, const pp_q8x_block *xs, size_t m, const int C, float *y, size_t ldy,    \
+                size_t o, int nr, int first) {                                                    \
         const size_t step = PP_QZ_STEP(type, PLANES);                                             \
-        size_t ts, bs;                                                                            \
-        const pp_q8x_block *xg = pp_q8x_group(xi, x, nbx, b0, nbs, m, C, &ts, &bs);               \
+        const pp_q8x_block *xg = xs + m * nbs; /* the span's group m ..< m + C */                 \
         const int two = type == PP_GGML_Q8_0 && (PLANES);                                         \
         const __m512i ones = _mm512_set1_epi16(1), sixteen = _mm512_set1_epi16(16);               \
         __m512 facc[4];                                                                           \
@@ -121,7 +120,7 @@ PP_DEFINE_Q512_MATMUL(matmul_q_vnni, PP_AVX512X, q_tile_vnni)
             const pp_q8x_block *xb[4];                                                            \
             __m512i isum[4], hsum[4];                                                             \
             for (int c = 0; c < C; c++) {                                                         \
-                xb[c] = xg + c * ts + j * bs;                                                     \
+                xb[c] = xg + j * C + c;                                                           \
                 isum[c] = hsum[c] = _mm512_setzero_si512();                                       \
             }                                                                                     \
             const uint8_t *cw = codes + j * 8 * step;                                             \
@@ -160,7 +159,7 @@ PP_DEFINE_Q512_MATMUL(matmul_q_vnni, PP_AVX512X, q_tile_vnni)
         float scales[PP_QKB * PP_QZ_ROWS], offsets[PP_QKB * PP_QZ_ROWS];                          \
         for (size_t b0 = 0; b0 < nb; b0 += PP_QKB) {                                              \
             size_t nbs = nb - b0 < PP_QKB ? nb - b0 : PP_QKB;                                     \
-            const pp_q8x_block *xi = pp_q8x_tiles(x, nb, M, b0, nbs);                             \
+            const pp_q8x_block *xs = x + M * b0; /* the span's inputs (pp_q8x_tile_index) */       \
             for (size_t o = o0; o < o1; o += PP_QZ_ROWS) {                                        \
                 int nr = o1 - o < PP_QZ_ROWS ? (int)(o1 - o) : PP_QZ_ROWS, first = b0 == 0;       \
                 for (int g = 0; g < 2; g++) {                                                     \
@@ -173,11 +172,11 @@ PP_DEFINE_Q512_MATMUL(matmul_q_vnni, PP_AVX512X, q_tile_vnni)
                     pp_q_prefetch_panel(W, ldw, o + PP_QZ_ROWS + g * PP_QG_ROWS, b0 * pp_q_block_bytes(type), \
                                         nbs * pp_q_block_bytes(type));                            \
                 size_t m = 0;                                                                     \
-                for (; m + 4 <= M; m += 4) NAME##_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 4, y, ldy, o, nr, first); \
+                for (; m + 4 <= M; m += 4) NAME##_tile(type, codes, scales, offsets, nbs, xs, m, 4, y, ldy, o, nr, first); \
                 switch (M - m) {                                                                  \
-                case 3: NAME##_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 3, y, ldy, o, nr, first); break; \
-                case 2: NAME##_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 2, y, ldy, o, nr, first); break; \
-                case 1: NAME##_tile(type, codes, scales, offsets, nbs, xi, x, nb, b0, m, 1, y, ldy, o, nr, first); break; \
+                case 3: NAME##_tile(type, codes, scales, offsets, nbs, xs, m, 3, y, ldy, o, nr, first); break; \
+                case 2: NAME##_tile(type, codes, scales, offsets, nbs, xs, m, 2, y, ldy, o, nr, first); break; \
+                case 1: NAME##_tile(type, codes, scales, offsets, nbs, xs, m, 1, y, ldy, o, nr, first); break; \
                 }                                                                                 \
             }                                                                                     \
         }                                                                                         \

@@ -24,6 +24,17 @@ static inline size_t pp_q_block_bytes(int type) {
 /// every group of 4 tokens passes over it.
 #define PP_QKB 32
 
+/// Index of token t's block b among M tokens of nb blocks in the GEMM input order
+/// (pp_quantize_q8x_tiles): span b0 = b - b % PP_QKB starts at M b0, the group of 4 tokens from
+/// m = t - t % 4 at M b0 + m nbs (nbs the span's blocks), then (b - b0) C + (t - m) with C the
+/// group's tokens. A GEMM tile of tokens m ..< m + C reads block j of its span's token m + c at
+/// M b0 + m nbs + j C + c: one stream per panel of rows (one Zen 3 core, 8 rows x 4 tokens over
+/// 32 blocks: 4-10% faster than four strided ones, the most where the inputs come from L2).
+static inline size_t pp_q8x_tile_index(size_t nb, size_t M, size_t t, size_t b) {
+    size_t b0 = b - b % PP_QKB, nbs = nb - b0 < PP_QKB ? nb - b0 : PP_QKB, m = t - t % 4;
+    size_t C = M - m < 4 ? M - m : 4;
+    return M * b0 + m * nbs + (b - b0) * C + (t - m);
+}
 /// The decode tiles' loop, one per level file (quant_avx2.c, quant_avx512.c): one weight row at
 /// a time (rows stream one after another; 2-row tiles measured 15-30% slower at level 1, their
 /// accumulators and offsets spill), in spans of PP_QKB blocks that stay in L1 while every group
@@ -66,8 +77,8 @@ PP_AVX2 void pp_quant_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_b
     size_t M, size_t o0, size_t o1);
 /// pp_quantize_q8x, the same bytes.
 PP_AVX2 void pp_quantize_q8x_avx2(const float *x, size_t n, pp_q8x_block *out);
-/// pp_matmul_q from PP_PACKED_MIN_TOKENS tokens at level 1: the integer GEMM with 8 rows in
-/// the lanes, for Q8_0, Q4_0 and Q4_1.
+/// pp_matmul_q_tiles at level 1 (prefill chunks): the integer GEMM with 8 rows in the lanes, for
+/// Q8_0, Q4_0 and Q4_1; x in the GEMM order (pp_q8x_tile_index).
 PP_AVX2 void pp_quant_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
     size_t ldy, size_t M, size_t o0, size_t o1);
 /// Rows per panel of the integer prefill GEMM's packing (one 32-bit lane each in a ymm).
@@ -82,27 +93,6 @@ PP_AVX2 void pp_quant_gemm_avx2(int type, const uint8_t *W, size_t in, const pp_
 PP_AVX2 void pp_q_pack_panel8(int type, const uint8_t *W, size_t ldw, size_t o, int nr, size_t b0, size_t nbs,
                               uint8_t *codes, size_t step, size_t hplane, float *scales, float *offsets,
                               size_t sstride);
-/// The integer prefill GEMMs' inputs for blocks b0 ..< b0 + nbs, laid out in the order their
-/// tiles read them: tokens in groups of 4 from token 0 (the last group holds M % 4 when that is
-/// not 0), and within the group starting at token m with C tokens, block j of token m + c at
-/// m nbs + j C + c. Every panel of rows then reads one sequential stream instead of four
-/// strided ones (one Zen 3 core, 8 rows x 4 tokens over 32 blocks: 4-10% faster, the most
-/// where the inputs come from L2). The calling thread's scratch; NULL when it cannot grow.
-const pp_q8x_block *pp_q8x_tiles(const pp_q8x_block *x, size_t nbx, size_t M, size_t b0, size_t nbs);
-/// Where a GEMM tile finds its C tokens m ..< m + C over blocks b0 + j: block j of token m + c is
-/// at the result + c ts + j bs, in xi (pp_q8x_tiles) or, where that is NULL, in the inputs
-/// as given (rows of nbx blocks).
-static inline const pp_q8x_block *pp_q8x_group(const pp_q8x_block *xi, const pp_q8x_block *x, size_t nbx,
-                                               size_t b0, size_t nbs, size_t m, int C, size_t *ts, size_t *bs) {
-    if (xi) {
-        *ts = 1;
-        *bs = (size_t)C;
-        return xi + m * nbs;
-    }
-    *ts = nbx;
-    *bs = 1;
-    return x + m * nbx + b0;
-}
 /// Asks for the bytes [off, off + n) of rows o ..< o + 8 of W (row stride ldw) in L2, ahead of
 /// their packing: while a panel's tiles run, the next panel's eight short row streams arrive.
 static inline void pp_q_prefetch_panel(const uint8_t *W, size_t ldw, size_t o, size_t off, size_t n) {
@@ -119,7 +109,8 @@ PP_AVX512 void pp_quant_avx512(int type, const uint8_t *W, size_t in, const pp_q
 PP_AVX512X void pp_quant_vnni(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
     size_t M, size_t o0, size_t o1);
 /// The integer prefill GEMM with 16 rows in the lanes of a zmm: level 2 (vpmaddubsw, Q8_0 as
-/// two nibble planes) and level 3 (vpdpbusd, Q8_0 codes as the bytes w + 128).
+/// two nibble planes) and level 3 (vpdpbusd, Q8_0 codes as the bytes w + 128); x in the GEMM
+/// order (pp_q8x_tile_index).
 PP_AVX512 void pp_quant_gemm_avx512(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,
     size_t ldy, size_t M, size_t o0, size_t o1);
 PP_AVX512X void pp_quant_gemm_vnni(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y,

@@ -252,6 +252,59 @@ import Testing
         return worst
     }
 
+    /// Inputs quantised straight into the integer GEMM's order (`pp_quantize_q8x_tiles`, by runs
+    /// of tokens as threads share it) and multiplied by `pp_matmul_q_tiles` give the same bits as
+    /// row inputs through `pp_matmul_q` from the GEMM's 48 tokens (the same kernel then): several
+    /// spans of 32 blocks (one short), token counts with 0 to 3 left over after the groups of 4,
+    /// and an output sub-range. Under 48 tokens pp_matmul_q takes the decode tiles, which add in
+    /// another order: there the two agree within 1e-5 of the largest output. A type these kernels
+    /// do not take is an error (-1).
+    @Test(arguments: levels)
+    func tiledInputsGiveTheRowProductBitForBit(level: Int32) {
+        defer { pp_set_simd_level(99) }
+        pp_set_simd_level(level)
+        var mismatches = 0, compared = 0
+        for type in [PP_GGML_Q8_0, PP_GGML_Q4_0, PP_GGML_Q4_1].map({ Int32($0) }) {
+            for (inW, rows, m) in [(2080, 19, 50), (1088, 9, 51), (1024, 8, 53), (96, 16, 64), (160, 5, 7)] {
+                let W = quantizedBlocks(type: type, blocks: rows * inW / 32, seed: UInt64(inW + rows + m) ^ UInt64(type))
+                let x = gaussians(m * inW, seed: UInt64(m * 5 + 1))
+                let rowBytes = pp_q8x_row_bytes(inW)
+                var rowsQ = [UInt8](repeating: 0, count: m * rowBytes), tiles = rowsQ
+                x.withUnsafeBufferPointer { xp in
+                    rowsQ.withUnsafeMutableBytes { qp in
+                        for t in 0..<m { pp_quantize_q8x(xp.baseAddress! + t * inW, inW, qp.baseAddress! + t * rowBytes) }
+                    }
+                    tiles.withUnsafeMutableBytes { tp in
+                        // In three runs, as threads would split it (starts at multiples of 4).
+                        let cuts = [0, min(m, 8), min(m, 28), m]
+                        for i in 0..<3 where cuts[i] < cuts[i + 1] {
+                            pp_quantize_q8x_tiles(xp.baseAddress!, inW, inW, m, cuts[i], cuts[i + 1], tp.baseAddress!)
+                        }
+                    }
+                }
+                let o0 = rows > 8 ? 3 : 0
+                var yRows = [Float](repeating: 0, count: m * rows), yTiles = [Float](repeating: .nan, count: m * rows)
+                #expect(pp_matmul_q(type, W, inW, rowsQ, &yRows, rows, m, o0, rows) == 0)
+                #expect(pp_matmul_q_tiles(type, W, inW, tiles, &yTiles, rows, m, o0, rows) == 0)
+                let largest = yRows.map { abs(Double($0)) }.max() ?? 0
+                for t in 0..<m {
+                    for o in o0..<rows {
+                        compared += 1
+                        let a = yRows[t * rows + o], b = yTiles[t * rows + o]
+                        let same = m >= Int(PP_PACKED_MIN_TOKENS) ? a.bitPattern == b.bitPattern
+                                                                  : abs(Double(a) - Double(b)) <= 1e-5 * largest
+                        if !same { mismatches += 1 }
+                    }
+                }
+            }
+        }
+        testLog("tiled quantised inputs, level \(level): \(mismatches) of \(compared) outputs differ from the row path (bits from 48 tokens, 1e-5 of the largest below)")
+        #expect(compared > 0)
+        #expect(mismatches == 0)
+        var y: Float = 0
+        #expect(pp_matmul_q_tiles(Int32(PP_GGML_F16), nil, 64, nil, &y, 1, 1, 0, 1) == -1)
+    }
+
     /// The many-token path on quantised weights (`pp_matmul_q_wide`, prefill chunks): the
     /// dequantised weights times the f32 inputs, so against that Double reference only f32
     /// rounding remains (tolerance 2e-6 of 1 + sum of |terms|); with several input blocks of 256,

@@ -114,6 +114,18 @@ int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, si
 /// Tokens from which the linear layers use the packed GEMM (prefill chunks; pp_matmul_f32/f16/bf16
 /// switch by themselves, pp_matmul_q_wide is the caller's choice).
 #define PP_PACKED_MIN_TOKENS 48
+/// The same product on inputs in the order the integer GEMM of prefill chunks reads them (M x in
+/// / 32 blocks, as many bytes as M rows): spans of 32 blocks (1024 inputs; the last may be
+/// shorter), within a span tokens in groups of 4 from token 0 (the last group holds M % 4 when
+/// that is not 0), within a group block by block, the group's tokens side by side. Every panel of
+/// weight rows then reads one sequential stream of inputs. pp_quantize_q8x_tiles quantises
+/// tokens m0 ..< m1 of the M (m0 a multiple of 4: threads can share the work) into that order, the
+/// same bytes per block as pp_quantize_q8x; pp_matmul_q_tiles returns as pp_matmul_q.
+/// pp_matmul_q rearranges its inputs so from PP_PACKED_MIN_TOKENS tokens; quantising straight
+/// into this order saves that pass once per call (and once per thread's piece of the rows).
+void pp_quantize_q8x_tiles(const float *x, size_t ldx, size_t n, size_t M, size_t m0, size_t m1, void *dst);
+int pp_matmul_q_tiles(int type, const void *W, size_t in, const void *xt, float *y, size_t ldy, size_t M,
+                      size_t o0, size_t o1);
 /// The same product for many tokens (prefill chunks) with f32 inputs x (row stride ldx): each
 /// panel of weight rows is dequantised exactly and multiplied in f32 by the packed GEMM, so the
 /// inputs are not rounded to 8 bits. Returns 0; -1 for a type these kernels do not take or `in`

@@ -160,10 +160,18 @@ public struct WeightMatrix: Sendable {
         }
         let rowBytes = pp_q8x_row_bytes(cols)
         let bytes = max(1, tokens * rowBytes)
+        // Prefill chunks: the inputs quantised straight into the order the integer GEMM reads
+        // them (runs of whole groups of 4 tokens per thread). Decode batches: as rows.
+        let gemm = tokens >= Int(PP_PACKED_MIN_TOKENS)
         withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { raw in
             let base = raw.baseAddress!.bindMemory(to: UInt8.self, capacity: bytes)
-            if tokens >= 4 * runner.threads && runner.threads > 1 {
-                // Prefill chunks: the inputs quantised by every thread, a run of tokens each.
+            if gemm {
+                let out = SendablePointer(base), per = ((tokens + runner.threads - 1) / runner.threads + 3) / 4 * 4
+                runner.forEach(runner.threads) { t, _ in
+                    let m0 = min(tokens, t * per), m1 = min(tokens, m0 + per)
+                    if m0 < m1 { pp_quantize_q8x_tiles(xs.p, ldx, cols, tokens, m0, m1, out.p) }
+                }
+            } else if tokens >= 4 * runner.threads && runner.threads > 1 {
                 let out = SendablePointer(base), per = (tokens + runner.threads - 1) / runner.threads
                 runner.forEach(runner.threads) { t, _ in
                     for m in (t * per)..<min(tokens, (t + 1) * per) {
@@ -178,7 +186,8 @@ public struct WeightMatrix: Sendable {
             let work = pieces
             runner.forEach(work.count) { i, _ in
                 let (w, y, type, ldy) = targets[work[i].product], r = work[i].rows
-                let rc = pp_matmul_q(type, w.p, cols, qp.p, y.p, ldy, tokens, r.lowerBound, r.upperBound)
+                let rc = gemm ? pp_matmul_q_tiles(type, w.p, cols, qp.p, y.p, ldy, tokens, r.lowerBound, r.upperBound)
+                              : pp_matmul_q(type, w.p, cols, qp.p, y.p, ldy, tokens, r.lowerBound, r.upperBound)
                 precondition(rc == 0, "quantised weights of type \(type) with \(cols) columns")
             }
         }

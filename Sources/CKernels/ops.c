@@ -1,9 +1,11 @@
 // Row-wise model operations. Plain C: the compiler vectorises these at -O2 and they are a small
 // share of a step.
 #include "internal.h"
-#if defined(__linux__)
+#include <fcntl.h>
 #include <sys/mman.h>
-#endif
+#include <sys/stat.h>
+#include <unistd.h>
+#include <errno.h>
 
 
 void pp_rmsnorm(const float *x, const float *w, float *y, size_t rows, size_t n, float eps) {
@@ -52,6 +54,40 @@ int pp_advise_huge_pages(void *p, size_t bytes) {
 #else
     (void)p; (void)bytes;
     return -1;
+#endif
+}
+
+void *pp_map_file(const char *path, size_t *bytes) {
+    *bytes = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    void *p = MAP_FAILED;
+    if (fstat(fd, &st) == 0) {
+        if (st.st_size > 0) {
+            p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (p != MAP_FAILED) *bytes = (size_t)st.st_size;
+        } else {
+            errno = EINVAL;
+        }
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void pp_unmap_file(void *p, size_t bytes) {
+    if (p && bytes) munmap(p, bytes);
+}
+
+void pp_release_file_pages(const void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p, e = a + bytes;
+    uintptr_t first = (a + page - 1) / page * page, last = e / page * page;
+    if (last > first) madvise((void *)first, last - first, MADV_DONTNEED);
+#else
+    (void)p; (void)bytes;
 #endif
 }
 

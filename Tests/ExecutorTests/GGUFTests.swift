@@ -19,6 +19,37 @@ import Testing
         return path
     }
 
+    /// A file opened by path is its own read-only mapping, whose pages are released once a tensor
+    /// has been copied out: reading the same tensors again (a tied output matrix reads the
+    /// embedding twice) gives the same values, stored and dequantised, across several pages.
+    /// Data handed in (not a file mapping) is never released.
+    @Test func tensorsReadAgainAfterTheirPagesAreReleased() throws {
+        var w = GGUFWriter()
+        w.metadata = [("general.architecture", .string("llama"))]
+        let x = sampleValues(4096 * 8, seed: 11)
+        w.tensors = [.init(name: "q8", dims: [4096, 8], type: 8, bytes: TestQuant.quantize(x, type: 8)),
+                     .init(name: "f16", dims: [4096, 8], type: 1, bytes: TestQuant.quantize(x, type: 1))]
+        let path = try writeFile(w)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let f = try GGUFFile(path: path)
+        #expect(f.ownMapping)
+        for name in ["q8", "f16"] {
+            let first = try #require(try f.storedMatrix(name, rows: 8, columns: 4096))
+            let dequantised = try f.dequantize(name)
+            let again = try #require(try f.storedMatrix(name, rows: 8, columns: 4096))
+            let dequantisedAgain = try f.dequantize(name)
+            #expect(dequantised == dequantisedAgain)
+            var same = true
+            for r in 0..<8 {
+                for c in stride(from: 0, to: 4096, by: 37) where first.value(r, c) != again.value(r, c) { same = false }
+            }
+            #expect(same, "\(name): stored values read again differ")
+            #expect(abs(first.value(3, 100) - dequantised[3 * 4096 + 100]) == 0)
+        }
+        let inMemory = try GGUFFile(data: Data(contentsOf: URL(fileURLWithPath: path)), path: path)
+        #expect(!inMemory.ownMapping)
+    }
+
     @Test(arguments: [UInt32(2), 3])
     func readsMetadataAndEveryTensorType(version: UInt32) throws {
         var w = GGUFWriter()

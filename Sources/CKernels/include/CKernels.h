@@ -285,6 +285,18 @@ void pp_fill_gaussian_f32(float *dst, size_t n, uint64_t seed, uint64_t start, f
 /// Returns 0 on success, -1 where unsupported. p should be 2 MiB aligned.
 int pp_advise_huge_pages(void *p, size_t bytes);
 
+/// The file at `path` mapped read-only and private (model files: their pages stay the OS's page
+/// cache, shared with other readers). NULL where it cannot be mapped (errno set; an empty file
+/// too): the caller reads the file another way. *bytes receives the file's size.
+void *pp_map_file(const char *path, size_t *bytes);
+/// Undoes pp_map_file.
+void pp_unmap_file(void *p, size_t bytes);
+/// Drops the whole pages inside [p, p + bytes) of a pp_map_file mapping from this process's
+/// resident set (Linux MADV_DONTNEED; a no-op elsewhere). Nothing is lost: a page touched again
+/// is read from the file again. Weights copied out of the file are released so, so that a model
+/// is not held twice. Never call it on memory that is not a read-only file mapping.
+void pp_release_file_pages(const void *p, size_t bytes);
+
 /// Reads rows idx[0..count) of `width` binary16 elements (stride ld) and returns a checksum: the
 /// random-row read ceiling the sampled-attention kernel is compared with.
 double pp_gather_read_sum(const uint16_t *rows, size_t ld, const int32_t *idx, size_t count, size_t width);

@@ -29,10 +29,20 @@ public struct GGUFFile: Sendable {
     public let alignment: Int
     public let dataOffset: Int
     let data: Data
+    /// Whether `data` is this file's own read-only mapping (pp_map_file): then the pages of
+    /// tensors copied out are released (`releaseCopied`), so that a model is not held twice.
+    let ownMapping: Bool
 
     public init(path: String) throws(GGUFError) {
         let url = URL(fileURLWithPath: path)
         if let problem = inputFileProblem(path) { throw .cannotOpen(path: path, reason: problem) }
+        var size = 0
+        if let p = pp_map_file(path, &size) {
+            let d = Data(bytesNoCopy: p, count: size, deallocator: .custom { p, n in pp_unmap_file(p, n) })
+            try self.init(data: d, path: path, ownMapping: true)
+            return
+        }
+        // Not mappable (an empty file, a file system without mmap): Foundation reads it.
         let d: Data
         do { d = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw .cannotOpen(path: path, reason: fileFailureReason(error))
@@ -41,8 +51,22 @@ public struct GGUFFile: Sendable {
     }
 
     public init(data: Data, path: String) throws(GGUFError) {
+        try self.init(data: data, path: path, ownMapping: false)
+    }
+
+    /// Releases the whole pages of the file's bytes [offset, offset + count) from the process
+    /// after a tensor was copied or converted out of them; nothing where `data` is not this
+    /// file's own mapping. They are read from the file again if touched again (a tied output
+    /// matrix reads the embedding's bytes a second time).
+    func releaseCopied(offset: Int, count: Int) {
+        guard ownMapping else { return }
+        data.withUnsafeBytes { raw in pp_release_file_pages(raw.baseAddress! + offset, count) }
+    }
+
+    init(data: Data, path: String, ownMapping: Bool) throws(GGUFError) {
         self.path = path
         self.data = data
+        self.ownMapping = ownMapping
         var r = Reader(data: data, path: path)
         let magic = try r.u32("magic")
         guard magic == 0x4655_4747 else { throw .badMagic(path: path, found: magic) }
@@ -150,6 +174,7 @@ public struct GGUFFile: Sendable {
             return pp_dequantize(Int32(truncatingIfNeeded: t.typeID), raw.baseAddress! + t.fileOffset, dst, t.elementCount)
         }
         guard rc == 0 else { throw .unsupportedTensorType(path: path, tensor: name, typeName: t.typeName) }
+        releaseCopied(offset: t.fileOffset, count: bytes)
     }
 
     /// A matrix tensor copied as stored when the kernels take its type as it is (F16, BF16, Q8_0,
@@ -166,6 +191,7 @@ public struct GGUFFile: Sendable {
                 precondition(t.fileOffset + bytes <= raw.count)
                 UnsafeMutableRawPointer(b.pointer).copyMemory(from: raw.baseAddress! + t.fileOffset, byteCount: bytes)
             }
+            releaseCopied(offset: t.fileOffset, count: bytes)
             return b
         }
         switch Int(type) {

@@ -85,7 +85,7 @@ extern _Thread_local int pp_thread_level;
 /// Per-thread scratch that kernels reuse from call to call: one buffer per slot, grown to at least
 /// `bytes` (64-byte aligned), never shrunk, so that a thread allocates only while its largest
 /// call is still ahead. NULL when it cannot grow (the caller then takes a path without it).
-enum { PP_SCRATCH_BF16_SPLIT, PP_SCRATCH_Q8X_TILES, PP_SCRATCH_SLOTS };
+enum { PP_SCRATCH_BF16_SPLIT, PP_SCRATCH_Q8X_TILES, PP_SCRATCH_Q4_PAIRS, PP_SCRATCH_SLOTS };
 void *pp_thread_scratch(int slot, size_t bytes);
 
 /// The calling thread's override (tests) or the CPU's best level.

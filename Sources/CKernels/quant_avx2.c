@@ -155,35 +155,49 @@ PP_AVX2 static void q4_pairs(const int type, const pp_q8x_block *x, size_t np, q
     }
 }
 
-/// Pairs of input blocks (all tokens) kept on the stack by q4_rows' caller, at most (about 80 KiB).
-#define PP_Q4_PAIRS_MAX 1024
+/// Bytes of weight rows that stay in L1 while every group of up to 4 tokens passes over them
+/// (decode batches of 5 and more).
+#define PP_Q4_L1_ROW_BYTES 16384
 
-/// Tokens 0 ..< M (1 to 4) on Q4 rows o0 ..< o1 by q4_rows; nb >= 2, M (nb / 2) <= PP_Q4_PAIRS_MAX.
-PP_AVX2 static inline __attribute__((always_inline)) void
+/// Tokens 0 ..< M on Q4 rows o0 ..< o1 by q4_rows (nb >= 2), the input pairs in the calling
+/// thread's scratch; 0 when it cannot grow. Up to 4 tokens the rows stream once; beyond, they
+/// go in chunks of about PP_Q4_L1_ROW_BYTES that every group of 4 tokens reads from L1, so each
+/// weight pair is fetched from memory once and unpacked once per group.
+PP_AVX2 static inline __attribute__((always_inline)) int
 q4_decode_typed(const int type, const uint8_t *W, size_t nb, const pp_q8x_block *x, float *y, size_t ldy,
                 size_t M, size_t o0, size_t o1) {
-    const size_t np = nb / 2;
-    q4_pair xp[M * np];
+    const size_t np = nb / 2, row = nb * (type == PP_GGML_Q4_0 ? 18 : 20);
+    q4_pair *xp = (q4_pair *)pp_thread_scratch(PP_SCRATCH_Q4_PAIRS, M * np * sizeof(q4_pair));
+    if (!xp) return 0;
     for (size_t m = 0; m < M; m++) q4_pairs(type, x + m * nb, np, xp + m * np);
-    switch (M) {
-    case 1: q4_rows(type, 1, W, nb, xp, y, ldy, o0, o1); break;
-    case 2: q4_rows(type, 2, W, nb, xp, y, ldy, o0, o1); break;
-    case 3: q4_rows(type, 3, W, nb, xp, y, ldy, o0, o1); break;
-    default: q4_rows(type, 4, W, nb, xp, y, ldy, o0, o1); break;
+    size_t chunk = M <= 4 ? o1 - o0 : (PP_Q4_L1_ROW_BYTES / row > 0 ? PP_Q4_L1_ROW_BYTES / row : 1);
+    for (size_t c0 = o0; c0 < o1; c0 += chunk) {
+        size_t c1 = o1 - c0 < chunk ? o1 : c0 + chunk;
+        for (size_t m = 0; m < M; m += 4) {
+            const q4_pair *xm = xp + m * np;
+            float *ym = y + m * ldy;
+            switch (M - m < 4 ? M - m : 4) {
+            case 1: q4_rows(type, 1, W, nb, xm, ym, ldy, c0, c1); break;
+            case 2: q4_rows(type, 2, W, nb, xm, ym, ldy, c0, c1); break;
+            case 3: q4_rows(type, 3, W, nb, xm, ym, ldy, c0, c1); break;
+            default: q4_rows(type, 4, W, nb, xm, ym, ldy, c0, c1); break;
+            }
+        }
     }
     // An odd block count: the last block alone, added by the tile (one block per row and token).
     if (nb % 2)
         for (size_t o = o0; o < o1; o++)
             for (size_t m = 0; m < M; m++) q_tile(type, W, nb, x, y, ldy, o, m, nb - 1, nb, 1);
+    return 1;
 }
 
 PP_AVX2 void pp_quant_avx2(int type, const uint8_t *W, size_t in, const pp_q8x_block *x, float *y, size_t ldy,
                            size_t M, size_t o0, size_t o1) {
     const size_t nb = in / 32;
-    if (M >= 1 && M <= 4 && type != PP_GGML_Q8_0 && nb >= 2 && M * (nb / 2) <= PP_Q4_PAIRS_MAX) {
-        if (type == PP_GGML_Q4_0) q4_decode_typed(PP_GGML_Q4_0, W, nb, x, y, ldy, M, o0, o1);
-        else q4_decode_typed(PP_GGML_Q4_1, W, nb, x, y, ldy, M, o0, o1);
-        return;
+    if (M >= 1 && type != PP_GGML_Q8_0 && nb >= 2) {
+        if (type == PP_GGML_Q4_0 ? q4_decode_typed(PP_GGML_Q4_0, W, nb, x, y, ldy, M, o0, o1)
+                                 : q4_decode_typed(PP_GGML_Q4_1, W, nb, x, y, ldy, M, o0, o1))
+            return;
     }
     PP_Q_BY_TYPE(type, matmul_q_avx2_typed, W, in, x, y, ldy, M, o0, o1)
 }

@@ -99,10 +99,15 @@ int pp_matmul_q_wide(int type, const void *W, size_t in, const float *x, size_t 
     return 1;
 }
 
-/// No input blocks: every level's loops assume at least one.
-static void zero_outputs(float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
+/// What pp_matmul_q and pp_matmul_q_tiles check first: -1 for a type these kernels do not take or
+/// `in` not a multiple of 32; 1 when there are no input blocks (the outputs zeroed here: every
+/// level's loops assume at least one); 0 to go on.
+static int start_product(int type, size_t in, float *y, size_t ldy, size_t M, size_t o0, size_t o1) {
+    if (pp_q_block_bytes(type) == 0 || in % 32 != 0) return -1;
+    if (in > 0) return 0;
     for (size_t m = 0; m < M; m++)
         for (size_t o = o0; o < o1; o++) y[m * ldy + o] = 0;
+    return 1;
 }
 
 /// The integer GEMM of the widest level on inputs in the GEMM order; 0 when this CPU has none.
@@ -119,26 +124,20 @@ static int gemm_tiles(int type, const uint8_t *w, size_t in, const pp_q8x_block 
 
 int pp_matmul_q_tiles(int type, const void *W, size_t in, const void *xt, float *y, size_t ldy, size_t M,
                       size_t o0, size_t o1) {
-    if (pp_q_block_bytes(type) == 0 || in % 32 != 0) return -1;
+    int start = start_product(type, in, y, ldy, M, o0, o1);
+    if (start) return start < 0 ? -1 : 0;
     const uint8_t *w = (const uint8_t *)W;
     const pp_q8x_block *x = (const pp_q8x_block *)xt;
-    if (in == 0) {
-        zero_outputs(y, ldy, M, o0, o1);
-        return 0;
-    }
     if (!gemm_tiles(type, w, in, x, y, ldy, M, o0, o1)) matmul_q_portable(type, w, in, x, 1, y, ldy, M, o0, o1);
     return 0;
 }
 
 int pp_matmul_q(int type, const void *W, size_t in, const void *xq, float *y, size_t ldy, size_t M,
                 size_t o0, size_t o1) {
-    if (pp_q_block_bytes(type) == 0 || in % 32 != 0) return -1;
+    int start = start_product(type, in, y, ldy, M, o0, o1);
+    if (start) return start < 0 ? -1 : 0;
     const uint8_t *w = (const uint8_t *)W;
     const pp_q8x_block *x = (const pp_q8x_block *)xq;
-    if (in == 0) {
-        zero_outputs(y, ldy, M, o0, o1);
-        return 0;
-    }
 #if PP_X86
     if (M >= PP_PACKED_MIN_TOKENS && pp_use_avx2()) { // prefill chunks: the integer GEMM, inputs rearranged
         const pp_q8x_block *xt = rows_to_tiles(x, in / 32, M);

@@ -61,19 +61,17 @@ public final class Decoder: @unchecked Sendable {
     /// y = W x for `rows` rows, its time added to `timer` (the layers' projections by default).
     func linear(_ m: WeightMatrix, _ input: UnsafePointer<Float>, rows: Int, _ output: UnsafeMutablePointer<Float>,
                 timer: ReferenceWritableKeyPath<Decoder, Double> = \.linearSeconds) {
-        let t0 = Clock.now()
-        m.apply(input, ldx: m.columns, tokens: rows, into: output, ldy: m.rows, runner: runner, exactInputs: exactActivations)
-        self[keyPath: timer] += Clock.now() - t0
+        linear([(m, output)], input, rows: rows, timer: timer)
     }
 
     /// Several projections of the same inputs (query, key and value; gate and up) in one call, so
     /// that quantised ones share the inputs' 8-bit rounding and one parallel pass.
     func linear(_ products: [(matrix: WeightMatrix, output: UnsafeMutablePointer<Float>)], _ input: UnsafePointer<Float>,
-                rows: Int) {
+                rows: Int, timer: ReferenceWritableKeyPath<Decoder, Double> = \.linearSeconds) {
         let t0 = Clock.now()
         WeightMatrix.apply(products, input, ldx: products[0].matrix.columns, tokens: rows, runner: runner,
                            exactInputs: exactActivations)
-        linearSeconds += Clock.now() - t0
+        self[keyPath: timer] += Clock.now() - t0
     }
 
     func embed(_ tokens: [Int]) {

@@ -165,21 +165,24 @@ public struct WeightMatrix: Sendable {
         let gemm = tokens >= Int(PP_PACKED_MIN_TOKENS)
         withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { raw in
             let base = raw.baseAddress!.bindMemory(to: UInt8.self, capacity: bytes)
-            if gemm {
-                let out = SendablePointer(base), per = ((tokens + runner.threads - 1) / runner.threads + 3) / 4 * 4
+            let out = SendablePointer(base)
+            // Tokens m0 ..< m1 quantised (in the tile order m0 is a multiple of 4).
+            let quantize: @Sendable (Int, Int) -> Void = { m0, m1 in
+                if gemm {
+                    pp_quantize_q8x_tiles(xs.p, ldx, cols, tokens, m0, m1, out.p)
+                } else {
+                    for m in m0..<m1 { pp_quantize_q8x(xs.p + m * ldx, cols, out.p + m * rowBytes) }
+                }
+            }
+            if runner.threads > 1 && (gemm || tokens >= 4 * runner.threads) {
+                // Every thread a run of tokens (of whole groups of 4 in the tile order).
+                let even = (tokens + runner.threads - 1) / runner.threads, per = gemm ? (even + 3) / 4 * 4 : even
                 runner.forEach(runner.threads) { t, _ in
                     let m0 = min(tokens, t * per), m1 = min(tokens, m0 + per)
-                    if m0 < m1 { pp_quantize_q8x_tiles(xs.p, ldx, cols, tokens, m0, m1, out.p) }
-                }
-            } else if tokens >= 4 * runner.threads && runner.threads > 1 {
-                let out = SendablePointer(base), per = (tokens + runner.threads - 1) / runner.threads
-                runner.forEach(runner.threads) { t, _ in
-                    for m in (t * per)..<min(tokens, (t + 1) * per) {
-                        pp_quantize_q8x(xs.p + m * ldx, cols, out.p + m * rowBytes)
-                    }
+                    if m0 < m1 { quantize(m0, m1) }
                 }
             } else {
-                for m in 0..<tokens { pp_quantize_q8x(x + m * ldx, cols, base + m * rowBytes) }
+                quantize(0, tokens)
             }
             let qp = SendablePointer(base)
             let targets = products.map { (SendablePointer($0.weights), SendablePointer($0.output), $0.type, $0.ldy) }
